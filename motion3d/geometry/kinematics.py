@@ -1,0 +1,138 @@
+"""Batched, differentiable forward kinematics.
+
+The maths, top to bottom (column vectors, see ``rotations.py``)::
+
+    R_local[j]  = quat_to_matrix(q[j])                         # 1. local rotations
+    R_world[0]  = R_local[0];  p[0] = root_position            # 2. the root
+    R_world[j]  = R_world[parent(j)] @ R_local[j]              # 3. rotations down the tree
+    p[j]        = p[parent(j)] + R_world[parent(j)] @ offset[j]#    positions down the tree
+
+Joints are processed one tree depth at a time: every joint whose parent is at depth ``k`` is
+updated in one batched operation, so the cost is ``O(depth)`` tensor operations, not ``O(J)``.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from motion3d.geometry.rotations import as_tensor, quat_to_matrix
+
+__all__ = ["forward_kinematics", "forward_kinematics_np", "tree_levels"]
+
+
+@lru_cache(maxsize=64)
+def _levels(parents: tuple[int, ...]) -> tuple[tuple[torch.Tensor, torch.Tensor], ...]:
+    parents_arr = np.asarray(parents, dtype=np.int64)
+    J = len(parents_arr)
+    if J == 0 or parents_arr[0] != -1 or (parents_arr[1:] >= np.arange(1, J)).any() or (parents_arr[1:] < 0).any():
+        raise ValueError("parents must start with -1 and satisfy 0 <= parents[j] < j for j > 0")
+    depth = np.zeros(J, dtype=np.int64)
+    for j in range(1, J):
+        depth[j] = depth[parents_arr[j]] + 1
+    out = []
+    for k in range(1, int(depth.max()) + 1):
+        joints = np.flatnonzero(depth == k)
+        prev = np.flatnonzero(depth == k - 1)
+        # parent's position inside the previous level's block
+        local_parent = np.searchsorted(prev, parents_arr[joints])
+        out.append((torch.from_numpy(joints), torch.from_numpy(local_parent)))
+    return tuple(out)
+
+
+def tree_levels(parents: Sequence[int]) -> list[np.ndarray]:
+    """Joint indices grouped by depth below the root (the root alone is level 0)."""
+    lv = _levels(tuple(int(p) for p in parents))
+    return [np.array([0])] + [j.numpy() for j, _ in lv]
+
+
+def forward_kinematics(
+    rotations: torch.Tensor,
+    offsets: torch.Tensor,
+    parents: Sequence[int],
+    root_positions: torch.Tensor,
+    translations: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Global joint rotations and positions from local rotations.
+
+    Args:
+        rotations: ``(..., J, 4)`` local joint rotations, unit quaternions xyzw.
+        offsets: ``(J, 3)`` (or broadcastable ``(..., J, 3)``) rest offset of each joint from its
+            parent, expressed in the parent's frame. Row 0 is ignored (the root is placed at
+            ``root_positions``).
+        parents: ``(J,)`` parent indices, ``-1`` for the root, topologically ordered.
+        root_positions: ``(..., 3)`` root joint positions.
+        translations: optional ``(..., J, 3)`` per-frame local translations that replace
+            ``offsets`` (BVH files with position channels on non-root joints). Row 0 is ignored.
+
+    Returns:
+        ``(global_rotations, positions)``: ``(..., J, 3, 3)`` rotation matrices of each joint's
+        frame in world space and ``(..., J, 3)`` world positions. Differentiable with respect to
+        every tensor input; dtype and device follow ``rotations``.
+    """
+    rotations = as_tensor(rotations)
+    dtype, device = rotations.dtype, rotations.device
+    offsets = as_tensor(offsets, dtype=dtype, device=device)
+    root_positions = as_tensor(root_positions, dtype=dtype, device=device)
+    J = rotations.shape[-2]
+    parents_t = tuple(int(p) for p in (parents.tolist() if hasattr(parents, "tolist") else parents))
+    if len(parents_t) != J:
+        raise ValueError(f"rotations have {J} joints but parents has {len(parents_t)} entries")
+    if rotations.shape[-1] != 4:
+        raise ValueError(f"rotations must be (..., J, 4) quaternions, got {tuple(rotations.shape)}")
+    batch = rotations.shape[:-2]
+    local = quat_to_matrix(rotations)  # 1. (..., J, 3, 3)
+    if translations is not None:
+        offs = as_tensor(translations, dtype=dtype, device=device)
+    else:
+        offs = offsets
+    if offs.dim() > 2:  # per-frame offsets; plain (J, 3) offsets broadcast inside the matmul
+        offs = torch.broadcast_to(offs, batch + (J, 3))
+
+    # 2. the root
+    rot_blocks = [local[..., :1, :, :]]
+    pos_blocks = [root_positions.expand(batch + (3,)).unsqueeze(-2)]
+    order = [torch.zeros(1, dtype=torch.long)]
+    prev_rot, prev_pos = rot_blocks[0], pos_blocks[0]
+    # 3. one tree depth at a time
+    for joints, local_parent in _levels(parents_t):
+        if device.type != "cpu":
+            joints, local_parent = joints.to(device), local_parent.to(device)
+        parent_rot = prev_rot.index_select(-3, local_parent)  # (..., n, 3, 3)
+        parent_pos = prev_pos.index_select(-2, local_parent)  # (..., n, 3)
+        off = offs.index_select(-2, joints)  # (..., n, 3)
+        pos = parent_pos + (parent_rot @ off.unsqueeze(-1)).squeeze(-1)
+        rot = parent_rot @ local.index_select(-3, joints)
+        rot_blocks.append(rot)
+        pos_blocks.append(pos)
+        order.append(joints.cpu())
+        prev_rot, prev_pos = rot, pos
+    # back to joint order
+    perm = torch.cat(order)
+    inv = torch.empty_like(perm)
+    inv[perm] = torch.arange(J)
+    inv = inv.to(device)
+    global_rot = torch.cat(rot_blocks, dim=-3).index_select(-3, inv)
+    positions = torch.cat(pos_blocks, dim=-2).index_select(-2, inv)
+    return global_rot, positions
+
+
+def forward_kinematics_np(
+    rotations: np.ndarray,
+    offsets: np.ndarray,
+    parents: Sequence[int],
+    root_positions: np.ndarray,
+    translations: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """numpy front end of :func:`forward_kinematics` (same code, no autograd); float64 in, float64 out."""
+    with torch.no_grad():
+        rot, pos = forward_kinematics(
+            torch.from_numpy(np.ascontiguousarray(rotations)),
+            torch.from_numpy(np.ascontiguousarray(offsets)),
+            parents,
+            torch.from_numpy(np.ascontiguousarray(root_positions)),
+            None if translations is None else torch.from_numpy(np.ascontiguousarray(translations)),
+        )
+    return rot.numpy(), pos.numpy()

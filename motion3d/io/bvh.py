@@ -1,0 +1,488 @@
+"""BVH (Biovision Hierarchy) reading and writing.
+
+Supported: any channel layout per joint (0-6 channels, positions and rotations in any order,
+so a different Euler order on every joint), position channels on any joint (their values replace
+that joint's OFFSET for the frame, as Bandai-Namco files use them), End Sites, tabs, CRLF,
+scientific notation, zero or one frame, any Frame Time.
+
+The MOTION block is parsed in one call of numpy's C text reader (no per-frame Python loop); the
+Euler angles of all joints that share an order are converted to quaternions in one vectorised call.
+Every problem raises :class:`motion3d.io.FormatError` with the file name and line number.
+"""
+from __future__ import annotations
+
+import io
+import os
+import re
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from motion3d.geometry.rotations import EULER_ORDERS, np_euler_to_quat, np_quat_to_euler
+from motion3d.io import FormatError
+from motion3d.motion import Motion
+from motion3d.skeleton import POSITION_CHANNELS, ROTATION_CHANNELS, Skeleton
+
+__all__ = ["load", "save", "loads", "dumps", "read_header"]
+
+_CHANNEL_NAMES = set(POSITION_CHANNELS + ROTATION_CHANNELS)
+_CHANNEL_ALIASES = {c.lower(): c for c in _CHANNEL_NAMES}
+
+
+# ---------------------------------------------------------------------------------------------
+# Header
+# ---------------------------------------------------------------------------------------------
+class _Header:
+    """The parsed HIERARCHY plus the MOTION header fields."""
+
+    def __init__(self):
+        self.names: list[str] = []
+        self.parents: list[int] = []
+        self.offsets: list[list[float]] = []
+        self.channels: list[tuple[str, ...]] = []
+        self.end_sites: dict[int, list[float]] = {}
+        self.num_frames = 0
+        self.frame_time = 0.0
+        self.motion_line = 0  # 1-based line number of the first frame
+
+
+def _floats(path, lineno, tokens, n, what):
+    if len(tokens) != n:
+        raise FormatError(path, f"{what} needs {n} numbers, found {len(tokens)}", lineno)
+    try:
+        return [float(t) for t in tokens]
+    except ValueError:
+        raise FormatError(path, f"{what} has a value that is not a number: {' '.join(tokens)!r}", lineno) from None
+
+
+def _parse_header(path, lines: list[str]) -> _Header:
+    h = _Header()
+    stack: list[int] = []  # joint indices of open blocks; -2 marks an End Site block
+    pending: tuple[str, int] | None = None  # a ROOT/JOINT/End Site line waiting for its "{"
+    i = 0
+    n = len(lines)
+    seen_hierarchy = False
+    while i < n:
+        raw = lines[i]
+        lineno = i + 1
+        tokens = raw.split()
+        i += 1
+        if not tokens:
+            continue
+        key = tokens[0]
+        ukey = key.upper()
+        if ukey == "HIERARCHY":
+            seen_hierarchy = True
+            continue
+        if not seen_hierarchy:
+            raise FormatError(path, f"not a BVH file: expected HIERARCHY, found {raw.strip()[:40]!r}", lineno)
+        if ukey in ("ROOT", "JOINT"):
+            if ukey == "ROOT" and h.names:
+                raise FormatError(path, "a second ROOT: files with several skeletons are not supported", lineno)
+            if ukey == "JOINT" and not stack:
+                raise FormatError(path, "JOINT outside of any ROOT block", lineno)
+            name = " ".join(tokens[1:]) if len(tokens) > 1 else f"joint{len(h.names)}"
+            if name in h.names:
+                raise FormatError(path, f"joint name {name!r} appears twice", lineno)
+            parent = stack[-1] if stack else -1
+            if parent == -2:
+                raise FormatError(path, "a JOINT inside an End Site block", lineno)
+            h.names.append(name)
+            h.parents.append(parent)
+            h.offsets.append([0.0, 0.0, 0.0])
+            h.channels.append(())
+            pending = ("joint", len(h.names) - 1)
+            if len(tokens) > 1 and tokens[-1] == "{":  # "JOINT name {" on one line
+                h.names[-1] = " ".join(tokens[1:-1])
+                stack.append(pending[1])
+                pending = None
+        elif ukey == "END":
+            if not stack or stack[-1] < 0:
+                raise FormatError(path, "End Site outside of a joint", lineno)
+            pending = ("end", stack[-1])
+            if tokens[-1] == "{":
+                stack.append(-2)
+                h.end_sites[pending[1]] = [0.0, 0.0, 0.0]
+                pending = None
+        elif key == "{":
+            if pending is None:
+                raise FormatError(path, "'{' without a ROOT, JOINT or End Site before it", lineno)
+            if pending[0] == "joint":
+                stack.append(pending[1])
+            else:
+                stack.append(-2)
+                h.end_sites[pending[1]] = [0.0, 0.0, 0.0]
+            pending = None
+        elif key == "}":
+            if not stack:
+                raise FormatError(path, "unbalanced '}'", lineno)
+            stack.pop()
+        elif ukey == "OFFSET":
+            if not stack:
+                raise FormatError(path, "OFFSET outside of a joint block", lineno)
+            vals = _floats(path, lineno, tokens[1:], 3, "OFFSET")
+            if stack[-1] == -2:
+                # the End Site belongs to the joint that encloses it
+                owner = next(j for j in reversed(stack) if j >= 0)
+                h.end_sites[owner] = vals
+            else:
+                h.offsets[stack[-1]] = vals
+        elif ukey == "CHANNELS":
+            if not stack or stack[-1] < 0:
+                raise FormatError(path, "CHANNELS outside of a joint block", lineno)
+            try:
+                count = int(tokens[1])
+            except (IndexError, ValueError):
+                raise FormatError(path, "CHANNELS must be followed by a channel count", lineno) from None
+            names = tokens[2:]
+            if len(names) != count:
+                raise FormatError(path, f"CHANNELS says {count} channels but lists {len(names)}", lineno)
+            chans = []
+            for c in names:
+                canon = _CHANNEL_ALIASES.get(c.lower())
+                if canon is None:
+                    raise FormatError(
+                        path, f"unknown channel name {c!r} (expected one of {sorted(_CHANNEL_NAMES)})", lineno
+                    )
+                chans.append(canon)
+            if len(set(chans)) != len(chans):
+                raise FormatError(path, f"repeated channel in {' '.join(names)}", lineno)
+            h.channels[stack[-1]] = tuple(chans)
+        elif ukey == "MOTION":
+            if stack:
+                raise FormatError(path, f"MOTION reached with {len(stack)} unclosed block(s): the hierarchy is truncated", lineno)
+            if not h.names:
+                raise FormatError(path, "no ROOT joint in the HIERARCHY", lineno)
+            return _parse_motion_header(path, lines, i, h)
+        else:
+            raise FormatError(path, f"unexpected {key!r} in the HIERARCHY", lineno)
+    if not seen_hierarchy:
+        raise FormatError(path, "not a BVH file: no HIERARCHY", 1)
+    raise FormatError(path, "the file ends before the MOTION section (truncated?)", n)
+
+
+def _parse_motion_header(path, lines, i, h: _Header) -> _Header:
+    fields = {}
+    n = len(lines)
+    while i < n and len(fields) < 2:
+        raw = lines[i]
+        lineno = i + 1
+        i += 1
+        if not raw.strip():
+            continue
+        m = re.match(r"\s*(Frames|Frame\s*Time)\s*:?\s*(\S+)\s*$", raw, re.I)
+        if not m:
+            raise FormatError(path, f"expected 'Frames:' and 'Frame Time:', found {raw.strip()[:40]!r}", lineno)
+        key = "frames" if m.group(1).lower() == "frames" else "time"
+        try:
+            fields[key] = int(m.group(2)) if key == "frames" else float(m.group(2))
+        except ValueError:
+            raise FormatError(path, f"bad value {m.group(2)!r} for {m.group(1)}", lineno) from None
+    if "frames" not in fields or "time" not in fields:
+        raise FormatError(path, "the MOTION section lacks 'Frames:' or 'Frame Time:' (truncated?)", i)
+    if fields["frames"] < 0:
+        raise FormatError(path, f"negative frame count {fields['frames']}", i)
+    if not fields["time"] > 0:
+        raise FormatError(path, f"Frame Time must be positive, got {fields['time']}", i)
+    h.num_frames = fields["frames"]
+    h.frame_time = fields["time"]
+    h.motion_line = i + 1
+    return h
+
+
+def read_header(path: str | os.PathLike) -> tuple[Skeleton, int, float]:
+    """``(skeleton, num_frames, fps)`` without parsing the MOTION block."""
+    path = Path(path)
+    text = _read_text(path)
+    end = _motion_split(text)
+    h = _parse_header(path, text[:end].splitlines() if end >= 0 else text.splitlines())
+    return _skeleton(h), h.num_frames, 1.0 / h.frame_time
+
+
+# ---------------------------------------------------------------------------------------------
+# Motion block
+# ---------------------------------------------------------------------------------------------
+def _motion_split(text: str) -> int:
+    """Index just past the 'Frame Time' line (start of the frame data), or -1."""
+    m = re.search(r"^\s*MOTION\s*$", text, re.M)
+    if not m:
+        return -1
+    ft = re.compile(r"^\s*Frame\s*Time\s*:?[^\n]*\n?", re.M | re.I).search(text, m.end())
+    return ft.end() if ft else -1
+
+
+def _locate_bad_frame(path, block: str, first_line: int, C: int, T: int) -> FormatError:
+    """Slow path, only after a parse failure: find the first bad line of the frame data."""
+    frame = 0
+    last_line = first_line
+    for k, line in enumerate(block.splitlines()):
+        lineno = first_line + k
+        toks = line.split()
+        if not toks:
+            continue
+        last_line = lineno
+        if frame >= T:
+            return FormatError(path, f"more frames than 'Frames: {T}' says", lineno)
+        if len(toks) != C:
+            return FormatError(path, f"frame {frame} has {len(toks)} values, the hierarchy has {C} channels", lineno)
+        for t in toks:
+            try:
+                float(t)
+            except ValueError:
+                return FormatError(path, f"frame {frame}: {t!r} is not a number", lineno)
+        frame += 1
+    if frame < T:
+        return FormatError(path, f"truncated: 'Frames: {T}' but only {frame} complete frames", last_line)
+    return FormatError(path, "could not parse the frame data", first_line)
+
+
+def _parse_frames(path, block: str, first_line: int, C: int, T: int) -> np.ndarray:
+    if T == 0:
+        if block.strip():
+            return _raise(_locate_bad_frame(path, block, first_line, C, T))
+        return np.zeros((0, C))
+    if C == 0:
+        return np.zeros((T, 0))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            values = np.loadtxt(io.StringIO(block), dtype=np.float64, comments=None, ndmin=2)
+    except ValueError:
+        raise _locate_bad_frame(path, block, first_line, C, T) from None
+    if values.shape != (T, C):
+        raise _locate_bad_frame(path, block, first_line, C, T)
+    if not np.isfinite(values).all():
+        row = int(np.flatnonzero(~np.isfinite(values).all(1))[0])
+        raise FormatError(path, f"frame {row} has a NaN or infinite value", first_line + row)
+    return values
+
+
+def _raise(err):
+    raise err
+
+
+# ---------------------------------------------------------------------------------------------
+# Building the Motion
+# ---------------------------------------------------------------------------------------------
+def _skeleton(h: _Header) -> Skeleton:
+    return Skeleton(
+        h.names, np.asarray(h.parents), np.asarray(h.offsets, dtype=np.float64), h.channels,
+        {j: np.asarray(v) for j, v in h.end_sites.items()},
+    )
+
+
+def _axes_quat(angles_deg: np.ndarray, axes: str) -> np.ndarray:
+    """Intrinsic rotation about the axis sequence ``axes`` (1-3 letters, any sequence)."""
+    if len(axes) == 3 and axes in EULER_ORDERS:
+        return np_euler_to_quat(angles_deg, axes, degrees=True)
+    half = np.deg2rad(angles_deg) * 0.5
+    q = np.zeros(angles_deg.shape[:-1] + (4,))
+    q[..., 3] = 1.0
+    for k, axis in enumerate(axes):
+        a = "XYZ".index(axis)
+        qa = np.zeros_like(q)
+        qa[..., a] = np.sin(half[..., k])
+        qa[..., 3] = np.cos(half[..., k])
+        # q = q * qa
+        v, w = q[..., :3], q[..., 3:]
+        va, wa = qa[..., :3], qa[..., 3:]
+        q = np.concatenate([w * va + wa * v + np.cross(v, va), w * wa - (v * va).sum(-1, keepdims=True)], -1)
+    return q
+
+
+def _build_motion(h: _Header, values: np.ndarray, name: str) -> Motion:
+    skeleton = _skeleton(h)
+    T, J = values.shape[0], skeleton.num_joints
+    rotations = np.zeros((T, J, 4))
+    rotations[..., 3] = 1.0
+    # channel columns: contiguous per joint, in joint (file) order
+    starts = np.cumsum([0] + [len(c) for c in h.channels])
+    by_order: dict[str, tuple[list[int], list[list[int]]]] = {}
+    animated = []  # joints with position channels, other than the root
+    for j, chans in enumerate(h.channels):
+        order = "".join(c[0] for c in chans if c in ROTATION_CHANNELS)
+        if order:
+            cols = [starts[j] + k for k, c in enumerate(chans) if c in ROTATION_CHANNELS]
+            by_order.setdefault(order, ([], []))
+            by_order[order][0].append(j)
+            by_order[order][1].append(cols)
+        if j > 0 and any(c in POSITION_CHANNELS for c in chans):
+            animated.append(j)
+    for order, (joints, cols) in by_order.items():
+        angles = values[:, np.asarray(cols)]  # (T, n, k)
+        rotations[:, joints] = _axes_quat(angles, order)
+
+    def positions_of(j):
+        """(T, 3): the joint's offset with its position channels substituted."""
+        p = np.broadcast_to(skeleton.offsets[j], (T, 3)).copy()
+        for k, c in enumerate(h.channels[j]):
+            if c in POSITION_CHANNELS:
+                p[:, "XYZ".index(c[0])] = values[:, starts[j] + k]
+        return p
+
+    root_positions = positions_of(0)
+    translations = None
+    if animated:
+        translations = np.broadcast_to(skeleton.offsets, (T, J, 3)).copy()
+        for j in animated:
+            translations[:, j] = positions_of(j)
+    return Motion(skeleton, rotations, root_positions, 1.0 / h.frame_time, translations, name)
+
+
+def _read_text(path: Path) -> str:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise FormatError(path, "no such file") from None
+    except IsADirectoryError:
+        raise FormatError(path, "is a directory, not a BVH file") from None
+    if b"\x00" in data[:4096]:
+        raise FormatError(path, "binary data: not a text BVH file", 1)
+    return data.decode("utf-8", errors="replace")
+
+
+def loads(text: str, path: str | os.PathLike = "<string>", name: str = "") -> Motion:
+    """Parse BVH text (``path`` is only used in error messages)."""
+    end = _motion_split(text)
+    header_text = text[:end] if end >= 0 else text
+    h = _parse_header(path, header_text.splitlines())
+    block = text[end:] if end >= 0 else ""
+    C = sum(len(c) for c in h.channels)
+    values = _parse_frames(path, block, h.motion_line, C, h.num_frames)
+    return _build_motion(h, values, name)
+
+
+def load(path: str | os.PathLike, up: str = "y") -> Motion:
+    """Read a BVH file into a :class:`Motion` (quaternions xyzw, file units).
+
+    Args:
+        path: the ``.bvh`` file.
+        up: the file's up axis: ``"y"`` (default, BVH's convention: nothing is changed), ``"z"``
+            (convert a Z-up file to Y-up), or ``"auto"`` (detect from the first frame's pose).
+    Raises:
+        FormatError: naming the file and line, for any malformed content.
+    """
+    path = Path(path)
+    motion = loads(_read_text(path), path, name=path.stem)
+    if up.lower() != "y":
+        from motion3d.ops import to_y_up
+
+        motion = to_y_up(motion, up=up)
+    return motion
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing
+# ---------------------------------------------------------------------------------------------
+def _save_channels(motion: Motion) -> list[tuple[str, ...]]:
+    """The skeleton's channels, widened where the motion needs more than the file had: a full
+    rotation order (ZXY) where a joint with fewer than 3 rotation channels rotates about other
+    axes, and XYZ position channels where a joint's translation moves off its offset along an
+    axis that has no channel."""
+    sk = motion.skeleton
+    local = motion.local_offsets()
+    out = []
+    for j, chans in enumerate(sk.channels):
+        rot = tuple(c for c in chans if c in ROTATION_CHANNELS)
+        pos = tuple(c for c in chans if c in POSITION_CHANNELS)
+        widened = False
+        q = motion.rotations[:, j]
+        if len(rot) < 3 and len(q):
+            axes = "".join(c[0] for c in rot)
+            if axes:
+                full = (axes + "".join(a for a in "ZXY" if a not in axes))[:3]
+                angles = np_quat_to_euler(q, full, True)[:, : len(axes)]
+                ok = np.allclose(np.abs((_axes_quat(angles, axes) * q).sum(-1)), 1.0, atol=1e-9)
+            else:
+                ok = np.allclose(np.abs(q[:, 3]), 1.0, atol=1e-9)
+            if not ok:
+                rot, widened = ("Zrotation", "Xrotation", "Yrotation"), True
+        if len(pos) < 3 and len(q):
+            target = motion.root_positions if j == 0 else local[:, j]
+            free = [k for k, a in enumerate("XYZ") if f"{a}position" not in pos]
+            if not np.allclose(target[:, free], sk.offsets[j][free], atol=1e-9):
+                pos, widened = POSITION_CHANNELS, True
+        out.append(pos + rot if widened else tuple(chans))
+    return out
+
+
+def _fmt(v) -> str:
+    return f"{float(v):.6f}"
+
+
+def dumps(motion: Motion, precision: int = 6) -> str:
+    """BVH text for ``motion`` (see :func:`save`)."""
+    sk = motion.skeleton
+    channels = _save_channels(motion)
+    children = [[] for _ in range(sk.num_joints)]
+    for j in range(1, sk.num_joints):
+        children[sk.parents[j]].append(j)
+    lines = ["HIERARCHY"]
+    order: list[int] = []
+
+    def write(j, depth):
+        ind = "\t" * depth
+        lines.append(f"{ind}{'ROOT' if j == 0 else 'JOINT'} {sk.names[j]}")
+        lines.append(f"{ind}{{")
+        lines.append(f"{ind}\tOFFSET {' '.join(_fmt(v) for v in sk.offsets[j])}")
+        lines.append(f"{ind}\tCHANNELS {len(channels[j])}" + "".join(" " + c for c in channels[j]))
+        order.append(j)
+        for c in children[j]:
+            write(c, depth + 1)
+        if j in sk.end_sites:
+            lines.append(f"{ind}\tEnd Site")
+            lines.append(f"{ind}\t{{")
+            lines.append(f"{ind}\t\tOFFSET {' '.join(_fmt(v) for v in sk.end_sites[j])}")
+            lines.append(f"{ind}\t}}")
+        lines.append(f"{ind}}}")
+
+    import sys
+
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 4 * sk.num_joints + 100))
+    try:
+        write(0, 0)
+    finally:
+        sys.setrecursionlimit(limit)
+    if order != list(range(sk.num_joints)):
+        raise ValueError("skeleton joints are not in depth-first order; cannot write BVH channel columns")
+    T = motion.num_frames
+    lines += ["MOTION", f"Frames: {T}", f"Frame Time: {1.0 / motion.fps:.8g}"]
+    local = motion.local_offsets()
+    cols = []
+    for j, chans in enumerate(channels):
+        rot_axes = "".join(c[0] for c in chans if c in ROTATION_CHANNELS)
+        euler = None
+        if rot_axes:
+            full = rot_axes if len(rot_axes) == 3 else (rot_axes + "".join(a for a in "ZXY" if a not in rot_axes))[:3]
+            euler = np_quat_to_euler(motion.rotations[:, j], full, degrees=True) if T else np.zeros((0, 3))
+        pos = motion.root_positions if j == 0 else local[:, j]
+        r = 0
+        for c in chans:
+            if c in POSITION_CHANNELS:
+                cols.append(pos[:, "XYZ".index(c[0])])
+            else:
+                cols.append(euler[:, r])
+                r += 1
+    if T:
+        data = np.stack(cols, axis=1) if cols else np.zeros((T, 0))
+        data = np.where(np.abs(data) < 0.5 * 10.0 ** -precision, 0.0, data)  # no "-0.000000"
+        buf = io.StringIO()
+        np.savetxt(buf, data, fmt=f"%.{precision}f", delimiter=" ")
+        body = buf.getvalue().rstrip("\n")
+        lines.append(body)
+    return "\n".join(lines) + "\n"
+
+
+def save(motion: Motion, path: str | os.PathLike, precision: int = 6) -> Path:
+    """Write ``motion`` as a BVH file that DCC tools (Blender, MotionBuilder, Maya) open.
+
+    Each joint keeps its channel layout and Euler order from the skeleton; channels are added
+    only where the motion needs them (see ``_save_channels``). ``load(save(m))`` equals ``m`` to
+    about ``10**-precision`` in degrees and file units.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(dumps(motion, precision))
+    return path

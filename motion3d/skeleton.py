@@ -1,0 +1,254 @@
+"""The skeleton: a tree of named joints with rest offsets, channel layout and end sites.
+
+Joints are indexed ``0..J-1`` in topological order (every parent index is smaller than its
+children's); the root has parent ``-1``. Compare joints by index, never by value. End Sites (BVH's
+leaf markers) are not joints: they are kept in :attr:`Skeleton.end_sites` so that files save back
+unchanged and so that :meth:`Skeleton.height` can reach the top of the head.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+import numpy as np
+
+__all__ = ["Skeleton", "ROTATION_CHANNELS", "POSITION_CHANNELS"]
+
+POSITION_CHANNELS = ("Xposition", "Yposition", "Zposition")
+ROTATION_CHANNELS = ("Xrotation", "Yrotation", "Zrotation")
+_DEFAULT_ROOT_CHANNELS = ("Xposition", "Yposition", "Zposition", "Zrotation", "Xrotation", "Yrotation")
+_DEFAULT_CHANNELS = ("Zrotation", "Xrotation", "Yrotation")
+
+_HEAD = re.compile(r"head(?!.*(end|top|nub))", re.I)
+_FOOT = re.compile(r"(foot|ankle)(?!.*(index|toe))", re.I)
+
+
+@dataclass(eq=False)
+class Skeleton:
+    """A joint tree.
+
+    Attributes:
+        names: ``J`` joint names (unique).
+        parents: ``(J,)`` int array, ``-1`` for the root; ``parents[j] < j``.
+        offsets: ``(J, 3)`` rest offsets of each joint from its parent, in file units (the root's
+            offset is its rest position).
+        channels: per joint, the tuple of BVH channel names in file order, e.g.
+            ``("Xposition", "Yposition", "Zposition", "Zrotation", "Xrotation", "Yrotation")``.
+            Rotation channels give that joint's intrinsic Euler order; position channels mean the
+            file animates that joint's translation (replacing its offset).
+        end_sites: ``{joint index: (3,) offset}`` of End Sites hanging from leaf joints.
+    """
+
+    names: list[str]
+    parents: np.ndarray
+    offsets: np.ndarray
+    channels: list[tuple[str, ...]] = field(default_factory=list)
+    end_sites: dict[int, np.ndarray] = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.names = [str(n) for n in self.names]
+        self.parents = np.asarray(self.parents, dtype=np.int64).reshape(-1)
+        self.offsets = np.asarray(self.offsets, dtype=np.float64).reshape(-1, 3)
+        J = len(self.names)
+        if self.parents.shape != (J,) or self.offsets.shape != (J, 3):
+            raise ValueError(
+                f"skeleton has {J} names but parents {self.parents.shape} and offsets {self.offsets.shape}"
+            )
+        if J == 0:
+            raise ValueError("a skeleton needs at least one joint")
+        if len(set(self.names)) != J:
+            dup = sorted({n for n in self.names if self.names.count(n) > 1})
+            raise ValueError(f"joint names must be unique; repeated: {dup}")
+        if self.parents[0] != -1 or (self.parents[1:] < 0).any():
+            raise ValueError("joint 0 must be the only root (parent -1)")
+        if (self.parents[1:] >= np.arange(1, J)).any():
+            raise ValueError("joints must be in topological order: parents[j] < j")
+        if not self.channels:
+            self.channels = [_DEFAULT_ROOT_CHANNELS] + [_DEFAULT_CHANNELS] * (J - 1)
+        self.channels = [tuple(c) for c in self.channels]
+        if len(self.channels) != J:
+            raise ValueError(f"{len(self.channels)} channel lists for {J} joints")
+        for j, ch in enumerate(self.channels):
+            bad = [c for c in ch if c not in POSITION_CHANNELS + ROTATION_CHANNELS]
+            if bad:
+                raise ValueError(f"joint {self.names[j]!r}: unknown channel(s) {bad}")
+        self.end_sites = {int(k): np.asarray(v, dtype=np.float64).reshape(3) for k, v in self.end_sites.items()}
+
+    # ------------------------------------------------------------------ structure
+    @property
+    def num_joints(self) -> int:
+        return len(self.names)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def __repr__(self) -> str:
+        return f"Skeleton({self.num_joints} joints, root={self.names[0]!r}, height={self.height():.4g})"
+
+    def index(self, name: str) -> int:
+        """Index of the joint called ``name`` (exact match; KeyError listing the names otherwise)."""
+        try:
+            return self.names.index(name)
+        except ValueError:
+            raise KeyError(f"no joint named {name!r}; joints: {', '.join(self.names)}") from None
+
+    def children(self, j: int) -> list[int]:
+        return [int(c) for c in np.flatnonzero(self.parents == j)]
+
+    @property
+    def depths(self) -> np.ndarray:
+        """``(J,)`` number of ancestors of each joint (root 0)."""
+        d = np.zeros(self.num_joints, dtype=np.int64)
+        for j in range(1, self.num_joints):
+            d[j] = d[self.parents[j]] + 1
+        return d
+
+    @property
+    def levels(self) -> list[np.ndarray]:
+        """Joint indices grouped by depth: ``levels[k]`` are the joints with ``k`` ancestors."""
+        d = self.depths
+        return [np.flatnonzero(d == k) for k in range(int(d.max()) + 1)]
+
+    def chain(self, j: int) -> list[int]:
+        """Joint indices from the root down to ``j`` (inclusive)."""
+        out = [j]
+        while self.parents[out[-1]] >= 0:
+            out.append(int(self.parents[out[-1]]))
+        return out[::-1]
+
+    def leaves(self) -> list[int]:
+        has_child = np.zeros(self.num_joints, bool)
+        has_child[self.parents[1:]] = True
+        return [int(j) for j in np.flatnonzero(~has_child)]
+
+    # ------------------------------------------------------------------ channels
+    def rotation_order(self, j: int) -> str:
+        """Intrinsic Euler order of joint ``j``'s rotation channels, e.g. ``"ZXY"`` ('' if none)."""
+        return "".join(c[0] for c in self.channels[j] if c in ROTATION_CHANNELS)
+
+    def has_position_channels(self, j: int) -> bool:
+        return any(c in POSITION_CHANNELS for c in self.channels[j])
+
+    @property
+    def num_channels(self) -> int:
+        return sum(len(c) for c in self.channels)
+
+    # ------------------------------------------------------------------ geometry
+    def rest_positions(self) -> np.ndarray:
+        """``(J, 3)`` global joint positions with every rotation at identity."""
+        pos = self.offsets.copy()
+        for j in range(1, self.num_joints):
+            pos[j] = pos[self.parents[j]] + self.offsets[j]
+        return pos
+
+    def bone_lengths(self) -> np.ndarray:
+        """``(J,)`` length of each joint's offset from its parent (root: 0)."""
+        lengths = np.linalg.norm(self.offsets, axis=-1)
+        lengths[0] = 0.0
+        return lengths
+
+    def find(self, pattern: str) -> list[int]:
+        """Indices of joints whose name matches the regular expression ``pattern`` (case-insensitive)."""
+        rx = re.compile(pattern, re.I)
+        return [j for j, n in enumerate(self.names) if rx.search(n)]
+
+    def height(self) -> float:
+        """A pose-independent body height in file units, for normalising metrics and thresholds.
+
+        The length of the tree path from the top of the head (the head joint's End Site, when it
+        has one) down to the lower of the two ankles, summing bone lengths. Joints are found by
+        name (``head``; ``foot``/``ankle``). Skeletons without such names fall back to the vertical
+        (Y) extent of the rest pose, end sites included.
+        """
+        heads = [j for j in range(self.num_joints) if _HEAD.search(self.names[j])]
+        feet = [j for j in range(self.num_joints) if _FOOT.search(self.names[j])]
+        if heads and feet:
+            lengths = self.bone_lengths()
+            head = min(heads, key=lambda j: self.depths[j])
+            best = 0.0
+            for foot in feet:
+                a, b = self.chain(head), self.chain(foot)
+                common = len([1 for x, y in zip(a, b) if x == y])
+                path = lengths[a[common:]].sum() + lengths[b[common:]].sum()
+                best = max(best, float(path))
+            top = np.linalg.norm(self.end_sites.get(head, np.zeros(3)))
+            if best > 0:
+                return best + float(top)
+        pos = self.rest_positions()
+        ends = [pos[j] + off for j, off in self.end_sites.items()]
+        allpos = np.concatenate([pos, np.asarray(ends).reshape(-1, 3)], axis=0)
+        extent = float(np.ptp(allpos[:, 1]))
+        return extent if extent > 0 else float(np.ptp(allpos, axis=0).max())
+
+    # ------------------------------------------------------------------ derived skeletons
+    def scaled(self, factor: float) -> "Skeleton":
+        """A copy with every offset (and end site) multiplied by ``factor``."""
+        return Skeleton(
+            list(self.names), self.parents.copy(), self.offsets * factor, list(self.channels),
+            {j: o * factor for j, o in self.end_sites.items()},
+        )
+
+    def copy(self) -> "Skeleton":
+        return self.scaled(1.0)
+
+    def subset(self, keep: Sequence[int] | Iterable[str]) -> tuple["Skeleton", np.ndarray]:
+        """The skeleton restricted to the joints ``keep`` (indices or names; closed under parents
+        is not required: a kept joint whose parent is dropped attaches to its nearest kept
+        ancestor, with the offsets summed along the rest pose). Returns ``(skeleton, indices)``."""
+        idx = sorted({self.index(k) if isinstance(k, str) else int(k) for k in keep} | {0})
+        pos = self.rest_positions()
+        new_index = {old: new for new, old in enumerate(idx)}
+        parents, offsets = [], []
+        for old in idx:
+            p = int(self.parents[old])
+            while p >= 0 and p not in new_index:
+                p = int(self.parents[p])
+            parents.append(new_index[p] if p >= 0 else -1)
+            offsets.append(self.offsets[old] if p < 0 else pos[old] - pos[p])
+        ends = {new_index[j]: o for j, o in self.end_sites.items() if j in new_index}
+        sk = Skeleton([self.names[i] for i in idx], np.array(parents), np.array(offsets),
+                      [self.channels[i] for i in idx], ends)
+        return sk, np.asarray(idx)
+
+    # ------------------------------------------------------------------ comparison, serialisation
+    def same_topology(self, other: "Skeleton") -> bool:
+        """Same joint names in the same order with the same parents."""
+        return self.names == other.names and np.array_equal(self.parents, other.parents)
+
+    def allclose(self, other: "Skeleton", atol: float = 1e-6) -> bool:
+        """Same topology and offsets within ``atol``."""
+        return self.same_topology(other) and np.allclose(self.offsets, other.offsets, atol=atol)
+
+    def describe_difference(self, other: "Skeleton", atol: float = 1e-4) -> str | None:
+        """A human-readable reason why two skeletons differ, or ``None`` if they match."""
+        if self.num_joints != other.num_joints:
+            return f"{self.num_joints} joints vs {other.num_joints}"
+        if self.names != other.names:
+            diff = [(a, b) for a, b in zip(self.names, other.names) if a != b][:3]
+            return f"joint names differ, e.g. {diff}"
+        if not np.array_equal(self.parents, other.parents):
+            return "joint hierarchy differs"
+        err = np.abs(self.offsets - other.offsets).max()
+        if err > atol * max(1.0, self.height()):
+            j = int(np.abs(self.offsets - other.offsets).max(-1).argmax())
+            return f"bone offsets differ (largest at {self.names[j]!r}: {err:.4g} units)"
+        return None
+
+    def to_dict(self) -> dict:
+        """Plain lists and dicts (safe for ``torch.load(weights_only=True)`` and JSON)."""
+        return {
+            "names": list(self.names),
+            "parents": self.parents.tolist(),
+            "offsets": self.offsets.tolist(),
+            "channels": [list(c) for c in self.channels],
+            "end_sites": {str(k): v.tolist() for k, v in self.end_sites.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Skeleton":
+        return cls(
+            d["names"], np.asarray(d["parents"]), np.asarray(d["offsets"], dtype=np.float64),
+            [tuple(c) for c in d.get("channels", [])],
+            {int(k): np.asarray(v) for k, v in d.get("end_sites", {}).items()},
+        )
