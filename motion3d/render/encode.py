@@ -1,0 +1,136 @@
+"""Writing frames to video files: H.264 MP4 (yuv420p, plays everywhere) through imageio-ffmpeg, GIF
+through Pillow, PNG for single frames.
+
+Frames are (H, W, 3) uint8 RGB. Encoding runs in the ffmpeg process, in parallel with drawing.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+VIDEO_SUFFIXES = (".mp4", ".mkv", ".mov", ".avi", ".gif")
+
+
+def even_size(width: int, height: int) -> tuple[int, int]:
+    """The size rounded up to even numbers (yuv420p needs even width and height)."""
+    return width + (width & 1), height + (height & 1)
+
+
+class VideoWriter:
+    """Append RGB frames (H, W, 3) uint8 to an MP4 (H.264, yuv420p) or a GIF.
+
+    Use as a context manager; the size is fixed by the first frame, which must be even for MP4.
+    ``preset`` is the x264 speed preset, ``crf`` its quality (lower is better).
+    """
+
+    def __init__(self, path: str | os.PathLike, fps: float, preset: str = "veryfast", crf: int = 20):
+        self.path = Path(path)
+        self.fps = float(fps)
+        if self.fps <= 0:
+            raise ValueError(f"fps must be positive, got {fps}")
+        self.preset, self.crf = preset, crf
+        self.suffix = self.path.suffix.lower()
+        if self.suffix not in VIDEO_SUFFIXES:
+            raise ValueError(f"{self.path}: unsupported video type {self.suffix!r}, use one of {VIDEO_SUFFIXES}")
+        self._gen = None
+        self._gif: list[np.ndarray] = []
+        self.num_frames = 0
+        self.size: tuple[int, int] | None = None
+
+    def __enter__(self) -> "VideoWriter":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _start(self, width: int, height: int) -> None:
+        import imageio_ffmpeg
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._gen = imageio_ffmpeg.write_frames(
+            str(self.path), (width, height), fps=self.fps, codec="libx264", pix_fmt_in="rgb24",
+            pix_fmt_out="yuv420p", quality=None, macro_block_size=1,
+            output_params=["-preset", self.preset, "-crf", str(self.crf), "-movflags", "+faststart"],
+            ffmpeg_log_level="error")
+        self._gen.send(None)
+
+    def write(self, frame: np.ndarray) -> None:
+        """Append one (H, W, 3) uint8 frame (an alpha channel is dropped)."""
+        frame = np.asarray(frame)
+        if frame.dtype != np.uint8:
+            raise TypeError(f"frames must be uint8, got {frame.dtype}")
+        frame = frame[..., :3]
+        h, w = frame.shape[:2]
+        if self.size is None:
+            self.size = (w, h)
+            if self.suffix != ".gif":
+                if w % 2 or h % 2:
+                    raise ValueError(f"{self.path}: H.264 yuv420p needs an even frame size, got {w}x{h}")
+                self._start(w, h)
+        elif self.size != (w, h):
+            raise ValueError(f"{self.path}: frame {self.num_frames} is {w}x{h}, expected {self.size[0]}x{self.size[1]}")
+        if self.suffix == ".gif":
+            self._gif.append(frame.copy())
+        else:
+            self._gen.send(np.ascontiguousarray(frame))
+        self.num_frames += 1
+
+    def close(self) -> None:
+        """Finish the file (flushes the encoder, writes the GIF)."""
+        if self._gen is not None:
+            self._gen.close()
+            self._gen = None
+        if self.suffix == ".gif" and self._gif:
+            write_gif(self.path, self._gif, self.fps)
+            self._gif = []
+
+
+def write_gif(path: str | os.PathLike, frames, fps: float) -> None:
+    """Write (H, W, 3) uint8 frames as a looping GIF (frame times rounded to 10 ms, GIF's unit)."""
+    from PIL import Image
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    images = [Image.fromarray(np.asarray(f)[..., :3]) for f in frames]
+    # GIF stores delays in centiseconds; alternate rounding keeps the mean rate right at any fps.
+    delays_cs = np.diff(np.round(np.arange(len(images) + 1) * 100.0 / fps)).astype(int).clip(min=1)
+    images[0].save(path, save_all=True, append_images=images[1:], loop=0,
+                   duration=[int(d) * 10 for d in delays_cs], disposal=1, optimize=False)
+
+
+def write_video(path: str | os.PathLike, frames, fps: float, **kwargs) -> int:
+    """Write an iterable of (H, W, 3) uint8 frames; returns the number written."""
+    with VideoWriter(path, fps, **kwargs) as w:
+        for f in frames:
+            w.write(f)
+    return w.num_frames
+
+
+def write_png(path: str | os.PathLike, image: np.ndarray) -> None:
+    """Save one (H, W, 3|4) uint8 image as PNG."""
+    from PIL import Image
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.asarray(image)).save(path)
+
+
+def read_video(path: str | os.PathLike) -> tuple[np.ndarray, float]:
+    """Decode a video (MP4 or GIF) to (F, H, W, 3) uint8 and its frame rate; for tests and tools."""
+    path = Path(path)
+    if path.suffix.lower() == ".gif":
+        from PIL import Image, ImageSequence
+
+        with Image.open(path) as im:
+            frames = [np.asarray(f.convert("RGB")) for f in ImageSequence.Iterator(im)]
+            durations = [f.info.get("duration", 0) for f in ImageSequence.Iterator(im)]
+        fps = 1000.0 * len(durations) / max(sum(durations), 1)
+        return np.stack(frames), fps
+    import imageio_ffmpeg
+
+    gen = imageio_ffmpeg.read_frames(str(path), pix_fmt="rgb24")
+    meta = next(gen)
+    w, h = meta["size"]
+    frames = [np.frombuffer(b, np.uint8).reshape(h, w, 3) for b in gen]
+    return np.stack(frames), float(meta["fps"])
