@@ -190,7 +190,14 @@ class Skeleton:
         )
 
     def copy(self) -> "Skeleton":
-        return self.scaled(1.0)
+        """An independent copy (arrays copied; no re-validation)."""
+        new = object.__new__(Skeleton)
+        new.names = list(self.names)
+        new.parents = self.parents.copy()
+        new.offsets = self.offsets.copy()
+        new.channels = list(self.channels)
+        new.end_sites = {j: o.copy() for j, o in self.end_sites.items()}
+        return new
 
     def subset(self, keep: Sequence[int] | Iterable[str]) -> tuple["Skeleton", np.ndarray]:
         """The skeleton restricted to the joints ``keep`` (indices or names; closed under parents

@@ -24,7 +24,12 @@ __all__ = ["forward_kinematics", "forward_kinematics_np", "tree_levels"]
 
 
 @lru_cache(maxsize=64)
-def _levels(parents: tuple[int, ...]) -> tuple[tuple[torch.Tensor, torch.Tensor], ...]:
+def _plan(parents: tuple[int, ...]):
+    """Level-order plan: ``(perm, inverse perm, [(start, end, parent index in previous level)])``.
+
+    ``perm`` lists joints by depth; level ``k`` occupies ``perm[start:end]``; each of its joints'
+    parents is at position ``parent index`` inside level ``k - 1``'s block.
+    """
     parents_arr = np.asarray(parents, dtype=np.int64)
     J = len(parents_arr)
     if J == 0 or parents_arr[0] != -1 or (parents_arr[1:] >= np.arange(1, J)).any() or (parents_arr[1:] < 0).any():
@@ -32,20 +37,24 @@ def _levels(parents: tuple[int, ...]) -> tuple[tuple[torch.Tensor, torch.Tensor]
     depth = np.zeros(J, dtype=np.int64)
     for j in range(1, J):
         depth[j] = depth[parents_arr[j]] + 1
-    out = []
+    perm = np.argsort(depth, kind="stable")
+    levels = []
+    start = 1
     for k in range(1, int(depth.max()) + 1):
         joints = np.flatnonzero(depth == k)
         prev = np.flatnonzero(depth == k - 1)
-        # parent's position inside the previous level's block
         local_parent = np.searchsorted(prev, parents_arr[joints])
-        out.append((torch.from_numpy(joints), torch.from_numpy(local_parent)))
-    return tuple(out)
+        levels.append((start, start + len(joints), torch.from_numpy(local_parent)))
+        start += len(joints)
+    inv = np.empty(J, dtype=np.int64)
+    inv[perm] = np.arange(J)
+    return torch.from_numpy(perm), torch.from_numpy(inv), tuple(levels), depth
 
 
 def tree_levels(parents: Sequence[int]) -> list[np.ndarray]:
     """Joint indices grouped by depth below the root (the root alone is level 0)."""
-    lv = _levels(tuple(int(p) for p in parents))
-    return [np.array([0])] + [j.numpy() for j, _ in lv]
+    depth = _plan(tuple(int(p) for p in parents))[3]
+    return [np.flatnonzero(depth == k) for k in range(int(depth.max()) + 1)]
 
 
 def forward_kinematics(
@@ -83,37 +92,28 @@ def forward_kinematics(
     if rotations.shape[-1] != 4:
         raise ValueError(f"rotations must be (..., J, 4) quaternions, got {tuple(rotations.shape)}")
     batch = rotations.shape[:-2]
-    local = quat_to_matrix(rotations)  # 1. (..., J, 3, 3)
-    if translations is not None:
-        offs = as_tensor(translations, dtype=dtype, device=device)
-    else:
-        offs = offsets
+    perm, inv, levels, _ = _plan(parents_t)
+    if device.type != "cpu":
+        perm, inv = perm.to(device), inv.to(device)
+    # 1. local rotation matrices, in level order (joints of one depth are contiguous)
+    local = quat_to_matrix(rotations.index_select(-2, perm))  # (..., J, 3, 3)
+    offs = as_tensor(translations, dtype=dtype, device=device) if translations is not None else offsets
     if offs.dim() > 2:  # per-frame offsets; plain (J, 3) offsets broadcast inside the matmul
         offs = torch.broadcast_to(offs, batch + (J, 3))
+    offs = offs.index_select(-2, perm).unsqueeze(-1)  # (..., J, 3, 1)
 
     # 2. the root
     rot_blocks = [local[..., :1, :, :]]
     pos_blocks = [root_positions.expand(batch + (3,)).unsqueeze(-2)]
-    order = [torch.zeros(1, dtype=torch.long)]
-    prev_rot, prev_pos = rot_blocks[0], pos_blocks[0]
-    # 3. one tree depth at a time
-    for joints, local_parent in _levels(parents_t):
+    # 3. one tree depth at a time: R_world = R_parent @ R_local; p = p_parent + R_parent @ offset
+    for start, end, parent_idx in levels:
         if device.type != "cpu":
-            joints, local_parent = joints.to(device), local_parent.to(device)
-        parent_rot = prev_rot.index_select(-3, local_parent)  # (..., n, 3, 3)
-        parent_pos = prev_pos.index_select(-2, local_parent)  # (..., n, 3)
-        off = offs.index_select(-2, joints)  # (..., n, 3)
-        pos = parent_pos + (parent_rot @ off.unsqueeze(-1)).squeeze(-1)
-        rot = parent_rot @ local.index_select(-3, joints)
-        rot_blocks.append(rot)
-        pos_blocks.append(pos)
-        order.append(joints.cpu())
-        prev_rot, prev_pos = rot, pos
+            parent_idx = parent_idx.to(device)
+        parent_rot = rot_blocks[-1].index_select(-3, parent_idx)  # (..., n, 3, 3)
+        parent_pos = pos_blocks[-1].index_select(-2, parent_idx)  # (..., n, 3)
+        pos_blocks.append(parent_pos + (parent_rot @ offs[..., start:end, :, :]).squeeze(-1))
+        rot_blocks.append(parent_rot @ local[..., start:end, :, :])
     # back to joint order
-    perm = torch.cat(order)
-    inv = torch.empty_like(perm)
-    inv[perm] = torch.arange(J)
-    inv = inv.to(device)
     global_rot = torch.cat(rot_blocks, dim=-3).index_select(-3, inv)
     positions = torch.cat(pos_blocks, dim=-2).index_select(-2, inv)
     return global_rot, positions

@@ -15,6 +15,7 @@ import io
 import os
 import re
 import warnings
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -56,7 +57,9 @@ def _floats(path, lineno, tokens, n, what):
         raise FormatError(path, f"{what} has a value that is not a number: {' '.join(tokens)!r}", lineno) from None
 
 
-def _parse_header(path, lines: list[str]) -> _Header:
+def _parse_header(path, lines: list[str], motion_header: bool = True) -> _Header:
+    """Parse the HIERARCHY; at the MOTION line, parse 'Frames'/'Frame Time' too when
+    ``motion_header`` (otherwise stop there, with ``h.motion_line`` the MOTION line's number)."""
     h = _Header()
     stack: list[int] = []  # joint indices of open blocks; -2 marks an End Site block
     pending: tuple[str, int] | None = None  # a ROOT/JOINT/End Site line waiting for its "{"
@@ -154,6 +157,9 @@ def _parse_header(path, lines: list[str]) -> _Header:
                 raise FormatError(path, f"MOTION reached with {len(stack)} unclosed block(s): the hierarchy is truncated", lineno)
             if not h.names:
                 raise FormatError(path, "no ROOT joint in the HIERARCHY", lineno)
+            if not motion_header:
+                h.motion_line = lineno
+                return h
             return _parse_motion_header(path, lines, i, h)
         else:
             raise FormatError(path, f"unexpected {key!r} in the HIERARCHY", lineno)
@@ -291,43 +297,46 @@ def _axes_quat(angles_deg: np.ndarray, axes: str) -> np.ndarray:
     return q
 
 
-def _build_motion(h: _Header, values: np.ndarray, name: str) -> Motion:
-    skeleton = _skeleton(h)
+class _Layout:
+    """Column bookkeeping derived once per hierarchy (cached with the header)."""
+
+    def __init__(self, h: _Header):
+        self.skeleton = _skeleton(h)
+        starts = np.cumsum([0] + [len(c) for c in h.channels])
+        self.num_channels = int(starts[-1])
+        groups: dict[str, tuple[list[int], list[list[int]]]] = {}
+        pos_joint, pos_axis, pos_col = [], [], []
+        for j, chans in enumerate(h.channels):
+            order = "".join(c[0] for c in chans if c in ROTATION_CHANNELS)
+            if order:
+                joints, cols = groups.setdefault(order, ([], []))
+                joints.append(j)
+                cols.append([int(starts[j]) + k for k, c in enumerate(chans) if c in ROTATION_CHANNELS])
+            for k, c in enumerate(chans):
+                if c in POSITION_CHANNELS:
+                    pos_joint.append(j)
+                    pos_axis.append("XYZ".index(c[0]))
+                    pos_col.append(int(starts[j]) + k)
+        #: Euler order -> (joint indices, (n, k) column indices)
+        self.rotation_groups = [(o, np.asarray(j), np.asarray(c)) for o, (j, c) in groups.items()]
+        self.pos_joint, self.pos_axis, self.pos_col = map(np.asarray, (pos_joint, pos_axis, pos_col))
+        self.animated = bool((self.pos_joint > 0).any()) if len(pos_joint) else False
+
+
+def _build_motion(layout: _Layout, frame_time: float, values: np.ndarray, name: str) -> Motion:
+    skeleton = layout.skeleton.copy()  # the cached layout's skeleton is shared: never hand it out
     T, J = values.shape[0], skeleton.num_joints
     rotations = np.zeros((T, J, 4))
     rotations[..., 3] = 1.0
-    # channel columns: contiguous per joint, in joint (file) order
-    starts = np.cumsum([0] + [len(c) for c in h.channels])
-    by_order: dict[str, tuple[list[int], list[list[int]]]] = {}
-    animated = []  # joints with position channels, other than the root
-    for j, chans in enumerate(h.channels):
-        order = "".join(c[0] for c in chans if c in ROTATION_CHANNELS)
-        if order:
-            cols = [starts[j] + k for k, c in enumerate(chans) if c in ROTATION_CHANNELS]
-            by_order.setdefault(order, ([], []))
-            by_order[order][0].append(j)
-            by_order[order][1].append(cols)
-        if j > 0 and any(c in POSITION_CHANNELS for c in chans):
-            animated.append(j)
-    for order, (joints, cols) in by_order.items():
-        angles = values[:, np.asarray(cols)]  # (T, n, k)
-        rotations[:, joints] = _axes_quat(angles, order)
-
-    def positions_of(j):
-        """(T, 3): the joint's offset with its position channels substituted."""
-        p = np.broadcast_to(skeleton.offsets[j], (T, 3)).copy()
-        for k, c in enumerate(h.channels[j]):
-            if c in POSITION_CHANNELS:
-                p[:, "XYZ".index(c[0])] = values[:, starts[j] + k]
-        return p
-
-    root_positions = positions_of(0)
-    translations = None
-    if animated:
-        translations = np.broadcast_to(skeleton.offsets, (T, J, 3)).copy()
-        for j in animated:
-            translations[:, j] = positions_of(j)
-    return Motion(skeleton, rotations, root_positions, 1.0 / h.frame_time, translations, name)
+    for order, joints, cols in layout.rotation_groups:
+        rotations[:, joints] = _axes_quat(values[:, cols], order)
+    # position channels replace the offset component they animate
+    local = np.empty((T, J, 3))
+    local[:] = skeleton.offsets
+    if len(layout.pos_col):
+        local[:, layout.pos_joint, layout.pos_axis] = values[:, layout.pos_col]
+    translations = local if layout.animated else None
+    return Motion(skeleton, rotations, local[:, 0].copy(), 1.0 / frame_time, translations, name)
 
 
 def _read_text(path: Path) -> str:
@@ -344,13 +353,48 @@ def _read_text(path: Path) -> str:
 
 def loads(text: str, path: str | os.PathLike = "<string>", name: str = "") -> Motion:
     """Parse BVH text (``path`` is only used in error messages)."""
-    end = _motion_split(text)
-    header_text = text[:end] if end >= 0 else text
-    h = _parse_header(path, header_text.splitlines())
-    block = text[end:] if end >= 0 else ""
-    C = sum(len(c) for c in h.channels)
-    values = _parse_frames(path, block, h.motion_line, C, h.num_frames)
-    return _build_motion(h, values, name)
+    m = _MOTION_LINE.search(text)
+    if m is None:  # let the full parser say what is wrong
+        _parse_header(path, text.splitlines())
+        raise FormatError(path, "no MOTION section", text.count("\n") + 1)
+    hierarchy = text[: m.end()]
+    h, layout = _header_and_layout(hierarchy, os.fspath(path))
+    # 'Frames:' and 'Frame Time:' follow the MOTION line
+    rest = text[m.end():]
+    first = h.motion_line  # line number of MOTION
+    head_lines, body_start, consumed = [], 0, 0
+    while len([ln for ln in head_lines if ln.strip()]) < 2 and body_start < len(rest):
+        nl = rest.find("\n", body_start)
+        nl = len(rest) if nl < 0 else nl + 1
+        head_lines.append(rest[body_start:nl])
+        body_start = nl
+    mh = _Header()
+    _parse_motion_header(path, [""] * first + head_lines, first, mh)
+    block = rest[body_start:]
+    values = _parse_frames(path, block, mh.motion_line, layout.num_channels, mh.num_frames)
+    return _build_motion(layout, mh.frame_time, values, name)
+
+
+_MOTION_LINE = re.compile(r"^[ \t]*MOTION[ \t]*\r?$\n?", re.M)
+
+
+@lru_cache(maxsize=32)
+def _cached_header(hierarchy_text: str) -> tuple[_Header, _Layout] | None:
+    """Files of one dataset share their hierarchy text: parse it once. Malformed hierarchies are
+    not cached (they are re-parsed with the real path for the error message)."""
+    try:
+        h = _parse_header("<cached>", hierarchy_text.splitlines(), motion_header=False)
+    except FormatError:
+        return None
+    return h, _Layout(h)
+
+
+def _header_and_layout(hierarchy_text: str, path: str) -> tuple[_Header, _Layout]:
+    hit = _cached_header(hierarchy_text)
+    if hit is None:
+        _parse_header(path, hierarchy_text.splitlines(), motion_header=False)  # raises, naming the file
+        raise FormatError(path, "could not parse the hierarchy")
+    return hit
 
 
 def load(path: str | os.PathLike, up: str = "y") -> Motion:
