@@ -138,6 +138,19 @@ class Motion:
         tr = None if self.translations is None else self.translations[frames]
         return Motion(self.skeleton, self.rotations[frames], self.root_positions[frames], fps, tr, self.name)
 
+    # ------------------------------------------------------------------ operations (motion3d.ops)
+    def resample(self, fps: float) -> "Motion":
+        """This clip at ``fps`` (slerp on rotations): :func:`motion3d.ops.resample`."""
+        from motion3d.ops.resample import resample
+
+        return resample(self, fps)
+
+    def mirror(self, axis: str = "x", pairs=None, skeleton: str = "auto") -> "Motion":
+        """Left/right mirror image: :func:`motion3d.ops.mirror`."""
+        from motion3d.ops.mirror import mirror
+
+        return mirror(self, axis=axis, pairs=pairs, skeleton=skeleton)
+
     def allclose(self, other: "Motion", atol: float = 1e-5) -> bool:
         """Same skeleton, frame count and fps, rotations equal up to quaternion sign, and positions
         within ``atol`` (file units)."""
