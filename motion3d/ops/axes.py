@@ -7,7 +7,7 @@ from motion3d.geometry.rotations import np_quat_mul, np_matrix_to_quat
 from motion3d.motion import Motion
 from motion3d.skeleton import Skeleton
 
-__all__ = ["change_basis", "to_y_up", "detect_up_axis"]
+__all__ = ["change_basis", "to_y_up", "detect_up_axis", "up_axis_matrix"]
 
 #: rotations that take each up axis to +Y (column vectors): z-up (x, y, z) -> (x, z, -y)
 _TO_Y_UP = {
@@ -18,6 +18,15 @@ _TO_Y_UP = {
     "-y": np.array([[1.0, 0, 0], [0, -1, 0], [0, 0, -1]]),
     "-x": np.array([[0.0, -1, 0], [1, 0, 0], [0, 0, 1]]),
 }
+
+
+def up_axis_matrix(up: str) -> np.ndarray:
+    """The ``(3, 3)`` rotation taking the up axis ``up`` (``"z"``, ``"-z"``, ``"x"``, ...) to +Y
+    (``"z"``: ``(x, y, z) -> (x, z, -y)``)."""
+    key = up.lower()
+    if key not in _TO_Y_UP:
+        raise ValueError(f"unknown up axis {up!r}; use one of {sorted(_TO_Y_UP)}")
+    return _TO_Y_UP[key].copy()
 
 
 def change_basis(motion: Motion, matrix: np.ndarray) -> Motion:

@@ -1,0 +1,129 @@
+"""Body-model files without chumpy: the restricted unpickler reads chumpy/sparse pickles and
+refuses anything that could run code."""
+from __future__ import annotations
+
+import builtins
+import os
+import pickle
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from motion3d.io import FormatError
+from motion3d.io.smpl_pkl import convert_to_npz, load_body_model, load_npz, safe_loads
+from tests.conftest import assert_close
+from tests.io.fake_smplh import VERTEX_IDS, chumpy_pickle, fake_chumpy, make_model
+
+
+@pytest.mark.parametrize("protocol", [0, 2])
+def test_chumpy_pickle_loads_without_chumpy(tmp_path, monkeypatch, protocol):
+    model = make_model()
+    path = tmp_path / "SMPLH_MALE.pkl"
+    path.write_bytes(chumpy_pickle(model, monkeypatch, protocol))
+    assert b"chumpy.ch" in path.read_bytes() and b"csc_matrix" in path.read_bytes()
+    data = load_body_model(path)
+    assert "chumpy" not in sys.modules
+    for k, v in model.items():
+        assert isinstance(data[k], np.ndarray), k
+        assert_close(data[k], v, atol=0, msg=k)
+    assert data["bs_style"] == "lbs"
+
+
+def test_converted_npz_builds_smplx(tmp_path, monkeypatch):
+    import smplx
+    import torch
+
+    model = make_model()
+    pkl = tmp_path / "SMPLH_MALE.pkl"
+    pkl.write_bytes(chumpy_pickle(model, monkeypatch))
+    npz = convert_to_npz(pkl, tmp_path / "smplh" / "SMPLH_MALE.npz")
+    assert_close(load_npz(npz)["J_regressor"], model["J_regressor"], atol=0)
+    body = smplx.create(str(tmp_path), model_type="smplh", gender="male", ext="npz", use_pca=False,
+                        flat_hand_mean=True, vertex_ids=VERTEX_IDS, dtype=torch.float64)
+    out = body(return_verts=True)
+    J0 = model["J_regressor"] @ model["v_template"]
+    assert_close(out.joints[0, :52], J0, atol=1e-6)  # smplx casts the model arrays through float32
+
+
+class _Evil:
+    def __init__(self, func, *args):
+        self.func, self.args = func, args
+
+    def __reduce__(self):
+        return self.func, self.args
+
+
+def _attacks(marker):
+    cmd = f"touch {marker}"
+    return {
+        "os.system": _Evil(os.system, cmd),
+        "builtins.eval": _Evil(builtins.eval, f"open({str(marker)!r}, 'w').close()"),
+        "builtins.exec": _Evil(builtins.exec, f"open({str(marker)!r}, 'w').close()"),
+        "subprocess.call": _Evil(subprocess.call, ["touch", str(marker)]),
+        "nested in a model dict": {"v_template": np.zeros((2, 3)), "f": [_Evil(os.system, cmd)]},
+    }
+
+
+@pytest.mark.parametrize("name", ["os.system", "builtins.eval", "builtins.exec", "subprocess.call",
+                                  "nested in a model dict"])
+@pytest.mark.parametrize("protocol", [0, 2, 5])
+def test_malicious_pickle_is_refused_and_not_run(tmp_path, name, protocol):
+    marker = tmp_path / "pwned"
+    data = pickle.dumps(_attacks(marker)[name], protocol=protocol)
+    path = tmp_path / "evil.pkl"
+    path.write_bytes(data)
+    with pytest.raises(FormatError, match="refusing to load") as e:
+        load_body_model(path)
+    assert e.value.path == str(path)
+    assert not marker.exists()
+    # the same bytes really are an attack when unpickled normally
+    pickle.loads(data)
+    assert marker.exists()
+
+
+def test_malicious_chumpy_state_is_refused(tmp_path, monkeypatch):
+    """An attack hidden in the state of an allowed (chumpy) object still goes through find_class."""
+    marker = tmp_path / "pwned"
+    with monkeypatch.context() as m:
+        Ch = fake_chumpy(m)
+        data = pickle.dumps({"v_template": Ch(_Evil(os.system, f"touch {marker}"))}, protocol=2)
+    with pytest.raises(FormatError, match="refusing to load posix.system|refusing to load os.system"):
+        safe_loads(data, "model.pkl")
+    assert not marker.exists()
+
+
+def test_reconstructor_only_builds_stand_ins():
+    # copy_reg._reconstructor(numpy.ndarray, object, None), as a Python 2 pickle would spell it
+    data = b"ccopy_reg\n_reconstructor\n(cnumpy\nndarray\nc__builtin__\nobject\nNtR."
+    with pytest.raises(FormatError, match="not allowed"):
+        safe_loads(data, "x.pkl")
+
+
+def test_npz_object_arrays_go_through_the_restricted_unpickler(tmp_path):
+    marker = tmp_path / "pwned"
+    path = tmp_path / "model.npz"
+    evil = np.empty(1, dtype=object)
+    evil[0] = _Evil(os.system, f"touch {marker}")
+    with open(path, "wb") as f:
+        np.savez(f, v_template=np.zeros((3, 3)), evil=evil)
+    with pytest.raises(FormatError, match="refusing to load"):
+        load_npz(path)
+    assert not marker.exists()
+    # harmless object arrays (strings, arrays) are fine
+    ok = np.empty(2, dtype=object)
+    ok[0], ok[1] = "lbs", np.arange(3)
+    with open(path, "wb") as f:
+        np.savez(f, v_template=np.zeros((3, 3)), meta=ok)
+    data = load_npz(path)
+    assert data["meta"][0] == "lbs" and data["meta"][1].tolist() == [0, 1, 2]
+
+
+def test_not_a_model(tmp_path):
+    p = tmp_path / "x.pkl"
+    p.write_bytes(b"garbage")
+    with pytest.raises(FormatError, match="x.pkl"):
+        load_body_model(p)
+    with pytest.raises(FormatError, match="no such file"):
+        load_body_model(tmp_path / "missing.pkl")
