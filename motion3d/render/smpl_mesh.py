@@ -5,9 +5,10 @@ AMASS stores per frame ``poses`` (T, 156) axis-angle (root 3 + body 63 + hands 9
 registration), so :func:`find_model_file` looks for them in a user folder and
 :class:`SMPLModelMissing` says where to get them.
 
-Skinning follows smplx: the model is built with ``smplx.create(model_dir, model_type="smplh")`` (or
-``smplx.SMPLH`` on AMASS's ``smplh/<gender>/model.npz`` layout), then ``smplx.lbs.lbs`` poses it in
-batches of frames with flat hand means and no PCA, as AMASS does. Output is converted to Y up.
+Skinning follows smplx: the model is an ``smplx.SMPLH`` built by :mod:`motion3d.io.amass` (its safe
+reader takes smplx's ``smplh/SMPLH_<GENDER>.npz|pkl`` and AMASS's ``smplh/<gender>/model.npz``), then
+``smplx.lbs.lbs`` poses it in batches of frames with flat hand means and no PCA, as AMASS does.
+Output is converted to Y up.
 """
 from __future__ import annotations
 
@@ -15,13 +16,6 @@ import os
 from pathlib import Path
 
 import numpy as np
-
-INSTALL_HINT = (
-    "SMPL-H body model files are needed to show AMASS meshes. Register at https://mano.is.tue.mpg.de "
-    "(Extended SMPL+H model, as used by AMASS) and put them in a folder laid out as "
-    "DIR/smplh/SMPLH_MALE.npz (or .pkl; also FEMALE, NEUTRAL) or DIR/smplh/male/model.npz, then pass "
-    "that folder (--model-dir DIR, or the MOTION3D_BODY_MODELS environment variable).")
-MODEL_ENV = "MOTION3D_BODY_MODELS"
 
 # AMASS (Z up) to the library convention (Y up): (x, y, z) -> (x, z, -y), a -90 deg turn about X.
 Z_UP_TO_Y_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
@@ -32,53 +26,31 @@ class SMPLModelMissing(FileNotFoundError):
 
 
 def find_model_file(model_dir: str | os.PathLike | None, gender: str = "neutral") -> Path:
-    """The SMPL-H model file for ``gender`` under ``model_dir`` (or ``$MOTION3D_BODY_MODELS``).
+    """The SMPL-H model file for ``gender`` (else neutral, male, female) under ``model_dir``.
 
-    Looks for ``smplh/SMPLH_<GENDER>.{npz,pkl}``, ``SMPLH_<GENDER>.*``, ``smplh/<gender>/model.npz``
-    and ``<gender>/model.npz``; falls back to the neutral, then any gender.
+    The search is :func:`motion3d.io.amass.find_body_model` (smplx's ``smplh/SMPLH_MALE.npz|pkl``
+    and AMASS's ``smplh/male/model.npz``; default folder ``$MOTION3D_BODY_MODELS``).
     Raises:
         SMPLModelMissing: with what was looked for and how to get the files.
     """
-    model_dir = model_dir or os.environ.get(MODEL_ENV)
-    if not model_dir:
-        raise SMPLModelMissing(f"no body-model folder given. {INSTALL_HINT}")
-    root = Path(model_dir).expanduser()
+    from motion3d.io.amass import find_body_model
+
+    first = None
     g = str(gender).strip().lower() or "neutral"
-    tried = []
     for want in dict.fromkeys([g, "neutral", "male", "female"]):
-        for rel in (f"smplh/SMPLH_{want.upper()}.npz", f"smplh/SMPLH_{want.upper()}.pkl",
-                    f"SMPLH_{want.upper()}.npz", f"SMPLH_{want.upper()}.pkl",
-                    f"smplh/{want}/model.npz", f"{want}/model.npz"):
-            path = root / rel
-            tried.append(str(path))
-            if path.is_file():
-                return path
-    raise SMPLModelMissing(f"no SMPL-H model file in {root} (looked for {', '.join(tried[:6])}, ...). {INSTALL_HINT}")
+        try:
+            return find_body_model(model_dir, want)
+        except FileNotFoundError as err:
+            first = first or err
+    raise SMPLModelMissing(str(first)) from None
 
 
-def load_body_model(path: Path, num_betas: int = 16):
-    """An ``smplx`` SMPL-H model (torch module, float32) from a model file."""
-    import smplx
+def load_body_model(path: Path, gender: str = "neutral", num_betas: int = 16):
+    """An ``smplx.SMPLH`` (flat hand mean, no PCA, as AMASS) read through the library's safe
+    model reader (:func:`motion3d.io.amass.body_model`)."""
+    from motion3d.io.amass import body_model
 
-    ext = path.suffix.lstrip(".")
-    kwargs = dict(ext=ext, use_pca=False, flat_hand_mean=True, num_betas=num_betas)
-    if path.name.upper().startswith("SMPLH_"):
-        gender = path.stem.split("_", 1)[1].lower()
-        model_dir = path.parent.parent if path.parent.name == "smplh" else None
-        if model_dir is not None:
-            return smplx.create(str(model_dir), model_type="smplh", gender=gender, **kwargs)
-        return smplx.SMPLH(str(path), gender=gender, **kwargs)
-    data = dict(np.load(path, allow_pickle=True))
-    # AMASS's model.npz files may lack the hand PCA fields smplx reads; no PCA is used here.
-    for side in ("l", "r"):
-        data.setdefault(f"hands_components{side}", np.eye(45))
-        data.setdefault(f"hands_mean{side}", np.zeros(45))
-    return smplx.SMPLH(str(path), data_struct=_Struct(data), **kwargs)
-
-
-class _Struct:
-    def __init__(self, d: dict):
-        self.__dict__.update(d)
+    return body_model(path, gender, num_betas=num_betas)
 
 
 def smpl_mesh_sequence(poses: np.ndarray, trans: np.ndarray, betas: np.ndarray | None = None,
@@ -90,7 +62,7 @@ def smpl_mesh_sequence(poses: np.ndarray, trans: np.ndarray, betas: np.ndarray |
         poses: (T, 156) axis-angle: root (3), 21 body joints (63), 30 hand joints (90).
             (T, 66) body-only poses are accepted (hands flat).
         trans: (T, 3) root translation.
-        betas: (B,) shape coefficients (the model's first min(B, model) are used).
+        betas: (B,) shape coefficients (the first min(B, model's) are used).
         gender: "male", "female" or "neutral" (bytes or numpy strings too).
         model_dir: folder of body-model files (see :func:`find_model_file`).
         z_up: the parameters are Z up (AMASS); the output is turned Y up.
@@ -110,7 +82,7 @@ def smpl_mesh_sequence(poses: np.ndarray, trans: np.ndarray, betas: np.ndarray |
         poses = np.concatenate([poses, np.zeros((len(poses), 90), np.float32)], 1)
     if isinstance(gender, bytes):
         gender = gender.decode()
-    model = load_body_model(find_model_file(model_dir, str(gender)))
+    model = load_body_model(find_model_file(model_dir, str(gender)), str(gender))
     nb = model.shapedirs.shape[-1]
     b = np.zeros(nb, np.float32)
     if betas is not None:
@@ -135,20 +107,8 @@ def smpl_mesh_sequence(poses: np.ndarray, trans: np.ndarray, betas: np.ndarray |
 
 
 def load_amass(path: str | os.PathLike) -> dict:
-    """The arrays of an AMASS npz: poses (T, 156), trans (T, 3), betas, gender (str), fps (float)."""
-    from motion3d.io import FormatError
+    """The arrays of an AMASS npz: poses (T, 156), trans (T, 3), betas, gender (str), fps (float);
+    :func:`motion3d.io.amass.load_params`."""
+    from motion3d.io.amass import load_params
 
-    try:
-        data = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as err:
-        raise FormatError(path, f"not a readable npz file ({err})") from err
-    missing = [k for k in ("poses", "trans") if k not in data]
-    if missing:
-        raise FormatError(path, f"not an AMASS sequence: missing {', '.join(missing)} "
-                                f"(keys: {', '.join(data.files)})")
-    fps = float(data["mocap_framerate"]) if "mocap_framerate" in data else (
-        float(data["mocap_frame_rate"]) if "mocap_frame_rate" in data else 120.0)
-    gender = data["gender"].item() if "gender" in data else "neutral"
-    gender = gender.decode() if isinstance(gender, bytes) else str(gender)
-    return {"poses": data["poses"], "trans": data["trans"],
-            "betas": data["betas"] if "betas" in data else None, "gender": gender, "fps": fps}
+    return load_params(path)
