@@ -14,9 +14,9 @@ _TO_Y_UP = {
     "y": np.eye(3),
     "z": np.array([[1.0, 0, 0], [0, 0, 1], [0, -1, 0]]),
     "-z": np.array([[1.0, 0, 0], [0, 0, -1], [0, 1, 0]]),
-    "x": np.array([[0.0, 1, 0], [-1, 0, 0], [0, 0, 1]]),
+    "x": np.array([[0.0, -1, 0], [1, 0, 0], [0, 0, 1]]),
     "-y": np.array([[1.0, 0, 0], [0, -1, 0], [0, 0, -1]]),
-    "-x": np.array([[0.0, -1, 0], [1, 0, 0], [0, 0, 1]]),
+    "-x": np.array([[0.0, 1, 0], [-1, 0, 0], [0, 0, 1]]),
 }
 
 
@@ -50,7 +50,8 @@ def change_basis(motion: Motion, matrix: np.ndarray) -> Motion:
 def detect_up_axis(motion: Motion) -> str:
     """Guess the up axis (``"y"``, ``"z"``, ``"-z"`` ...) from the first frame: the signed axis
     along which the head lies farthest above the feet (by joint names), or, failing names, the
-    axis of largest extent of the pose, signed so that most joints lie above the root."""
+    axis of largest extent of the pose, signed towards the upper body (the largest subtree
+    below the first branching joint, normally the pelvis: spine, arms and head outnumber a leg)."""
     pos = motion.positions()[0] if motion.num_frames else motion.skeleton.rest_positions()
     sk = motion.skeleton
     heads, feet = sk.find(r"head"), sk.find(r"foot|ankle|toe")
@@ -60,10 +61,31 @@ def detect_up_axis(motion: Motion) -> str:
         ext = np.ptp(pos, axis=0)
         axis = int(ext.argmax())
         v = np.zeros(3)
-        v[axis] = np.sign(np.median(pos[:, axis] - pos[0, axis])) or 1.0
+        v[axis] = np.sign(_upper_body_side(sk, pos, axis)) or 1.0
     axis = int(np.abs(v).argmax())
     name = "xyz"[axis]
     return name if v[axis] > 0 else "-" + name
+
+
+def _upper_body_side(sk: Skeleton, pos: np.ndarray, axis: int) -> float:
+    """Mean coordinate ``axis`` of the largest subtree below the first branching joint, relative
+    to that joint. ``pos``: ``(J, 3)``."""
+    parents = sk.parents
+    size = np.ones(sk.num_joints, dtype=np.int64)
+    for j in range(sk.num_joints - 1, 0, -1):
+        size[parents[j]] += size[j]
+    node = 0
+    kids = sk.children(node)
+    while len(kids) == 1:
+        node, kids = kids[0], sk.children(kids[0])
+    if not kids:
+        return float(np.mean(pos[:, axis] - pos[0, axis]))
+    top = max(kids, key=lambda c: size[c])
+    inside = np.zeros(sk.num_joints, bool)
+    inside[top] = True
+    for j in range(top + 1, sk.num_joints):
+        inside[j] = inside[parents[j]]
+    return float(pos[inside, axis].mean() - pos[node, axis])
 
 
 def to_y_up(motion: Motion, up: str = "z") -> Motion:
