@@ -86,6 +86,7 @@ class Asf:
     version: str = "1.10"
     mass: float = 1.0
     length_unit: float = 1.0
+    angle_unit: str = "deg"
     root_order: tuple[str, ...] = ("TX", "TY", "TZ", "RX", "RY", "RZ")
     root_axis: str = "XYZ"
     root_position: np.ndarray = field(default_factory=lambda: np.zeros(3))
@@ -221,6 +222,7 @@ def read_asf(path: str | os.PathLike) -> Asf:
                 if unit not in ("deg", "rad"):
                     raise FormatError(path, f"angle unit must be 'deg' or 'rad', got {unit!r}", lineno)
                 angle_scale = 1.0 if unit == "deg" else 180.0 / np.pi
+                asf.angle_unit = unit
             else:
                 raise FormatError(path, f"unknown unit {tokens[0]!r}", lineno)
         elif section == ":root":
@@ -525,7 +527,7 @@ def _parse_amc(path: Path, text: str, asf: Asf, default_degrees: bool):
 
 
 def load(amc_path: str | os.PathLike, asf_path: str | os.PathLike | Asf | None = None,
-         fps: float = 120.0, up: str = "y") -> Motion:
+         fps: float = 120.0, up: str = "y", to_meters: bool = False) -> Motion:
     """Read an AMC motion on its ASF skeleton into a :class:`Motion` (file length units).
 
     Args:
@@ -534,14 +536,17 @@ def load(amc_path: str | os.PathLike, asf_path: str | os.PathLike | Asf | None =
             subject prefix (``01_01.amc -> 01.asf``, see :func:`find_asf`).
         fps: frames per second (AMC does not store it; CMU is 120).
         up: the file's up axis (``"y"`` for CMU; ``"z"``/``"auto"`` convert to Y-up).
+        to_meters: scale lengths by :attr:`Asf.meters_per_unit` (default: file units, as CMU's
+            BVH conversions use them).
     Returns:
         A Motion with ``(T, J, 4)`` local rotations ``C M C^-1`` per bone and ``(T, 3)`` root
-        positions, J = 1 + number of bones.
+        positions, J = 1 + number of bones. Bones with dofs that the AMC never lists stay at
+        identity.
     """
     amc_path = Path(amc_path)
     asf = asf_path if isinstance(asf_path, Asf) else read_asf(asf_path if asf_path is not None else find_asf(amc_path))
     text = _read_text(amc_path, "AMC")
-    degrees, values, T = _parse_amc(amc_path, text, asf, default_degrees=True)
+    degrees, values, T = _parse_amc(amc_path, text, asf, default_degrees=asf.angle_unit == "deg")
     skeleton = asf.skeleton()
     J = skeleton.num_joints
     rotations = np.zeros((T, J, 4))
@@ -566,6 +571,8 @@ def load(amc_path: str | os.PathLike, asf_path: str | os.PathLike | Asf | None =
         qc = _axis_quat(b.axis, b.axis_order)
         qm = _dof_quat(values[b.name], b.dof, degrees)
         rotations[:, j] = np_quat_mul(np_quat_mul(qc, qm), qc * _CONJ)
+    if to_meters:
+        skeleton, root_positions = skeleton.scaled(asf.meters_per_unit), root_positions * asf.meters_per_unit
     motion = Motion(skeleton, rotations, root_positions, fps, name=amc_path.stem)
     if up.lower() != "y":
         from motion3d.ops import to_y_up
@@ -732,7 +739,7 @@ def save(motion: Motion, amc_path: str | os.PathLike, asf_path: str | os.PathLik
         cols += list(vals.T)
         line_fmt.append(f"{b.name} " + " ".join(["%.9g"] * len(b.dof)))
     data = np.column_stack([np.arange(1, T + 1)] + cols) if T else np.zeros((0, 1 + len(cols)))
-    asf_name = Path(asf_path).name if asf_path is not None else find_asf_name(amc_path)
+    asf_name = Path(asf_path).name if asf_path is not None else _asf_name(amc_path)
     header = f"#!OML:ASF {asf_name}\n# AMC written by motion3d\n:FULLY-SPECIFIED\n:DEGREES\n"
     lines = "\n".join(line_fmt)
     body = "".join(lines % tuple(row) + "\n" for row in data.tolist())
@@ -743,7 +750,7 @@ def save(motion: Motion, amc_path: str | os.PathLike, asf_path: str | os.PathLik
     return amc_path
 
 
-def find_asf_name(amc_path: Path) -> str:
+def _asf_name(amc_path: Path) -> str:
     """The ASF file name that :func:`find_asf` looks for first."""
     stem = amc_path.stem
     return (stem.rsplit("_", 1)[0] if "_" in stem else stem) + ".asf"

@@ -127,6 +127,18 @@ def test_amc_matches_cmu_bvh(cmu_take):
     assert err.max() < 2e-4  # measured 8.6e-05 over all 31 joints and 2751 frames
 
 
+def test_meters_and_default_angle_unit(cmu_take, cmu_dir, tmp_path):
+    m = cmu_take[0]
+    mm = amc.load(cmu_dir / "01_01.amc", to_meters=True)[:10]
+    assert_close(mm.positions(), m[:10].positions() * 0.0254 / 0.45, atol=1e-12)
+    assert 1.5 < mm.skeleton.height() < 2.0  # subject 1 in metres
+    # an AMC without :DEGREES/:RADIANS takes the ASF's angle unit (radians here)
+    (tmp_path / "s.asf").write_text(SMALL_ASF)
+    (tmp_path / "s_01.amc").write_text(SMALL_AMC)
+    (tmp_path / "s_02.amc").write_text(SMALL_AMC.replace(":RADIANS\n", ""))
+    assert amc.load(tmp_path / "s_02.amc").allclose(amc.load(tmp_path / "s_01.amc"), atol=1e-12)
+
+
 def test_finds_asf_by_subject(cmu_dir, tmp_path):
     assert amc.find_asf(cmu_dir / "01_01.amc") == cmu_dir / "01.asf"
     (tmp_path / "x.amc").write_text(SMALL_AMC)
