@@ -1,0 +1,18 @@
+"""Motion networks (plain ``nn.Module``s, no training logic) on ``(B, T, D)`` normalised features.
+
+* :class:`Seq2SeqGRU`: Martinez et al. 2017 residual seq2seq GRU (prediction, free rollout).
+* :class:`MotionTransformer`: causal transformer (prediction, generation; scheduled sampling).
+* :class:`MotionVAE`: ACTOR-style conditional transformer VAE (whole clips of any length).
+* :class:`MotionClassifier`: content/style recognition; its features drive FID and diversity.
+
+Each records its constructor arguments in ``net.config``; :func:`build_net` rebuilds it.
+"""
+from motion3d.models.motion.blocks import (MLP, LabelEmbedding, MotionNet, PositionalEncoding, build_net,
+                                           causal_mask, sinusoidal_table)
+from motion3d.models.motion.classifier import MotionClassifier
+from motion3d.models.motion.rnn import Seq2SeqGRU
+from motion3d.models.motion.transformer import MotionTransformer
+from motion3d.models.motion.vae import MotionVAE
+
+__all__ = ["Seq2SeqGRU", "MotionTransformer", "MotionVAE", "MotionClassifier", "MotionNet", "build_net",
+           "PositionalEncoding", "LabelEmbedding", "MLP", "causal_mask", "sinusoidal_table"]

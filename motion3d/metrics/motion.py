@@ -1,0 +1,153 @@
+"""Motion prediction and quality metrics: pure functions on torch tensors (numpy accepted).
+
+Positions are ``(..., T, J, 3)`` global joint positions in the data's units; rotations ``(..., T, J, 4)``
+unit quaternions xyzw (see ``motion3d.geometry.rotations``). Y is up.
+
+* :func:`mpjpe` / :func:`mpjpe_per_frame`: mean per-joint position error (global or root-relative).
+* :func:`horizon_frames` / :func:`errors_at_horizons`: errors at 80, 160, 320, 400, 1000 ms.
+* :func:`angle_error`: mean geodesic angle between local rotations.
+* :func:`zero_velocity` / :func:`constant_velocity`: the two baselines every predictor is printed beside.
+* :func:`foot_skate`: horizontal sliding of feet in contact with the floor, normalised by height.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import torch
+
+from motion3d.geometry.rotations import geodesic_angle
+
+__all__ = [
+    "DEFAULT_HORIZONS_MS",
+    "mpjpe",
+    "mpjpe_per_frame",
+    "root_relative",
+    "horizon_frames",
+    "errors_at_horizons",
+    "angle_error_per_frame",
+    "zero_velocity",
+    "constant_velocity",
+    "foot_skate",
+]
+
+DEFAULT_HORIZONS_MS: tuple[int, ...] = (80, 160, 320, 400, 1000)
+
+
+def _t(x) -> torch.Tensor:
+    if isinstance(x, torch.Tensor):
+        return x
+    return torch.as_tensor(np.asarray(x))
+
+
+def root_relative(positions, root: int = 0) -> torch.Tensor:
+    """``(..., J, 3)`` positions minus those of joint ``root``."""
+    p = _t(positions)
+    return p - p[..., root:root + 1, :]
+
+
+def mpjpe_per_frame(pred, target, root: int | None = None) -> torch.Tensor:
+    """Per-frame MPJPE: ``(..., T, J, 3)`` pairs -> ``(..., T)`` mean over joints of the Euclidean
+    distance. ``root``: make both root-relative first (joint index), ``None`` for global."""
+    p, t = _t(pred), _t(target)
+    if p.shape != t.shape:
+        raise ValueError(f"prediction {tuple(p.shape)} and target {tuple(t.shape)} differ in shape")
+    if root is not None:
+        p, t = root_relative(p, root), root_relative(t, root)
+    return (p - t).norm(dim=-1).mean(-1)
+
+
+def mpjpe(pred, target, root: int | None = None) -> torch.Tensor:
+    """Scalar MPJPE over every frame, joint and batch element (see :func:`mpjpe_per_frame`)."""
+    return mpjpe_per_frame(pred, target, root).mean()
+
+
+def horizon_frames(fps: float, horizons_ms: Sequence[float] = DEFAULT_HORIZONS_MS) -> list[int]:
+    """Frame counts after the last observed frame for each horizon: ``round(ms * fps / 1000)``, at
+    least 1 (at 30 fps: 80 ms -> 2, 160 -> 5, 320 -> 10, 400 -> 12, 1000 -> 30)."""
+    if not fps > 0:
+        raise ValueError(f"fps must be positive, got {fps}")
+    return [max(1, int(round(ms * fps / 1000.0))) for ms in horizons_ms]
+
+
+def errors_at_horizons(per_frame, fps: float, horizons_ms: Sequence[float] = DEFAULT_HORIZONS_MS) -> dict[float, float]:
+    """``{ms: error}`` from per-frame errors ``(..., H)`` of predicted frames 1..H (averaged over
+    the leading axes); horizons beyond ``H`` are left out."""
+    e = _t(per_frame).reshape(-1, _t(per_frame).shape[-1]).double().mean(0)
+    out = {}
+    for ms, k in zip(horizons_ms, horizon_frames(fps, horizons_ms)):
+        if k <= e.shape[0]:
+            out[ms] = float(e[k - 1])
+    return out
+
+
+def angle_error_per_frame(pred_rot, target_rot, joints: Sequence[int] | None = None) -> torch.Tensor:
+    """Mean geodesic angle (radians) between local rotations ``(..., T, J, 4)`` -> ``(..., T)``,
+    over ``joints`` (default all)."""
+    p, t = _t(pred_rot), _t(target_rot)
+    if joints is not None:
+        idx = torch.as_tensor(list(joints), device=p.device)
+        p, t = p.index_select(-2, idx), t.index_select(-2, idx)
+    return geodesic_angle(p, t).mean(-1)
+
+
+def _check_observed(observed: torch.Tensor) -> None:
+    if observed.dim() < 3 or observed.shape[-3] < 1:
+        raise ValueError(f"baselines need observed frames (..., T_obs >= 1, J, C), got {tuple(observed.shape)}")
+
+
+def zero_velocity(observed, horizon: int) -> torch.Tensor:
+    """The zero-velocity baseline: the last observed frame repeated.
+    ``(..., T_obs, J, C)`` -> ``(..., horizon, J, C)`` (positions ``C = 3``, quaternions ``C = 4``)."""
+    o = _t(observed)
+    _check_observed(o)
+    return o[..., -1:, :, :].expand(*o.shape[:-3], int(horizon), *o.shape[-2:])
+
+
+def constant_velocity(observed, horizon: int, root: int = 0, frames: int = 1, horizontal: bool = True) -> torch.Tensor:
+    """The constant-velocity baseline on positions ``(..., T_obs, J, 3)`` -> ``(..., horizon, J, 3)``:
+    the last observed pose carried along the root's recent velocity.
+
+    The velocity is that of joint ``root`` averaged over the last ``frames`` steps; with
+    ``horizontal`` only its floor-plane (x, z) part is used, so the body neither sinks nor rises.
+    """
+    o = _t(observed)
+    _check_observed(o)
+    T = o.shape[-3]
+    k = max(1, min(int(frames), T - 1))
+    if T < 2:
+        return zero_velocity(o, horizon)
+    v = (o[..., -1, root, :] - o[..., -1 - k, root, :]) / k  # (..., 3)
+    if horizontal:
+        v = v * torch.tensor([1.0, 0.0, 1.0], dtype=v.dtype, device=v.device)
+    steps = torch.arange(1, int(horizon) + 1, dtype=o.dtype, device=o.device)  # (H,)
+    shift = steps.view(-1, 1) * v.unsqueeze(-2)  # (..., H, 3)
+    return o[..., -1:, :, :] + shift.unsqueeze(-2)
+
+
+def foot_skate(positions, feet: Sequence[int], height: float, fps: float, contact_height: float = 0.05,
+               floor: float | None = None) -> torch.Tensor:
+    """Foot skate: mean horizontal speed of feet while in contact with the floor, in body heights
+    per second ``(...)`` per clip (0 for perfect planting).
+
+    A foot joint is in contact at a frame when both that frame and the next are within
+    ``contact_height x height`` above the floor (default floor: the lowest foot position of the
+    clip). Clips with no contact score 0.
+
+    Args:
+        positions: ``(..., T, J, 3)`` global positions.
+        feet: foot joint indices (e.g. ``representation.feet``).
+        height: the skeleton height (``Skeleton.height()``), in the positions' units.
+        fps: frame rate.
+    """
+    p = _t(positions)
+    f = p[..., list(feet), :]  # (..., T, F, 3)
+    y = f[..., 1]
+    base = y.amin(dim=(-2, -1), keepdim=True) if floor is None else torch.as_tensor(floor, dtype=p.dtype)
+    low = (y - base) < contact_height * height  # (..., T, F)
+    contact = low[..., 1:, :] & low[..., :-1, :]
+    step = (f[..., 1:, :, :] - f[..., :-1, :, :])[..., [0, 2]].norm(dim=-1)  # (..., T-1, F)
+    speed = step * fps / height
+    n = contact.sum(dim=(-2, -1))
+    total = (speed * contact).sum(dim=(-2, -1))
+    return torch.where(n > 0, total / n.clamp(min=1), torch.zeros_like(total))

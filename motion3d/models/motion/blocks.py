@@ -1,0 +1,213 @@
+"""Building blocks shared by the motion networks: config recording, positional encodings, label
+embeddings, an MLP and the causal mask.
+
+Conventions of every motion network (``MotionNet``):
+
+* features are ``(B, T, D)`` normalised frames of a ``motion3d.features`` representation;
+* labels are ``{"content": (B,) int64, "style": (B,) int64}`` (either key optional, ``None`` for
+  unconditional), ``-1`` meaning unknown;
+* the first three constructor arguments are ``input_dim, num_content, num_style``, so a task can
+  build a network from its config plus the data (``Callable[[int, int, int], nn.Module]``);
+* ``self.config`` records ``{"class_path", "init_args"}`` in plain values, and :func:`build_net`
+  rebuilds the network from it (checkpoints need nothing else).
+"""
+from __future__ import annotations
+
+import functools
+import importlib
+import inspect
+import math
+from typing import Any, Mapping
+
+import torch
+from torch import nn
+
+__all__ = [
+    "MotionNet",
+    "build_net",
+    "sinusoidal_table",
+    "PositionalEncoding",
+    "LabelEmbedding",
+    "MLP",
+    "causal_mask",
+    "label_tensor",
+    "Labels",
+]
+
+Labels = Mapping[str, torch.Tensor] | None
+LABEL_KINDS = ("content", "style")
+
+
+def _plain(v: Any) -> Any:
+    """Tuples become lists, dict keys strings (YAML- and ``weights_only``-friendly), recursively."""
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    if isinstance(v, dict):
+        return {str(k): _plain(x) for k, x in v.items()}
+    return v
+
+
+class MotionNet(nn.Module):
+    """Base class of the motion networks: records the constructor arguments in ``self.config``.
+
+    Attributes set by subclasses: ``input_dim`` (D), ``num_content``, ``num_style`` (0: that label
+    is not used).
+    """
+
+    input_dim: int
+    num_content: int
+    num_style: int
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is None:
+            return
+        sig = inspect.signature(init)
+
+        @functools.wraps(init)
+        def wrapped(self, *args, **kw):
+            init(self, *args, **kw)
+            if type(self) is cls:  # the most derived class records its arguments
+                bound = sig.bind(self, *args, **kw)
+                bound.apply_defaults()
+                args_ = {k: _plain(v) for k, v in bound.arguments.items() if k != "self"}
+                self.config = {"class_path": f"{cls.__module__}.{cls.__qualname__}", "init_args": args_}
+
+        cls.__init__ = wrapped
+
+    def data_dims(self) -> dict[str, int]:
+        """``{"input_dim", "num_content", "num_style"}`` this network was built for."""
+        return {"input_dim": int(self.input_dim), "num_content": int(self.num_content),
+                "num_style": int(self.num_style)}
+
+
+def build_net(config: Mapping[str, Any]) -> nn.Module:
+    """Instantiate ``{"class_path": "pkg.mod.Class", "init_args": {...}}`` (as in ``net.config``)."""
+    module, _, name = str(config["class_path"]).rpartition(".")
+    if not module:
+        raise ValueError(f"class_path must be 'package.module.Class', got {config['class_path']!r}")
+    cls = getattr(importlib.import_module(module), name)
+    return cls(**dict(config.get("init_args", {})))
+
+
+def sinusoidal_table(length: int, dim: int, offset: int = 0, device=None, dtype=torch.float32) -> torch.Tensor:
+    """``(length, dim)`` sinusoidal encodings of positions ``offset .. offset + length - 1``
+    (Vaswani et al.: sin on even channels, cos on odd; ``dim`` may be odd)."""
+    pos = torch.arange(offset, offset + length, device=device, dtype=torch.float32).unsqueeze(1)
+    freq = torch.exp(torch.arange(0, dim, 2, device=device, dtype=torch.float32) * (-math.log(10000.0) / dim))
+    table = torch.zeros(length, dim, device=device, dtype=torch.float32)
+    table[:, 0::2] = torch.sin(pos * freq)
+    table[:, 1::2] = torch.cos(pos * freq[: dim // 2])
+    return table.to(dtype)
+
+
+class PositionalEncoding(nn.Module):
+    """Adds a positional encoding to ``(B, T, C)`` tokens.
+
+    Args:
+        dim: token width C.
+        max_len: longest sequence (learned encodings have this many rows; sinusoidal ones any).
+        kind: ``"sinusoidal"`` or ``"learned"``.
+        dropout: dropout after the addition.
+    """
+
+    def __init__(self, dim: int, max_len: int = 512, kind: str = "sinusoidal", dropout: float = 0.0):
+        super().__init__()
+        if kind not in ("sinusoidal", "learned"):
+            raise ValueError(f"positional encoding kind must be 'sinusoidal' or 'learned', got {kind!r}")
+        self.dim, self.max_len, self.kind = int(dim), int(max_len), kind
+        self.table = nn.Parameter(torch.randn(self.max_len, self.dim) * 0.02) if kind == "learned" else None
+        self.dropout = nn.Dropout(dropout)
+
+    def encoding(self, length: int, offset: int = 0, device=None, dtype=torch.float32) -> torch.Tensor:
+        """``(length, C)`` encodings of positions ``offset ..``."""
+        if self.table is None:
+            return sinusoidal_table(length, self.dim, offset, device, dtype)
+        if offset + length > self.max_len:
+            raise ValueError(f"sequence of {offset + length} frames is longer than the learned positional "
+                             f"encoding (max_len={self.max_len}); raise max_len in the config")
+        return self.table[offset:offset + length].to(dtype)
+
+    def forward(self, x: torch.Tensor, offset: int = 0) -> torch.Tensor:
+        """``x (B, T, C)`` -> ``(B, T, C)``."""
+        return self.dropout(x + self.encoding(x.shape[1], offset, x.device, x.dtype))
+
+
+def label_tensor(labels: Labels, kind: str, batch: int, device) -> torch.Tensor:
+    """``(B,)`` int64 labels of ``kind`` from a labels dict; ``-1`` (unknown) where absent."""
+    value = None if labels is None else labels.get(kind)
+    if value is None:
+        return torch.full((batch,), -1, dtype=torch.long, device=device)
+    value = torch.as_tensor(value, device=device).long().reshape(-1)
+    if value.numel() == 1 and batch > 1:
+        value = value.expand(batch)
+    if value.shape[0] != batch:
+        raise ValueError(f"{kind} labels have {value.shape[0]} entries for a batch of {batch}")
+    return value
+
+
+class LabelEmbedding(nn.Module):
+    """Sum of a content and a style embedding: ``labels -> (B, dim)``.
+
+    Each table has one extra row for "unknown" (label ``-1``), so unlabelled clips and
+    unconditional sampling share the network. A kind with 0 classes contributes nothing; with no
+    kinds at all the output is zeros.
+    """
+
+    def __init__(self, dim: int, num_content: int = 0, num_style: int = 0):
+        super().__init__()
+        self.dim = int(dim)
+        self.sizes = {"content": int(num_content), "style": int(num_style)}
+        self.tables = nn.ModuleDict({k: nn.Embedding(n + 1, self.dim) for k, n in self.sizes.items() if n > 0})
+        for table in self.tables.values():
+            nn.init.normal_(table.weight, std=0.02)
+
+    @property
+    def conditional(self) -> bool:
+        return len(self.tables) > 0
+
+    def forward(self, labels: Labels, batch: int, device=None) -> torch.Tensor:
+        """``labels`` (see :func:`label_tensor`) -> ``(B, dim)``."""
+        out = torch.zeros(batch, self.dim, device=device)
+        for kind, table in self.tables.items():
+            idx = label_tensor(labels, kind, batch, device)
+            n = self.sizes[kind]
+            if (idx >= n).any() or (idx < -1).any():
+                raise ValueError(f"{kind} label out of range [-1, {n - 1}]: {idx.tolist()}")
+            out = out + table(torch.where(idx < 0, torch.full_like(idx, n), idx))
+        return out
+
+
+class MLP(nn.Sequential):
+    """``in_dim -> hidden (x layers-1, GELU, dropout) -> out_dim`` on the last axis."""
+
+    def __init__(self, in_dim: int, hidden: int, out_dim: int, layers: int = 2, dropout: float = 0.0):
+        if layers < 1:
+            raise ValueError(f"an MLP needs at least one layer, got {layers}")
+        mods: list[nn.Module] = []
+        d = in_dim
+        for _ in range(layers - 1):
+            mods += [nn.Linear(d, hidden), nn.GELU(), nn.Dropout(dropout)]
+            d = hidden
+        mods.append(nn.Linear(d, out_dim))
+        super().__init__(*mods)
+
+
+def causal_mask(length: int, device=None) -> torch.Tensor:
+    """``(T, T)`` boolean attention mask, ``True`` where frame t may NOT attend (the future)."""
+    return torch.triu(torch.ones(length, length, dtype=torch.bool, device=device), diagonal=1)
+
+
+def transformer_encoder(dim: int, heads: int, layers: int, ff_dim: int, dropout: float) -> nn.TransformerEncoder:
+    """Pre-norm ``nn.TransformerEncoder`` on batch-first ``(B, T, dim)`` tokens (GELU)."""
+    layer = nn.TransformerEncoderLayer(dim, heads, ff_dim, dropout, activation="gelu", batch_first=True,
+                                       norm_first=True)
+    return nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
+
+
+def transformer_decoder(dim: int, heads: int, layers: int, ff_dim: int, dropout: float) -> nn.TransformerDecoder:
+    """Pre-norm ``nn.TransformerDecoder`` on batch-first tokens (GELU)."""
+    layer = nn.TransformerDecoderLayer(dim, heads, ff_dim, dropout, activation="gelu", batch_first=True,
+                                       norm_first=True)
+    return nn.TransformerDecoder(layer, layers)

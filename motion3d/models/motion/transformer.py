@@ -1,0 +1,114 @@
+"""A causal decoder-only transformer for motion prediction and autoregressive generation.
+
+Every frame is a token; a causal mask lets the output at frame t see frames ``0..t`` only, and it
+predicts frame ``t + 1`` as frame t plus a residual (the residual-velocity trick of Martinez et
+al.). Labels (content/style) are embedded and added to every token.
+
+Exposure bias is cured with parallel scheduled sampling (Duckworth et al. 2019): during training,
+a first pass (no gradient) predicts every next frame from the ground truth, then each input frame
+after the first is replaced by that prediction with probability ``sampling_prob`` and the second
+pass is trained. The task ramps ``sampling_prob`` up during training.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from motion3d.models.motion.blocks import (LabelEmbedding, Labels, MotionNet, PositionalEncoding, causal_mask,
+                                           transformer_encoder)
+
+__all__ = ["MotionTransformer"]
+
+
+class MotionTransformer(MotionNet):
+    """Causal transformer over feature frames.
+
+    Args:
+        input_dim: D, channels per frame.
+        num_content, num_style: label counts (used when ``conditional``).
+        dim: token width.
+        layers, heads, ff_dim, dropout: the transformer.
+        max_len: the longest context (older frames are dropped when predicting further).
+        positional: ``"sinusoidal"`` or ``"learned"``.
+        conditional: add a content/style label embedding to every token.
+    """
+
+    def __init__(self, input_dim: int, num_content: int = 0, num_style: int = 0, dim: int = 256, layers: int = 4,
+                 heads: int = 4, ff_dim: int = 512, dropout: float = 0.1, max_len: int = 256,
+                 positional: str = "sinusoidal", conditional: bool = False):
+        super().__init__()
+        self.input_dim, self.dim, self.max_len = int(input_dim), int(dim), int(max_len)
+        self.conditional = bool(conditional) and (num_content > 0 or num_style > 0)
+        self.num_content = int(num_content) if self.conditional else 0
+        self.num_style = int(num_style) if self.conditional else 0
+        self.embed = nn.Linear(self.input_dim, self.dim)
+        self.position = PositionalEncoding(self.dim, self.max_len, positional, dropout)
+        self.labels = LabelEmbedding(self.dim, self.num_content, self.num_style) if self.conditional else None
+        self.encoder = transformer_encoder(self.dim, heads, layers, ff_dim, dropout)
+        self.norm = nn.LayerNorm(self.dim)
+        self.out = nn.Linear(self.dim, self.input_dim)
+        nn.init.zeros_(self.out.bias)
+        nn.init.normal_(self.out.weight, std=1e-3)  # start as zero-velocity
+
+    def forward(self, x: torch.Tensor, labels: Labels = None, sampling_prob: float = 0.0) -> torch.Tensor:
+        """Next-frame predictions: ``x (B, T, D)`` -> ``(B, T, D)`` where output t predicts frame t+1
+        from frames ``0..t``. With ``sampling_prob > 0`` (training), inputs after the first are
+        replaced by the model's own predictions with that probability (scheduled sampling)."""
+        if x.dim() != 3 or x.shape[-1] != self.input_dim:
+            raise ValueError(f"x must be (B, T, {self.input_dim}), got {tuple(x.shape)}")
+        if x.shape[1] > self.max_len:
+            raise ValueError(f"{x.shape[1]} frames exceed max_len={self.max_len}")
+        if sampling_prob > 0.0 and x.shape[1] > 1:
+            with torch.no_grad():
+                guess = self._step(x, labels)  # (B, T, D): guess[:, t] predicts x[:, t + 1]
+            swap = torch.rand(x.shape[0], x.shape[1] - 1, 1, device=x.device) < sampling_prob
+            x = torch.cat([x[:, :1], torch.where(swap, guess[:, :-1].to(x.dtype), x[:, 1:])], dim=1)
+        return self._step(x, labels)
+
+    def _step(self, x: torch.Tensor, labels: Labels, offset: int = 0) -> torch.Tensor:
+        """One causal pass: ``(B, T, D)`` -> ``(B, T, D)``."""
+        T = x.shape[1]
+        tokens = self.embed(x)
+        if self.labels is not None:
+            tokens = tokens + self.labels(labels, x.shape[0], x.device).unsqueeze(1).to(tokens.dtype)
+        tokens = self.position(tokens, offset)
+        h = self.norm(self.encoder(tokens, mask=causal_mask(T, x.device), is_causal=True))
+        return x + self.out(h)
+
+    def forward_train(self, x: torch.Tensor, observe: int, labels: Labels = None,
+                      sampling_prob: float = 0.0) -> tuple[torch.Tensor, int]:
+        """Training outputs for a window ``x (B, T, D)``: predictions of frames ``1 .. T-1`` (teacher
+        forcing with scheduled sampling) and the index of the first predicted frame (1)."""
+        return self(x[:, :-1], labels, sampling_prob), 1
+
+    @torch.no_grad()
+    def predict(self, observed: torch.Tensor, horizon: int, labels: Labels = None) -> torch.Tensor:
+        """Autoregressive prediction of ``horizon`` frames after ``observed (B, T_obs, D)`` -> ``(B, horizon, D)``
+        (the context keeps the last ``max_len`` frames)."""
+        seq = observed
+        outputs = []
+        for _ in range(int(horizon)):
+            nxt = self._step(seq[:, -self.max_len:], labels)[:, -1:]
+            outputs.append(nxt)
+            seq = torch.cat([seq, nxt], dim=1)
+        if not outputs:
+            return observed.new_zeros(observed.shape[0], 0, self.input_dim)
+        return torch.cat(outputs, dim=1)
+
+    @torch.no_grad()
+    def generate(self, n_frames: int, seed: torch.Tensor | None = None, labels: Labels = None,
+                 batch: int = 1) -> torch.Tensor:
+        """Free generation of ``n_frames`` frames ``(B, n_frames, D)``, the seed first.
+
+        ``seed``: ``(B, T_seed, D)`` starting frames; default one frame of zeros per clip (the mean
+        frame in normalised features), ``B = batch`` (or the labels' length).
+        """
+        if seed is None:
+            if labels is not None:
+                sizes = [torch.as_tensor(v).numel() for v in labels.values() if v is not None]
+                batch = max(sizes + [batch])
+            seed = torch.zeros(batch, 1, self.input_dim, device=self.out.weight.device)
+        n_new = int(n_frames) - seed.shape[1]
+        if n_new <= 0:
+            return seed[:, :n_frames]
+        return torch.cat([seed, self.predict(seed, n_new, labels)], dim=1)

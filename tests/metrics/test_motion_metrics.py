@@ -1,0 +1,72 @@
+"""Motion metrics against hand-computed values."""
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from motion3d.metrics.motion import (angle_error_per_frame, constant_velocity, errors_at_horizons, foot_skate,
+                                     horizon_frames, mpjpe, mpjpe_per_frame, zero_velocity)
+from tests.conftest import assert_close
+
+
+def test_mpjpe_constant_offset_global_and_root_relative():
+    target = torch.randn(2, 5, 4, 3)
+    pred = target + torch.tensor([3.0, 4.0, 0.0])  # |offset| = 5
+    assert_close(mpjpe(pred, target), 5.0, atol=1e-5)
+    assert_close(mpjpe_per_frame(pred, target), torch.full((2, 5), 5.0), atol=1e-5)
+    assert_close(mpjpe(pred, target, root=0), 0.0, atol=1e-5)  # a rigid shift vanishes root-relative
+
+
+def test_mpjpe_one_joint_off():
+    target = torch.zeros(1, 1, 4, 3)
+    pred = target.clone()
+    pred[..., 2, :] = torch.tensor([0.0, 2.0, 0.0])
+    assert_close(mpjpe(pred, target), 0.5)  # (2 + 0 + 0 + 0) / 4
+    with pytest.raises(ValueError, match="differ in shape"):
+        mpjpe(pred, target[..., :3, :])
+
+
+def test_horizon_frames_and_errors():
+    assert horizon_frames(30) == [2, 5, 10, 12, 30]
+    assert horizon_frames(25) == [2, 4, 8, 10, 25]
+    per_frame = torch.arange(1, 13, dtype=torch.float64).expand(3, 12)  # error k at frame k
+    assert errors_at_horizons(per_frame, 30) == {80: 2.0, 160: 5.0, 320: 10.0, 400: 12.0}
+
+
+def test_angle_error_known_rotation():
+    ident = torch.tensor([0.0, 0.0, 0.0, 1.0]).expand(1, 2, 3, 4)
+    half = math.sin(math.pi / 4), math.cos(math.pi / 4)  # 90 degrees about y
+    rot = ident.clone()
+    rot[..., 0, :] = torch.tensor([0.0, half[0], 0.0, half[1]])
+    assert_close(angle_error_per_frame(rot, ident), torch.full((1, 2), math.pi / 2 / 3), atol=1e-6)
+    assert_close(angle_error_per_frame(rot, ident, joints=[1, 2]), torch.zeros(1, 2), atol=1e-6)
+
+
+def test_baselines():
+    obs = torch.zeros(1, 3, 2, 3)
+    obs[:, :, 0, 0] = torch.tensor([0.0, 1.0, 2.0])  # root moves +1 in x per frame
+    obs[:, :, 0, 1] = torch.tensor([0.0, 0.5, 1.0])  # and rises (ignored: horizontal velocity)
+    obs[:, :, 1] = obs[:, :, 0] + torch.tensor([0.0, 1.0, 0.0])
+    zv = zero_velocity(obs, 4)
+    assert zv.shape == (1, 4, 2, 3)
+    assert_close(zv, obs[:, -1:].expand(1, 4, 2, 3))
+    cv = constant_velocity(obs, 4, root=0)
+    assert_close(cv[0, :, 0, 0], [3.0, 4.0, 5.0, 6.0])
+    assert_close(cv[0, :, 0, 1], [1.0] * 4)
+    assert_close(cv[0, :, 1] - cv[0, :, 0], torch.tensor([0.0, 1.0, 0.0]).expand(4, 3))
+    cv2 = constant_velocity(obs, 2, root=0, frames=2, horizontal=False)
+    assert_close(cv2[0, :, 0, 1], [1.5, 2.0])
+
+
+def test_foot_skate():
+    T = 11
+    pos = torch.zeros(T, 3, 3)
+    pos[:, 1, 0] = torch.arange(T) * 0.1  # foot 1 slides 0.1 per frame on the floor
+    pos[:, 2, 1] = 5.0  # joint 2 is far above the floor
+    pos[:, 2, 0] = torch.arange(T) * 1.0
+    skate = foot_skate(pos, feet=[1], height=2.0, fps=10)
+    assert_close(skate, 0.1 * 10 / 2.0, atol=1e-6)  # 0.5 heights per second
+    assert_close(foot_skate(pos, feet=[0], height=2.0, fps=10), 0.0)
+    both = foot_skate(np.stack([pos.numpy(), np.zeros((T, 3, 3))]), feet=[0, 1], height=2.0, fps=10)
+    assert_close(both, [0.25, 0.0], atol=1e-6)  # planted foot 0 halves the mean
