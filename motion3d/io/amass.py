@@ -20,6 +20,8 @@ Step 4 keeps the rest pose the upright SMPL-H T-pose (offsets unchanged), unlike
 ``change_basis`` which would also turn the rest pose; the global joint positions are exactly ``U``
 times smplx's output joints either way.
 
+``dmpls`` (soft-tissue blend shapes) move vertices only, not joints, and are not read.
+
 Note on betas: smplx itself uses at most 10 betas for models with fewer than 300 shape components
 (it prints a warning); this loader uses all the file's betas the model has components for
 (AMASS's own convention, 16), or ``num_betas``.

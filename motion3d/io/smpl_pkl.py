@@ -19,7 +19,9 @@ before it is called. ``.npz`` files are read with ``allow_pickle=False``; an obj
 inside one goes through the same restricted unpickler.
 
 :func:`load_body_model` returns a dict of plain numpy arrays that :func:`smplx_struct` hands to
-smplx (``data_struct=``), and :func:`convert_to_npz` writes an ``.npz`` that smplx reads directly.
+smplx (``data_struct=``): ``smplx.SMPL(path, data_struct=smplx_struct(path))`` (smplx's SMPL class
+reads only ``.pkl``, with plain ``pickle``); :func:`convert_to_npz` writes an ``.npz`` that smplx's
+SMPL-H/SMPL-X classes read with ``ext="npz"``.
 """
 from __future__ import annotations
 

@@ -139,6 +139,13 @@ def test_meters_and_default_angle_unit(cmu_take, cmu_dir, tmp_path):
     assert amc.load(tmp_path / "s_02.amc").allclose(amc.load(tmp_path / "s_01.amc"), atol=1e-12)
 
 
+def test_crlf_and_tabs(cmu_take, cmu_dir, tmp_path):
+    text = (cmu_dir / "01_01.amc").read_text()
+    head = text[: text.index("\n201\n") + 1]  # 200 frames
+    (tmp_path / "x_01.amc").write_bytes(head.replace("\n", "\r\n").replace(" ", "\t").encode())
+    assert amc.load(tmp_path / "x_01.amc", cmu_dir / "01.asf").allclose(cmu_take[0][:200], atol=1e-12)
+
+
 def test_finds_asf_by_subject(cmu_dir, tmp_path):
     assert amc.find_asf(cmu_dir / "01_01.amc") == cmu_dir / "01.asf"
     (tmp_path / "x.amc").write_text(SMALL_AMC)

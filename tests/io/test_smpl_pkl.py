@@ -47,6 +47,32 @@ def test_converted_npz_builds_smplx(tmp_path, monkeypatch):
     assert_close(out.joints[0, :52], J0, atol=1e-6)  # smplx casts the model arrays through float32
 
 
+def test_official_smpl_pkl_into_smplx_without_chumpy(tmp_path, monkeypatch):
+    """smplx.SMPL only reads .pkl with plain pickle (needing chumpy); smplx_struct hands it the
+    arrays instead. A 24-joint SMPL-shaped model, chumpy-pickled like basicmodel_m_lbs_10_207_0_v1.0.0.pkl."""
+    import smplx
+    import torch
+
+    from motion3d.io.smpl_pkl import smplx_struct
+
+    rng = np.random.default_rng(1)
+    V, J = 40, 24
+    parents = [-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19, 20, 21]
+    jr = rng.random((J, V))
+    model = {
+        "v_template": rng.normal(size=(V, 3)), "shapedirs": rng.normal(size=(V, 3, 10)) * 0.01,
+        "posedirs": rng.normal(size=(V, 3, 207)) * 0.01, "J_regressor": jr / jr.sum(1, keepdims=True),
+        "weights": np.full((V, J), 1.0 / J), "kintree_table": np.array([parents, list(range(J))]),
+        "f": rng.integers(0, V, size=(10, 3)),
+    }
+    path = tmp_path / "basicmodel_m_lbs_10_207_0_v1.0.0.pkl"
+    path.write_bytes(chumpy_pickle(model, monkeypatch))
+    body = smplx.SMPL(str(path), data_struct=smplx_struct(path), vertex_ids=VERTEX_IDS, dtype=torch.float64)
+    out = body(body_pose=torch.zeros(1, 69, dtype=torch.float64))
+    assert_close(out.joints[0, :24], model["J_regressor"] @ model["v_template"], atol=1e-6)
+    assert "chumpy" not in sys.modules
+
+
 class _Evil:
     def __init__(self, func, *args):
         self.func, self.args = func, args
