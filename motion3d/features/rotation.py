@@ -30,7 +30,7 @@ from motion3d.geometry.kinematics import forward_kinematics
 from motion3d.geometry.rotations import matrix_to_6d, matrix_to_quat, quat_to_matrix, sixd_to_matrix
 from motion3d.motion import Motion
 from motion3d.ops.contacts import foot_contacts
-from motion3d.ops.facing import heading_angles, yaw_matrix
+from motion3d.ops.facing import facing_directions, yaw_matrix
 from motion3d.ops.joints import find_facing_pairs, find_feet, find_pelvis, resolve_joints
 from motion3d.skeleton import Skeleton
 
@@ -129,8 +129,7 @@ class RotationFeatures(MotionRepresentation):
             )
 
     def _heading(self, pos: np.ndarray) -> np.ndarray:
-        from motion3d.ops.facing import facing_directions
-
+        """``(T,)`` unwrapped heading angles from global positions ``(T, J, 3)``."""
         f = facing_directions(pos, self.skeleton, self.facing)
         return np.unwrap(np.arctan2(f[..., 0], f[..., 2]))
 

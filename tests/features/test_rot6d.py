@@ -11,7 +11,7 @@ from tests.conftest import assert_close
 
 CLIPS = [
     "cmu/01_01.bvh",
-    "cmu/131_02.bvh",
+    "cmu/131_02.bvh",  # 1000+ frames at 120 fps
     "bandai-namco-1/data/dataset-1_walk_normal_001.bvh",
     "bandai-namco-1/data/dataset-1_dance-short_normal_001.bvh",
     "bandai-namco-1/data/dataset-1_kick_normal_001.bvh",
