@@ -300,7 +300,12 @@ def read_asf(path: str | os.PathLike) -> Asf:
     if bone is not None:
         raise FormatError(path, "the file ends inside a bone block (truncated?)", len(lines))
     asf.documentation = "\n".join(docs)
+    asf.bones = _resolve_bones(path, raw_bones, hierarchy, len(lines))
+    return asf
 
+
+def _resolve_bones(path, raw_bones: list[dict], hierarchy: list[tuple[int, list[str]]], nlines: int) -> list[AsfBone]:
+    """Check the parsed bone blocks against the ``:hierarchy`` and order them depth-first."""
     by_name: dict[str, dict] = {}
     for b in raw_bones:
         for k in ("name", "direction", "length"):
@@ -327,7 +332,7 @@ def read_asf(path: str | os.PathLike) -> Asf:
             children.setdefault(p, []).append(c)
     orphans = [n for n in by_name if n not in parent_of]
     if orphans:
-        raise FormatError(path, f"bones missing from the :hierarchy: {', '.join(orphans)}", len(lines))
+        raise FormatError(path, f"bones missing from the :hierarchy: {', '.join(orphans)}", nlines)
     order: list[str] = []
     stack = list(reversed(children.get("root", [])))
     while stack:
@@ -336,17 +341,18 @@ def read_asf(path: str | os.PathLike) -> Asf:
         stack.extend(reversed(children.get(n, [])))
     if len(order) != len(by_name):
         cyc = sorted(set(by_name) - set(order))
-        raise FormatError(path, f"bones not reachable from the root (cycle?): {', '.join(cyc)}", len(lines))
+        raise FormatError(path, f"bones not reachable from the root (cycle?): {', '.join(cyc)}", nlines)
+    bones = []
     for n in order:
         b = by_name[n]
         d = b["direction"]
         norm = np.linalg.norm(d)
-        asf.bones.append(AsfBone(
+        bones.append(AsfBone(
             name=n, direction=d / norm if norm > 0 else d, length=float(b["length"]),
             axis=b.get("axis", np.zeros(3)), axis_order=b.get("axis_order", "XYZ"),
             dof=b.get("dof", ()), limits=b["limits"], parent=parent_of[n], id=b.get("id", 0),
         ))
-    return asf
+    return bones
 
 
 def load_asf(path: str | os.PathLike) -> Skeleton:

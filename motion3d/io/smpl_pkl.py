@@ -25,7 +25,6 @@ SMPL-H/SMPL-X classes read with ``ext="npz"``.
 """
 from __future__ import annotations
 
-import copyreg
 import io
 import os
 import pickle
