@@ -1,0 +1,127 @@
+"""Motion networks: shapes, causality, sampling lengths, gradients, config round trips."""
+import pytest
+import torch
+
+from motion3d.models.motion import (LabelEmbedding, MotionClassifier, MotionTransformer, MotionVAE, PositionalEncoding,
+                                    Seq2SeqGRU, build_net)
+
+D = 12
+LABELS = {"content": torch.tensor([0, 2, -1]), "style": torch.tensor([1, -1, 0])}
+
+
+def small(cls, **kw):
+    sizes = {Seq2SeqGRU: dict(hidden=16), MotionClassifier: dict(hidden=16, feature_dim=8),
+             MotionTransformer: dict(dim=16, layers=2, heads=2, ff_dim=32, max_len=40),
+             MotionVAE: dict(latent_dim=8, dim=16, layers=2, heads=2, ff_dim=32)}[cls]
+    return cls(D, 3, 2, **{**sizes, **kw})
+
+
+def test_gru_shapes_residual_start_and_gradients():
+    net = small(Seq2SeqGRU, conditional=True)
+    x = torch.randn(3, 10, D, requires_grad=True)
+    y = net(x, 7, LABELS)
+    assert y.shape == (3, 7, D)
+    # residual decoder initialised near zero velocity: predictions stay close to the last frame
+    assert (y - x[:, -1:]).abs().max() < 0.5
+    y.square().mean().backward()
+    assert x.grad.abs().sum() > 0 and all(p.grad is not None for p in net.parameters())
+    assert net.rollout(x[:, :1].detach(), 5, LABELS).shape == (3, 5, D)
+    pred, start = net.forward_train(x.detach(), 4, LABELS)
+    assert pred.shape == (3, 6, D) and start == 4
+
+
+@pytest.mark.parametrize("positional", ["sinusoidal", "learned"])
+def test_transformer_is_causal(positional):
+    net = small(MotionTransformer, positional=positional, conditional=True).eval()
+    x = torch.randn(2, 15, D)
+    labels = {"content": torch.tensor([1, 0])}
+    y = net(x, labels)
+    assert y.shape == (2, 15, D)
+    x2 = x.clone()
+    x2[:, 9:] = torch.randn(2, 6, D) * 10  # change the future of frame 8
+    y2 = net(x2, labels)
+    torch.testing.assert_close(y[:, :9], y2[:, :9])
+    assert not torch.allclose(y[:, 9:], y2[:, 9:])
+    # gradient of output t reaches inputs <= t only
+    xg = x.clone().requires_grad_(True)
+    net(xg, labels)[:, 5].sum().backward()
+    assert xg.grad[:, 6:].abs().max() == 0 and xg.grad[:, :6].abs().max() > 0
+
+
+def test_transformer_predict_generate_and_scheduled_sampling():
+    net = small(MotionTransformer)
+    x = torch.randn(2, 20, D)
+    out = net(x, sampling_prob=1.0)  # training mode: inputs replaced by own predictions
+    assert out.shape == (2, 20, D)
+    out.mean().backward()
+    net.eval()
+    assert net.predict(x[:, :8], 5).shape == (2, 5, D)
+    # predict equals repeated one-step calls
+    step1 = net(x[:, :8])[:, -1:]
+    torch.testing.assert_close(net.predict(x[:, :8], 1), step1)
+    assert net.predict(x, 22).shape == (2, 22, D)  # context longer than max_len is cropped
+    assert net.generate(11, batch=3).shape == (3, 11, D)
+    assert net.generate(6, seed=x[:, :2]).shape == (2, 6, D)
+    pred, start = net.forward_train(x, 8)
+    assert pred.shape == (2, 19, D) and start == 1
+    with pytest.raises(ValueError, match="max_len"):
+        net(torch.randn(1, 41, D))
+
+
+def test_vae_shapes_sampling_lengths_and_gradients():
+    net = small(MotionVAE)
+    x = torch.randn(3, 16, D)
+    recon, mu, logvar = net(x, LABELS)
+    assert recon.shape == (3, 16, D) and mu.shape == logvar.shape == (3, 8)
+    loss = (recon - x).square().mean() + net.kl_divergence(mu, logvar)
+    loss.backward()
+    assert all(p.grad is not None for n, p in net.named_parameters()), \
+        [n for n, p in net.named_parameters() if p.grad is None]
+    net.eval()
+    for length in (1, 16, 45):
+        assert net.sample(4, length, {"content": 2, "style": torch.tensor([0, 1, -1, 0])}).shape == (4, length, D)
+    g1, g2 = torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)
+    torch.testing.assert_close(net.sample(2, 5, generator=g1), net.sample(2, 5, generator=g2))
+    kl = MotionVAE.kl_divergence(torch.zeros(2, 4), torch.zeros(2, 4))
+    assert kl.item() == 0.0
+
+
+@pytest.mark.parametrize("encoder", ["conv", "gru"])
+def test_classifier(encoder):
+    net = small(MotionClassifier, encoder=encoder)
+    x = torch.randn(3, 30, D)
+    out = net(x)
+    assert out["content"].shape == (3, 3) and out["style"].shape == (3, 2)
+    assert net.features(x).shape == (3, 8)
+    (out["content"].sum() + out["style"].sum()).backward()
+    only_style = MotionClassifier(D, 0, 4, hidden=8, feature_dim=4)
+    assert set(only_style(x)) == {"style"}
+    with pytest.raises(ValueError, match="classes"):
+        MotionClassifier(D, 0, 0)
+
+
+@pytest.mark.parametrize("cls", [Seq2SeqGRU, MotionTransformer, MotionVAE, MotionClassifier])
+def test_config_rebuilds_same_network(cls):
+    net = small(cls)
+    assert net.config["class_path"].endswith(cls.__name__)
+    assert net.data_dims()["input_dim"] == D
+    twin = build_net(net.config)
+    twin.load_state_dict(net.state_dict())
+    assert type(twin) is cls
+
+
+def test_blocks():
+    pe = PositionalEncoding(6, kind="sinusoidal")
+    x = torch.zeros(1, 4, 6)
+    enc = pe(x)
+    torch.testing.assert_close(enc[0, 0], torch.tensor([0.0, 1.0, 0.0, 1.0, 0.0, 1.0]))
+    torch.testing.assert_close(pe(x, offset=2)[0, 0], enc[0, 2])
+    with pytest.raises(ValueError, match="kind"):
+        PositionalEncoding(4, kind="rope")
+    emb = LabelEmbedding(5, num_content=3, num_style=0)
+    out = emb({"content": torch.tensor([0, -1])}, 2)
+    assert out.shape == (2, 5)
+    torch.testing.assert_close(emb(None, 2)[0], emb.tables["content"].weight[3])  # unknown row
+    with pytest.raises(ValueError, match="out of range"):
+        emb({"content": torch.tensor([3, 0])}, 2)
+    assert LabelEmbedding(5)(None, 3).abs().sum() == 0
