@@ -78,6 +78,10 @@ class JointPositions(MotionRepresentation):
             "contact_velocity": self.contact_velocity,
         }
 
+    def _offset_joints(self) -> list[int]:
+        # positions are encoded directly; bone offsets only have to match below the pelvis
+        return list(self.body)
+
     def _heading(self, pos: np.ndarray) -> np.ndarray:
         f = facing_directions(pos, self.skeleton, self.facing)
         return np.unwrap(np.arctan2(f[..., 0], f[..., 2]))

@@ -114,13 +114,18 @@ class RotationFeatures(MotionRepresentation):
         }
 
     # ------------------------------------------------------------------ encode
+    def _offset_joints(self) -> list[int]:
+        # the pelvis and its ancestors are placed by the trajectory, translated joints by features
+        # (Bandai-Namco's Hips OFFSET differs from clip to clip; its translation channels win)
+        skip = set(self.skeleton.chain(self.pelvis)) | set(self.translated)
+        return [j for j in range(self.skeleton.num_joints) if j not in skip]
+
     def _check_translations(self, motion: Motion):
         if motion.translations is None:
             return
-        skip = set(self.skeleton.chain(self.pelvis)) | set(self.translated)
-        keep = [j for j in range(motion.num_joints) if j not in skip]
-        dev = np.abs(motion.translations[:, keep] - self.skeleton.offsets[keep]).max(axis=(0, 2)) if keep else []
-        tol = 1e-4 * self.skeleton.height()
+        keep = self._offset_joints()
+        dev = np.abs(motion.translations[:, keep] - motion.skeleton.offsets[keep]).max(axis=(0, 2)) if keep else []
+        tol = 1e-4 * motion.skeleton.height()
         moving = [self.skeleton.names[j] for j, d in zip(keep, dev) if d > tol]
         if moving:
             raise ValueError(
