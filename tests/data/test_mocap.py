@@ -1,0 +1,339 @@
+"""MocapDataModule on real Bandai-Namco and CMU files (small subsets, so the suite stays fast)."""
+from __future__ import annotations
+
+import io
+import logging
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from motion3d.data.labels import build_vocabulary, read_label_names, strip_prefix
+from motion3d.data.mocap import BadDataError, MocapDataModule
+from motion3d.data.split import SPLITS, split_by_file, split_counts
+from motion3d.data.windows import window_starts
+from motion3d.features import Normalizer
+from motion3d.io import bvh
+
+WINDOW, STRIDE = 30, 10
+BOW = ["*bow*"]  # 15 clips of 70-221 frames, one per style of set 1
+
+
+def make_dm(roots, cache_dir, **kw) -> MocapDataModule:
+    kw.setdefault("window", WINDOW)
+    kw.setdefault("stride", STRIDE)
+    kw.setdefault("batch_size", 16)
+    return MocapDataModule(roots=[str(r) for r in roots], cache_dir=str(cache_dir), **kw)
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("cache")
+
+
+@pytest.fixture(scope="module")
+def dm(bandai_dir, cache_dir) -> MocapDataModule:
+    m = make_dm([bandai_dir], cache_dir, include=BOW)
+    m.setup()
+    return m
+
+
+def copy_dataset(src: Path, dst: Path, names: list[str]) -> Path:
+    """A Bandai-Namco style folder (``cfg/`` + ``data/``) holding copies of some clips."""
+    shutil.copytree(src / "cfg", dst / "cfg")
+    (dst / "data").mkdir(parents=True)
+    for n in names:
+        for ext in (".bvh", ".json"):
+            f = src / "data" / (n + ext)
+            if f.exists():
+                shutil.copy2(f, dst / "data" / f.name)
+    return dst
+
+
+SMALL = ["dataset-1_bow_angry_001", "dataset-1_bow_childish_001", "dataset-1_bow_masculinity_001",
+         "dataset-1_bow_giant_001"]
+
+
+# ---------------------------------------------------------------------------------------------- split
+def test_split_counts_and_determinism():
+    assert split_counts(10, [0.8, 0.1, 0.1]) == [8, 1, 1]
+    assert split_counts(3, [0.8, 0.1, 0.1]) == [1, 1, 1]  # every non-empty fraction gets a file
+    assert sum(split_counts(417, [0.7, 0.2, 0.1])) == 417
+    keys = [f"set/{i:03d}.bvh" for i in range(50)]
+    a = split_by_file(keys, [0.8, 0.1, 0.1], seed=3)
+    b = split_by_file(keys[::-1], [0.8, 0.1, 0.1], seed=3)[::-1]  # order of discovery does not matter
+    assert np.array_equal(a, b)
+    assert np.bincount(a, minlength=3).tolist() == [40, 5, 5]
+    assert not np.array_equal(a, split_by_file(keys, [0.8, 0.1, 0.1], seed=4))
+    with pytest.raises(ValueError, match="sum to 1"):
+        split_by_file(keys, [0.5, 0.1, 0.1])
+
+
+def test_split_is_by_file_disjoint_and_deterministic(dm, bandai_dir, cache_dir):
+    files = {s: dm.files(s) for s in SPLITS}
+    assert sum(len(f) for f in files.values()) == 15
+    assert all(files[s] for s in SPLITS)
+    for a in SPLITS:
+        for b in SPLITS:
+            if a < b:
+                assert not set(files[a]) & set(files[b])
+    again = make_dm([bandai_dir], cache_dir, include=BOW)
+    again.setup()
+    assert {s: again.files(s) for s in SPLITS} == files
+    other = make_dm([bandai_dir], cache_dir, include=BOW, seed=1)
+    other.setup()
+    assert {s: other.files(s) for s in SPLITS} != files
+    # every window of a batch comes from a file of its own split
+    for s in SPLITS:
+        batch = next(iter(getattr(dm, f"{s}_dataloader")()))
+        assert int(batch["clip"].max()) < len(files[s])
+
+
+# ---------------------------------------------------------------------------------------------- windows
+def test_window_starts():
+    offsets = np.array([0, 50, 55, 125])
+    starts, clip = window_starts(offsets, np.array([0, 1, 2]), 30, 10)
+    assert starts.tolist() == [0, 10, 20, 55, 65, 75, 85, 95]
+    assert clip.tolist() == [0, 0, 0, 2, 2, 2, 2, 2]
+
+
+def test_windows_count_and_batches(dm):
+    for s in SPLITS:
+        expected = sum((bvh.read_header(f)[1] - WINDOW) // STRIDE + 1 for f in dm.files(s))
+        assert len(dm.dataset(s)) == expected
+    batch = next(iter(dm.train_dataloader()))
+    assert set(batch) == {"x", "content", "style", "clip"}
+    assert batch["x"].shape == (16, WINDOW, dm.representation.dim) and batch["x"].dtype == torch.float32
+    for k in ("content", "style", "clip"):
+        assert batch[k].shape == (16,) and batch[k].dtype == torch.int64
+    assert dm.fps == 30.0 and dm.window == WINDOW
+    # val is not shuffled: the first batch is the first windows in order
+    val = next(iter(dm.val_dataloader()))
+    first = dm.clip_features("val")[0]
+    assert torch.equal(val["x"][0], torch.from_numpy(first[:WINDOW]))
+    assert torch.equal(val["x"][1], torch.from_numpy(first[STRIDE:STRIDE + WINDOW]))
+    # one item equals the same window of a batch
+    assert torch.equal(dm.dataset("val")[1]["x"], val["x"][1])
+
+
+def test_loader_with_a_worker_process(dm):
+    dm.num_workers = 1
+    try:
+        batches = list(dm.val_dataloader())
+    finally:
+        dm.num_workers = 0
+    assert sum(len(b["clip"]) for b in batches) == len(dm.dataset("val"))
+
+
+# ---------------------------------------------------------------------------------------------- normalisation
+def test_normaliser_fitted_on_train_only(dm):
+    raw = {s: dm.clip_features(s, normalized=False) for s in SPLITS}
+    train = np.concatenate(raw["train"])
+    everything = np.concatenate([c for s in SPLITS for c in raw[s]])
+    expect = Normalizer.fit(train)
+    np.testing.assert_allclose(dm.normalizer.mean, expect.mean, atol=1e-4)
+    np.testing.assert_allclose(dm.normalizer.std, expect.std, atol=1e-4)
+    assert np.abs(Normalizer.fit(everything).mean - dm.normalizer.mean).max() > 1e-3
+    x = np.concatenate(dm.clip_features("train"))
+    np.testing.assert_allclose(x.mean(0), 0.0, atol=1e-3)
+
+
+# ---------------------------------------------------------------------------------------------- labels
+def test_labels_of_a_known_file(dm):
+    names = dm.label_names
+    assert names["content"][:3] == ["walk", "run", "dash"] and "bow" in names["content"]
+    assert "active" in names["style"] and not any(n.startswith("dataset-") for n in names["style"])
+    found = False
+    for s in SPLITS:
+        labels = dm.clip_labels(s)
+        for i, f in enumerate(dm.files(s)):
+            assert names["content"][labels["content"][i]] == "bow"
+            if f.stem == "dataset-1_bow_active_001":
+                assert names["style"][labels["style"][i]] == "active"
+                found = True
+                batch = dm.dataset(s).__getitems__(np.flatnonzero(dm.dataset(s).clip == i)[:2].tolist())
+                assert batch["content"].tolist() == [names["content"].index("bow")] * 2
+                assert batch["style"].tolist() == [names["style"].index("active")] * 2
+    assert found
+
+
+def test_vocabulary_merges_both_sets(data_dir):
+    sets = [data_dir / "mocap" / "bandai-namco-1" / "cfg", data_dir / "mocap" / "bandai-namco-2" / "cfg"]
+    tables = [read_label_names(c) for c in sets]
+    assert tables[0]["content"][0] == "walk" and tables[1]["content"][0] == "walk"
+    assert tables[1]["content"][-1] == "raise-up-right-hand"  # the last line has no newline
+    vocab = build_vocabulary(tables)
+    assert vocab["content"].count("walk") == 1 and vocab["content"].index("walk") == 0
+    assert vocab["style"][:15] == tables[0]["style"] and "elderly" in vocab["style"]
+    assert build_vocabulary(tables, {"content": ["dataset-2_run", "walk"]})["content"] == ["run", "walk"]
+    assert strip_prefix("dataset-12_walk-back") == "walk-back"
+
+
+def test_label_filter_and_two_sets(mocap_dir, cache_dir):
+    m = make_dm([mocap_dir / "bandai-namco-1", mocap_dir / "bandai-namco-2"], cache_dir,
+                include=["*walk_normal_001*", "*run_normal_00[12]*", "*bow_sad*"],
+                labels={"content": ["walk", "run"]}, split=[0.5, 0.25, 0.25])
+    m.setup()
+    assert m.label_names["content"] == ["walk", "run"]
+    stems = sorted(f.stem for s in SPLITS for f in m.files(s))
+    assert "dataset-1_bow_sad_001" not in stems
+    assert "dataset-1_walk_normal_001" in stems and "dataset-2_walk_normal_001" in stems
+    names = {f.stem: m.label_names["content"][c] for s in SPLITS
+             for f, c in zip(m.files(s), m.clip_labels(s)["content"])}
+    assert names["dataset-1_walk_normal_001"] == names["dataset-2_walk_normal_001"] == "walk"
+    assert names["dataset-2_run_normal_001"] == "run"
+    # set 1's run_normal_001 has 24 frames: too short for a window, reported
+    assert any(p.name == "dataset-1_run_normal_001.bvh" and "shorter than a window" in r for p, r in m.rejected)
+
+
+def test_unlabelled_dataset_gives_minus_one_and_duplicates_are_reported(cmu_dir, cache_dir):
+    m = make_dm([cmu_dir], cache_dir, include=["example.*", "01_01.*"], split=[1.0, 0.0, 0.0])
+    m.setup()
+    assert m.label_names == {"content": [], "style": []}
+    assert m.clip_labels("train")["content"].tolist() == [-1] * len(m.files("train"))
+    batch = next(iter(m.train_dataloader()))
+    assert (batch["content"] == -1).all() and (batch["style"] == -1).all()
+    reasons = dict((p.name, r) for p, r in m.rejected)
+    assert "same take as 01_01.bvh" in reasons["01_01.amc"]
+    # 01_01 and example.bvh have the same joints but different bones: one is a mismatch
+    assert len(m.files("train")) == 1 and len(reasons) == 2
+
+
+# ---------------------------------------------------------------------------------------------- metadata
+def test_metadata_loads_with_weights_only(dm):
+    meta = dm.metadata()
+    assert set(meta) == {"skeleton", "representation", "normalizer", "label_names", "fps", "window"}
+    buf = io.BytesIO()
+    torch.save(meta, buf)
+    buf.seek(0)
+    back = torch.load(buf, weights_only=True)
+    assert back == meta
+    from motion3d import features
+    from motion3d.skeleton import Skeleton
+
+    assert features.from_dict(back["representation"]).describe_difference(dm.representation) is None
+    assert Skeleton.from_dict(back["skeleton"]).same_topology(dm.skeleton)
+    assert np.allclose(Normalizer.from_dict(back["normalizer"]).mean, dm.normalizer.mean)
+
+
+# ---------------------------------------------------------------------------------------------- cache
+def test_second_setup_hits_the_cache_without_parsing(bandai_dir, tmp_path, monkeypatch):
+    root = copy_dataset(bandai_dir, tmp_path / "set", SMALL)
+    first = make_dm([root], tmp_path / "cache")
+    first.setup()
+    assert not first.cache_hit
+
+    def refuse(*a, **k):
+        raise AssertionError("a BVH file was parsed on a cached run")
+
+    monkeypatch.setattr(bvh, "load", refuse)
+    monkeypatch.setattr(bvh, "read_header", refuse)
+    second = make_dm([root], tmp_path / "cache")
+    second.setup()
+    assert second.cache_hit
+    for s in SPLITS:
+        assert second.files(s) == first.files(s)
+        assert np.array_equal(np.concatenate(second.clip_features(s) or [np.zeros((0, 1))]),
+                              np.concatenate(first.clip_features(s) or [np.zeros((0, 1))]))
+    # another configuration misses (and would parse)
+    with pytest.raises(AssertionError, match="parsed on a cached run"):
+        make_dm([root], tmp_path / "cache", representation_options={"contact_height": 0.06}).setup()
+    # window and stride are not part of the cached features: no parsing
+    third = make_dm([root], tmp_path / "cache", window=20, stride=5)
+    third.setup()
+    assert third.cache_hit and len(third.dataset("train")) > len(second.dataset("train"))
+    # a changed file misses
+    f = root / "data" / (SMALL[0] + ".bvh")
+    f.write_text(f.read_text() + "\n")
+    with pytest.raises(AssertionError, match="parsed on a cached run"):
+        make_dm([root], tmp_path / "cache").setup()
+
+
+# ---------------------------------------------------------------------------------------------- bad data
+def _truncated(src: Path, dst: Path) -> Path:
+    text = src.read_text()
+    dst.write_text(text[: int(len(text) * 0.6)].rsplit("\n", 1)[0] + "\n")
+    return dst
+
+
+def test_bad_file_is_reported_and_skipped(bandai_dir, tmp_path, caplog):
+    root = copy_dataset(bandai_dir, tmp_path / "set", SMALL)
+    bad = _truncated(bandai_dir / "data" / "dataset-1_bow_happy_001.bvh", root / "data" / "dataset-1_bow_happy_001.bvh")
+    nan = root / "data" / "nan_clip.bvh"
+    lines = (root / "data" / (SMALL[0] + ".bvh")).read_text().splitlines()
+    lines[-5] = " ".join(["nan"] + lines[-5].split()[1:])
+    nan.write_text("\n".join(lines) + "\n")
+    with caplog.at_level(logging.WARNING, logger="motion3d.data"):
+        m = make_dm([root], tmp_path / "cache", split=[0.5, 0.25, 0.25])
+        m.setup()
+    reasons = {p.name: r for p, r in m.rejected}
+    assert set(reasons) == {bad.name, nan.name}
+    assert "truncated" in reasons[bad.name]
+    assert "NaN" in reasons[nan.name]
+    assert bad.name in caplog.text and nan.name in caplog.text
+    used = [f.name for s in SPLITS for f in m.files(s)]
+    assert sorted(used) == sorted(n + ".bvh" for n in SMALL)
+    # the rejections are reported again from the cache
+    again = make_dm([root], tmp_path / "cache", split=[0.5, 0.25, 0.25])
+    again.setup()
+    assert again.cache_hit and {p.name for p, _ in again.rejected} == set(reasons)
+    with pytest.raises(BadDataError, match="dataset-1_bow_happy_001.bvh"):
+        make_dm([root], tmp_path / "cache", on_bad="error").setup()
+
+
+def test_short_clip(bandai_dir, tmp_path):
+    root = copy_dataset(bandai_dir, tmp_path / "set", SMALL)
+    m = make_dm([root], tmp_path / "cache", window=80, split=[0.5, 0.25, 0.25])
+    m.setup()
+    assert [(p.name, r) for p, r in m.rejected] == [
+        ("dataset-1_bow_masculinity_001.bvh", "70 frames at 30 fps, shorter than a window of 80")]
+    with pytest.raises(BadDataError, match="dataset-1_bow_masculinity_001.bvh.*shorter than a window"):
+        make_dm([root], tmp_path / "cache", window=80, on_bad="error").setup()
+
+
+def test_skeleton_mismatch(bandai_dir, cmu_dir, tmp_path):
+    root = copy_dataset(bandai_dir, tmp_path / "set", SMALL)
+    shutil.copy2(cmu_dir / "example.bvh", root / "data" / "cmu_example.bvh")
+    m = make_dm([root], tmp_path / "cache", split=[0.5, 0.25, 0.25])
+    m.setup()
+    assert [p.name for p, _ in m.rejected] == ["cmu_example.bvh"]
+    assert "skeleton differs" in m.rejected[0][1] and "31 joints" in m.rejected[0][1]
+    assert m.skeleton.num_joints == 22
+    with pytest.raises(BadDataError, match="cmu_example.bvh.*skeleton differs"):
+        make_dm([root], tmp_path / "cache", on_mismatch="error").setup()
+    # a bone that differs by more than the tolerance is a mismatch too (Bandai-Namco animates
+    # every joint's translation, so the bone lives in the frame data, not in the header)
+    f = root / "data" / "dataset-1_bow_giant_001.bvh"
+    motion = bvh.load(f)
+    motion.translations[:, motion.skeleton.index("Spine"), 0] += 10.0
+    bvh.save(motion, f)
+    m = make_dm([root], tmp_path / "cache", split=[0.5, 0.25, 0.25])
+    m.setup()
+    reasons = {p.name: r for p, r in m.rejected}
+    assert "'Spine' differs" in reasons["dataset-1_bow_giant_001.bvh"]
+
+
+def test_mirror_augment_adds_train_windows_only(bandai_dir, tmp_path):
+    root = copy_dataset(bandai_dir, tmp_path / "set", SMALL)
+    plain = make_dm([root], tmp_path / "cache", split=[0.5, 0.25, 0.25])
+    plain.setup()
+    mirrored = make_dm([root], tmp_path / "cache", split=[0.5, 0.25, 0.25], mirror_augment=True)
+    mirrored.setup()
+    assert len(mirrored.dataset("train")) == 2 * len(plain.dataset("train"))
+    assert len(mirrored.dataset("val")) == len(plain.dataset("val"))
+    assert mirrored.files("train") == plain.files("train")
+
+
+def test_bad_arguments(bandai_dir, tmp_path):
+    with pytest.raises(ValueError, match="on_bad"):
+        MocapDataModule([str(bandai_dir)], on_bad="ignore")
+    with pytest.raises(ValueError, match="sum to 1"):
+        MocapDataModule([str(bandai_dir)], split=[0.9, 0.2, 0.1])
+    with pytest.raises(ValueError, match="label kind"):
+        MocapDataModule([str(bandai_dir)], labels={"mood": ["sad"]})
+    with pytest.raises(FileNotFoundError, match="no-such-folder"):
+        MocapDataModule([str(tmp_path / "no-such-folder")], cache_dir=str(tmp_path)).setup()
+    with pytest.raises(FileNotFoundError, match="no motion files"):
+        make_dm([bandai_dir], tmp_path, include=["*nothing-matches*"]).setup()
