@@ -117,6 +117,22 @@ class Skeleton:
             out.append(int(self.parents[out[-1]]))
         return out[::-1]
 
+    def pelvis(self) -> int:
+        """The joint that carries the body's trajectory: the first joint (in tree order) with two
+        or more children (CMU ``Hips`` = joint 0; Bandai-Namco ``Hips`` = joint 1, under a static
+        ``joint_Root``)."""
+        counts = np.bincount(self.parents[1:], minlength=self.num_joints)
+        branching = np.flatnonzero(counts >= 2)
+        return int(branching[0]) if len(branching) else 0
+
+    def body_joints(self) -> np.ndarray:
+        """Indices of the joints below the pelvis: their offsets are the body's proportions.
+        The pelvis and its ancestors are placed by the trajectory (root positions or animated
+        translations), so their offsets are not compared between skeletons."""
+        mask = np.ones(self.num_joints, bool)
+        mask[self.chain(self.pelvis())] = False
+        return np.flatnonzero(mask)
+
     def leaves(self) -> list[int]:
         has_child = np.zeros(self.num_joints, bool)
         has_child[self.parents[1:]] = True
@@ -223,12 +239,18 @@ class Skeleton:
         """Same joint names in the same order with the same parents."""
         return self.names == other.names and np.array_equal(self.parents, other.parents)
 
-    def allclose(self, other: "Skeleton", atol: float = 1e-6) -> bool:
-        """Same topology and offsets within ``atol``."""
-        return self.same_topology(other) and np.allclose(self.offsets, other.offsets, atol=atol)
+    def allclose(self, other: "Skeleton", atol: float = 1e-6, body_only: bool = False) -> bool:
+        """Same topology and offsets within ``atol`` (only the body's, below the pelvis, when
+        ``body_only``: see :meth:`body_joints`)."""
+        if not self.same_topology(other):
+            return False
+        idx = self.body_joints() if body_only else slice(None)
+        return bool(np.allclose(self.offsets[idx], other.offsets[idx], atol=atol))
 
     def describe_difference(self, other: "Skeleton", atol: float = 1e-4) -> str | None:
-        """A human-readable reason why two skeletons differ, or ``None`` if they match."""
+        """A human-readable reason why two skeletons differ, or ``None`` if they match: names,
+        hierarchy, or body proportions (offsets below the pelvis, relative tolerance ``atol`` x
+        height; the trajectory chain's offsets are not proportions)."""
         if self.num_joints != other.num_joints:
             return f"{self.num_joints} joints vs {other.num_joints}"
         if self.names != other.names:
@@ -236,10 +258,12 @@ class Skeleton:
             return f"joint names differ, e.g. {diff}"
         if not np.array_equal(self.parents, other.parents):
             return "joint hierarchy differs"
-        err = np.abs(self.offsets - other.offsets).max()
-        if err > atol * max(1.0, self.height()):
-            j = int(np.abs(self.offsets - other.offsets).max(-1).argmax())
-            return f"bone offsets differ (largest at {self.names[j]!r}: {err:.4g} units)"
+        body = self.body_joints()
+        if len(body):
+            diff = np.abs(self.offsets[body] - other.offsets[body]).max(-1)
+            if diff.max() > atol * max(1.0, self.height()):
+                j = int(body[diff.argmax()])
+                return f"bone offsets differ (largest at {self.names[j]!r}: {diff.max():.4g} units)"
         return None
 
     def to_dict(self) -> dict:

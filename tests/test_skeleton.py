@@ -48,3 +48,17 @@ def test_invalid_skeletons_are_refused():
         Skeleton(["a", "a"], [-1, 0], np.zeros((2, 3)))
     with pytest.raises(ValueError, match="unknown channel"):
         Skeleton(["a"], [-1], np.zeros((1, 3)), [("Wrotation",)])
+
+
+def test_pelvis_and_body_comparison(cmu_dir, bandai_dir):
+    cmu = bvh.load(cmu_dir / "example.bvh").skeleton
+    assert cmu.pelvis() == 0
+    files = sorted((bandai_dir / "data").glob("*.bvh"))[:2]
+    a, b = (bvh.load(f).skeleton for f in files)
+    assert a.pelvis() == a.index("Hips") == 1
+    # the Hips OFFSET differs per Bandai clip (position channels override it): not a proportion
+    assert not np.allclose(a.offsets[1], b.offsets[1])
+    assert a.describe_difference(b) is None and a.allclose(b, atol=1e-3, body_only=True)
+    longer = a.copy()
+    longer.offsets[a.index("LowerLeg_L")] *= 1.2
+    assert "LowerLeg_L" in a.describe_difference(longer)

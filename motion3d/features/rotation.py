@@ -164,11 +164,12 @@ class RotationFeatures(MotionRepresentation):
 
     # ------------------------------------------------------------------ decode
     def decode_kinematics(
-        self, features: torch.Tensor, initial: torch.Tensor | None = None
+        self, features: torch.Tensor, initial: torch.Tensor | None = None, matrices: bool = False
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         """Features ``(..., T, D)`` -> the inputs of FK: local rotations ``(..., T, J, 4)``
-        (xyzw), root positions ``(..., T, 3)`` and translations ``(..., T, J, 3)`` (``None`` when
-        the pelvis is the root and no joint is translated). Differentiable."""
+        (xyzw; ``(..., T, J, 3, 3)`` matrices when ``matrices``), root positions ``(..., T, 3)``
+        and translations ``(..., T, J, 3)`` (``None`` when the pelvis is the root and no joint is
+        translated). Differentiable."""
         x = _as_tensor(features)
         self._check_dim(x)
         dtype, device = x.dtype, x.device
@@ -184,10 +185,14 @@ class RotationFeatures(MotionRepresentation):
         yaw = torch.stack([c, z, s, z, o, z, -s, z, c], dim=-1).reshape(batch + (3, 3))
         root_rot = yaw @ mats[..., self._root_k, :, :]
         mats = torch.cat([mats[..., : self._root_k, :, :], root_rot.unsqueeze(-3), mats[..., self._root_k + 1:, :, :]], dim=-3)
-        quats_body = matrix_to_quat(mats)  # (..., T, Jb, 4)
-        quats = torch.zeros(batch + (J, 4), dtype=dtype, device=device)
-        quats[..., 3] = 1.0
-        quats = quats.index_copy(-2, torch.as_tensor(self.body, device=device), quats_body)
+        body = torch.as_tensor(self.body, device=device)
+        if matrices:  # straight to FK: no matrix -> quaternion -> matrix round trip
+            eye = torch.eye(3, dtype=dtype, device=device).expand(batch + (J, 3, 3))
+            quats = eye.index_copy(-3, body, mats)
+        else:
+            quats = torch.zeros(batch + (J, 4), dtype=dtype, device=device)
+            quats[..., 3] = 1.0
+            quats = quats.index_copy(-2, body, matrix_to_quat(mats))  # (..., T, J, 4)
         # 3. root and translations: the pelvis' ancestors stay at rest
         offsets = torch.as_tensor(sk.offsets, dtype=dtype, device=device)
         if r == 0:
@@ -209,9 +214,9 @@ class RotationFeatures(MotionRepresentation):
         """Global joint positions ``(..., T, J, 3)`` from features ``(..., T, D)`` through
         :func:`motion3d.geometry.kinematics.forward_kinematics`; differentiable, batched, dtype
         and device of the input (numpy input: float64)."""
-        quats, root_pos, translations = self.decode_kinematics(features, initial)
-        offsets = torch.as_tensor(self.skeleton.offsets, dtype=quats.dtype, device=quats.device)
-        return forward_kinematics(quats, offsets, self.skeleton.parents, root_pos, translations)[1]
+        rots, root_pos, translations = self.decode_kinematics(features, initial, matrices=True)
+        offsets = torch.as_tensor(self.skeleton.offsets, dtype=rots.dtype, device=rots.device)
+        return forward_kinematics(rots, offsets, self.skeleton.parents, root_pos, translations)[1]
 
     def decode(self, features, initial=None, fps: float | None = None, name: str = "") -> Motion | list[Motion]:
         """A Motion from features ``(T, D)`` (numpy or torch), or a list of Motions from a batch

@@ -67,7 +67,8 @@ def forward_kinematics(
     """Global joint rotations and positions from local rotations.
 
     Args:
-        rotations: ``(..., J, 4)`` local joint rotations, unit quaternions xyzw.
+        rotations: ``(..., J, 4)`` local joint rotations, unit quaternions xyzw, or
+            ``(..., J, 3, 3)`` rotation matrices (e.g. decoded from a network's 6D output).
         offsets: ``(J, 3)`` (or broadcastable ``(..., J, 3)``) rest offset of each joint from its
             parent, expressed in the parent's frame. Row 0 is ignored (the root is placed at
             ``root_positions``).
@@ -85,18 +86,22 @@ def forward_kinematics(
     dtype, device = rotations.dtype, rotations.device
     offsets = as_tensor(offsets, dtype=dtype, device=device)
     root_positions = as_tensor(root_positions, dtype=dtype, device=device)
-    J = rotations.shape[-2]
+    as_matrices = rotations.dim() >= 3 and rotations.shape[-2:] == (3, 3)
+    J = rotations.shape[-3] if as_matrices else rotations.shape[-2]
     parents_t = tuple(int(p) for p in (parents.tolist() if hasattr(parents, "tolist") else parents))
     if len(parents_t) != J:
         raise ValueError(f"rotations have {J} joints but parents has {len(parents_t)} entries")
-    if rotations.shape[-1] != 4:
-        raise ValueError(f"rotations must be (..., J, 4) quaternions, got {tuple(rotations.shape)}")
-    batch = rotations.shape[:-2]
+    if not as_matrices and rotations.shape[-1] != 4:
+        raise ValueError(f"rotations must be (..., J, 4) quaternions or (..., J, 3, 3) matrices, got {tuple(rotations.shape)}")
+    batch = rotations.shape[:-3] if as_matrices else rotations.shape[:-2]
     perm, inv, levels, _ = _plan(parents_t)
     if device.type != "cpu":
         perm, inv = perm.to(device), inv.to(device)
     # 1. local rotation matrices, in level order (joints of one depth are contiguous)
-    local = quat_to_matrix(rotations.index_select(-2, perm))  # (..., J, 3, 3)
+    if as_matrices:
+        local = rotations.index_select(-3, perm)  # (..., J, 3, 3)
+    else:
+        local = quat_to_matrix(rotations.index_select(-2, perm))
     offs = as_tensor(translations, dtype=dtype, device=device) if translations is not None else offsets
     if offs.dim() > 2:  # per-frame offsets; plain (J, 3) offsets broadcast inside the matmul
         offs = torch.broadcast_to(offs, batch + (J, 3))

@@ -147,9 +147,7 @@ def find_pelvis(skeleton: Skeleton, pelvis: str | int | None = None) -> int:
     ``joint_Root``). ``pelvis`` overrides (name or index)."""
     if pelvis is not None:
         return resolve_joints(skeleton, [pelvis])[0]
-    counts = np.bincount(skeleton.parents[1:], minlength=skeleton.num_joints)
-    branching = np.flatnonzero(counts >= 2)
-    return int(branching[0]) if len(branching) else 0
+    return skeleton.pelvis()
 
 
 _HIP_RX = re.compile(r"up.?leg|upperleg|thigh|femur|hip(?!.?joint)", re.I)

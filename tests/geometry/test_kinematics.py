@@ -93,3 +93,13 @@ def test_float32_and_no_grad_numpy_front_end_agree():
                                 torch.tensor(root))
     assert p32.dtype == torch.float32
     assert_close(p32, p64, atol=1e-5)
+
+
+def test_matrices_in_equal_quaternions_in():
+    T, J = 6, len(PARENTS)
+    q = torch.from_numpy(Rotation.random(T * J, random_state=4).as_quat().reshape(T, J, 4))
+    off, root = torch.randn(J, 3, dtype=torch.float64), torch.randn(T, 3, dtype=torch.float64)
+    rq, pq = forward_kinematics(q, off, PARENTS, root)
+    rm, pm = forward_kinematics(R.quat_to_matrix(q), off, PARENTS, root)
+    assert_close(pm, pq, atol=1e-12)
+    assert_close(rm, rq, atol=1e-12)
