@@ -1,0 +1,209 @@
+"""Label-conditioned generation with :class:`MotionVAE` (task ``"generate"``), and its evaluation
+as in ACTOR: recognition accuracy of generated clips by a motion classifier trained by the project
+(``classifier.yaml``), FID of its features against real clips, diversity, multimodality, and foot
+skate, each beside the same numbers for the real clips.
+
+Loss: feature reconstruction + global joint positions + foot-contact consistency (see
+:mod:`motion3d.tasks.common`) + ``kl_weight x KL(q(z | x, labels) || N(0, I))``, the KL weight
+ramped linearly from 0 over ``kl_warmup_steps``.
+"""
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+import torch
+
+from motion3d.metrics.fid import diversity, fid, multimodality, recognition_accuracy
+from motion3d.metrics.motion import foot_skate
+from motion3d.tasks.common import MotionContext, MotionTask, NetFactory, labels_of, random_labels
+from motion3d.tasks.evaluation import register
+
+__all__ = ["GenerationTask", "generation_metrics", "evaluate_generation"]
+
+TASK_NAME = "generate"
+
+
+class GenerationTask(MotionTask):
+    """Train a conditional VAE on windows of the data.
+
+    Args:
+        net: :class:`MotionVAE` (``forward(x, labels) -> (recon, mu, logvar)``,
+            ``sample(n, length, labels)``).
+        kl_weight: weight of the KL term; ``kl_warmup_steps``: linear ramp from 0 (0: none).
+        classifier: path of a ``recognize`` checkpoint used by default by ``tools/evaluate.py``.
+        Others: see :class:`MotionTask`.
+    """
+
+    task_name = TASK_NAME
+
+    def __init__(self, net: NetFactory, kl_weight: float = 1e-3, kl_warmup_steps: int = 0,
+                 classifier: str | None = None, lr: float = 1e-4, weight_decay: float = 1e-4,
+                 warmup_steps: int = 100, min_lr_ratio: float = 0.05, loss: str = "l1", feature_weight: float = 1.0,
+                 position_weight: float = 1.0, contact_weight: float = 0.1, video_every_n_epochs: int = 5,
+                 video_samples: int = 4):
+        super().__init__(net, lr, weight_decay, warmup_steps, min_lr_ratio, loss, feature_weight, position_weight,
+                         contact_weight, video_every_n_epochs, video_samples)
+
+    def kl_factor(self) -> float:
+        """The KL weight now (after the warm-up ramp)."""
+        hp = self.hparams
+        if hp.kl_warmup_steps <= 0:
+            return float(hp.kl_weight)
+        return float(hp.kl_weight) * min(1.0, self.global_step / hp.kl_warmup_steps)
+
+    def _step(self, batch, split: str) -> torch.Tensor:
+        x = batch["x"]
+        recon, mu, logvar = self.net(x, labels_of(batch))
+        losses = self.reconstruction_losses(recon, x)
+        losses["kl"] = self.net.kl_divergence(mu.float(), logvar.float())
+        losses["loss"] = losses["loss"] + self.kl_factor() * losses["kl"]
+        self.log_losses(split, losses, x.shape[0])
+        return losses["loss"]
+
+    def training_step(self, batch, batch_idx: int) -> torch.Tensor:
+        return self._step(batch, "train")
+
+    def validation_step(self, batch, batch_idx: int) -> None:
+        self._step(batch, "val")
+
+    def video_features(self) -> torch.Tensor | None:
+        """Samples of random labels, one window long."""
+        ctx = self.context
+        n = int(self.hparams.video_samples)
+        g = torch.Generator().manual_seed(self.current_epoch)
+        labels = {k: v.to(self.device) for k, v in random_labels(ctx, n, g).items()}
+        return self.net.sample(n, ctx.window or 60, labels)
+
+
+# ---------------------------------------------------------------------------------------------
+# metrics
+# ---------------------------------------------------------------------------------------------
+@torch.no_grad()
+def classifier_outputs(classifier, x: torch.Tensor, batch_size: int = 256) -> tuple[torch.Tensor, dict]:
+    """``(features (N, F), {"content": logits, "style": logits})`` of clips ``x (N, T, D)``."""
+    feats, logits = [], {}
+    for i in range(0, x.shape[0], batch_size):
+        chunk = x[i:i + batch_size]
+        f = classifier.features(chunk)
+        feats.append(f.float().cpu())
+        for k, v in classifier(chunk).items():
+            logits.setdefault(k, []).append(v.float().cpu())
+    return torch.cat(feats), {k: torch.cat(v) for k, v in logits.items()}
+
+
+@torch.no_grad()
+def generation_metrics(ctx: MotionContext, clips: torch.Tensor, labels: dict[str, torch.Tensor], classifier=None,
+                       classifier_ctx: MotionContext | None = None, real_features: torch.Tensor | None = None,
+                       seed: int = 0) -> dict[str, float]:
+    """ACTOR's metrics of normalised clips ``(N, T, D)`` (generated or real) with their labels.
+
+    ``accuracy_content`` / ``accuracy_style`` (the classifier recognises the conditioning label),
+    ``fid`` (against ``real_features``), ``diversity``, ``multimodality`` (per content label), and
+    ``foot_skate`` (body heights per second) computed on decoded joint positions.
+    """
+    out: dict[str, float] = {}
+    pos = ctx.decode_positions(clips.float())
+    out["foot_skate"] = float(foot_skate(pos, ctx.feet, ctx.skeleton.height(), ctx.fps).mean()) if ctx.feet else float("nan")
+    if classifier is None:
+        return out
+    x = clips
+    if classifier_ctx is not None and classifier_ctx is not ctx:
+        x = classifier_ctx.normalizer.normalize(ctx.normalizer.denormalize(clips.double())).float()
+    device = next(classifier.parameters()).device
+    feats, logits = classifier_outputs(classifier, x.to(device))
+    for kind, lg in logits.items():
+        if kind in labels:
+            out[f"accuracy_{kind}"] = recognition_accuracy(lg, labels[kind])
+    if real_features is not None:
+        out["fid"] = fid(feats.numpy(), np.asarray(real_features))
+    out["diversity"] = diversity(feats.numpy(), seed=seed)
+    key = "content" if "content" in labels and (labels["content"] >= 0).any() else "style"
+    try:
+        out["multimodality"] = multimodality(feats.numpy(), labels[key].numpy(), seed=seed)
+    except (ValueError, KeyError):
+        out["multimodality"] = float("nan")
+    out["_features"] = feats  # type: ignore[assignment]
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# evaluation (tools/evaluate.py)
+# ---------------------------------------------------------------------------------------------
+def _add_arguments(parser: argparse.ArgumentParser) -> None:
+    from motion3d.tasks.predict import add_data_arguments
+
+    g = parser.add_argument_group("generation")
+    add_data_arguments(g)
+    g.add_argument("--classifier", help="a 'recognize' checkpoint (default: the one named in the config)")
+    g.add_argument("--runs", type=int, default=5, help="repetitions with different seeds (ACTOR: 20)")
+    g.add_argument("--length", type=int, help="frames per generated clip (default: the training window)")
+
+
+def _mean_ci(values: list[float]) -> tuple[float, float]:
+    """Mean and the half-width of the 95% interval over runs."""
+    v = np.asarray([x for x in values if np.isfinite(x)], dtype=np.float64)
+    if not v.size:
+        return float("nan"), float("nan")
+    half = 1.96 * v.std(ddof=1) / np.sqrt(v.size) if v.size > 1 else 0.0
+    return float(v.mean()), float(half)
+
+
+@register(TASK_NAME, add_arguments=_add_arguments)
+def evaluate_generation(checkpoint: dict, args: argparse.Namespace) -> dict:
+    """Generate one clip per real window of the split, with that window's labels; print the real
+    and generated metrics (mean and 95% interval over ``--runs`` seeds)."""
+    from motion3d.tasks.common import load_motion_checkpoint
+    from motion3d.tasks.motion_data import evaluation_windows, relabel, stack_windows
+
+    net, ctx, meta = load_motion_checkpoint(checkpoint, TASK_NAME, args.device)
+    length = args.length or int(ctx.window or 60)
+    batches, source = evaluation_windows(meta, ctx, args, length)
+    real = stack_windows(batches)
+    if not real:
+        raise ValueError(f"no windows of {length} frames in {source}")
+    labels = {k: real[k] for k in ("content", "style") if k in real}
+    clf_path = args.classifier or meta.get("hparams", {}).get("classifier")
+    classifier = clf_ctx = None
+    if clf_path:
+        classifier, clf_ctx, _ = load_motion_checkpoint(clf_path, "recognize", args.device)
+        why = clf_ctx.describe_difference(ctx.to_meta(), labels=False)
+        if why is not None:
+            raise ValueError(f"the classifier {clf_path} was trained on other data than the generator: {why}")
+        labels = {k: relabel(v, ctx.label_names.get(k, []), clf_ctx.label_names.get(k, [])) for k, v in labels.items()}
+    real_m = generation_metrics(ctx, real["x"], labels, classifier, clf_ctx)
+    real_feats = real_m.pop("_features", None)
+    if real_feats is not None and real_feats.shape[0] >= 4:
+        half = real_feats.shape[0] // 2
+        perm = torch.randperm(real_feats.shape[0], generator=torch.Generator().manual_seed(0))
+        real_m["fid"] = fid(real_feats[perm[:half]].numpy(), real_feats[perm[half:]].numpy())
+    runs: dict[str, list[float]] = {}
+    gen_labels = {k: real[k] for k in ("content", "style") if k in real}
+    for run in range(max(1, args.runs)):
+        g = torch.Generator().manual_seed(run)
+        clips = []
+        for i in range(0, real["x"].shape[0], args.batch_size):
+            lab = {k: v[i:i + args.batch_size].to(args.device) for k, v in gen_labels.items()}
+            n = min(args.batch_size, real["x"].shape[0] - i)
+            clips.append(net.sample(n, length, lab, generator=g).cpu())
+        m = generation_metrics(ctx, torch.cat(clips), labels, classifier, clf_ctx,
+                               None if real_feats is None else real_feats.numpy(), seed=run)
+        m.pop("_features", None)
+        for k, v in m.items():
+            runs.setdefault(k, []).append(v)
+    gen = {k: _mean_ci(v) for k, v in runs.items()}
+
+    print(f"checkpoint task: {TASK_NAME}   model: {type(net).__name__}   data: {source}   clips: {real['x'].shape[0]} "
+          f"x {length} frames   runs: {args.runs}   classifier: {clf_path or '- (pass --classifier)'}")
+    keys = [k for k in ("accuracy_content", "accuracy_style", "fid", "diversity", "multimodality", "foot_skate")
+            if k in gen or k in real_m]
+    print("".ljust(12) + "".join(f"{k:>22}" for k in keys))
+    print("real".ljust(12) + "".join(f"{real_m.get(k, float('nan')):>22.4f}" for k in keys))
+    print("generated".ljust(12) + "".join(f"{gen[k][0]:>13.4f} ± {gen[k][1]:<6.4f}" if k in gen else f"{'-':>22}"
+                                          for k in keys))
+    if not classifier:
+        print("recognition accuracy, FID, diversity and multimodality need a classifier: --classifier CKPT "
+              "(train one with configs/motion/classifier.yaml)")
+    return {"task": TASK_NAME, "source": source, "clips": int(real["x"].shape[0]), "length": length,
+            "classifier": clf_path, "real": real_m, "generated": {k: {"mean": m, "ci95": c} for k, (m, c) in gen.items()}}
+

@@ -1,0 +1,169 @@
+"""Data for evaluating and sampling motion checkpoints: the checkpoint's own split, or every clip
+of a folder, re-expressed in the checkpoint's normalisation and label ids.
+
+A checkpoint stores its datamodule's config (``checkpoint["motion3d"]["data"]``); evaluation
+rebuilds that :class:`MocapDataModule` with the window it needs. ``--data DIR`` instead reads
+every clip under DIR (BVH on the checkpoint's skeleton, Bandai-Namco JSON labels where present).
+"""
+from __future__ import annotations
+
+import importlib
+import inspect
+from typing import Any, Iterator, Mapping
+
+import torch
+
+from motion3d.models.motion.blocks import _plain
+from motion3d.skeleton import Skeleton
+from motion3d.tasks.common import ContextMismatch, MotionContext
+
+__all__ = ["datamodule_config", "build_datamodule", "evaluation_windows", "length_unit", "translate_batch", "relabel",
+           "stack_windows"]
+
+# MocapDataModule keeps some constructor arguments under other attribute names
+_ATTRIBUTE_ALIASES = {"fps": "target_fps", "labels": "label_filter", "split": "split_fractions",
+                      "representation": "representation_name"}
+
+
+def datamodule_config(dm) -> dict | None:
+    """``{"class_path", "init_args"}`` that rebuilds ``dm`` (plain values), or ``None``.
+
+    From the datamodule's saved hyperparameters when it has them, else from the attributes that
+    hold its constructor arguments (by name, or the known aliases such as ``fps`` ->
+    ``target_fps``)."""
+    if dm is None:
+        return None
+    cls = type(dm)
+    hp = dict(getattr(dm, "hparams", {}) or {})
+    if hp:
+        args = {k: v for k, v in hp.items() if not str(k).startswith("_")}
+    else:
+        args = {}
+        for name, p in inspect.signature(cls.__init__).parameters.items():
+            if name == "self" or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+                continue
+            alias = _ATTRIBUTE_ALIASES.get(name)
+            attr = alias if alias is not None and hasattr(dm, alias) else name
+            if not hasattr(dm, attr):
+                continue
+            value = getattr(dm, attr)
+            value = str(value) if hasattr(value, "__fspath__") else value
+            if _is_plain(value):
+                args[name] = value
+        if not args:
+            return None
+    return {"class_path": f"{cls.__module__}.{cls.__qualname__}", "init_args": _plain(args)}
+
+
+def _is_plain(v: Any) -> bool:
+    """Only str, numbers, bools, None, and lists / dicts of them (``weights_only`` safe)."""
+    if v is None or isinstance(v, (str, int, float, bool)):
+        return True
+    if isinstance(v, (list, tuple)):
+        return all(_is_plain(x) for x in v)
+    if isinstance(v, dict):
+        return all(isinstance(k, str) and _is_plain(x) for k, x in v.items())
+    return False
+
+
+def build_datamodule(config: Mapping[str, Any], **overrides):
+    """Instantiate a datamodule config with some init args replaced."""
+    module, _, name = config["class_path"].rpartition(".")
+    cls = getattr(importlib.import_module(module), name)
+    return cls(**{**dict(config.get("init_args", {})), **overrides})
+
+
+def length_unit(skeleton: Skeleton) -> tuple[float, str]:
+    """``(factor, "mm")`` turning the data's lengths into millimetres when the unit can be guessed
+    from the skeleton height, else ``(1, "units")``."""
+    from motion3d.ops.units import UNITS, estimate_units
+
+    try:
+        unit = estimate_units(skeleton)
+    except ValueError:
+        return 1.0, "units"
+    return UNITS[unit] / UNITS["mm"], "mm"
+
+
+def translate_batch(batch: dict, source: MotionContext, target: MotionContext) -> dict:
+    """A batch of ``source``'s normalisation and label ids in ``target``'s (labels matched by name,
+    unknown names become -1)."""
+    out = dict(batch)
+    raw = source.normalizer.denormalize(batch["x"].double())
+    out["x"] = target.normalizer.normalize(raw).float()
+    for kind in ("content", "style"):
+        if kind in batch:
+            out[kind] = relabel(batch[kind], source.label_names.get(kind, []), target.label_names.get(kind, []))
+    return out
+
+
+def relabel(ids: torch.Tensor, names_from: list[str], names_to: list[str]) -> torch.Tensor:
+    """Label ids ``(N,)`` of vocabulary ``names_from`` in ``names_to`` (by name; unknown -> -1)."""
+    lookup = {n: i for i, n in enumerate(names_to)}
+    table = torch.tensor([lookup.get(n, -1) for n in names_from] + [-1], dtype=torch.long)
+    ids = ids.long()
+    return table[torch.where(ids < 0, torch.full_like(ids, len(names_from)), ids)]
+
+
+def _folder_datamodule(meta: Mapping, ctx: MotionContext, folder: str, window: int, batch_size: int):
+    from motion3d.data.mocap import MocapDataModule
+
+    rep = ctx.representation.to_dict()
+    options = {k: v for k, v in rep.get("options", {}).items() if k != "fps"}
+    stride = int(((meta.get("data") or {}).get("init_args") or {}).get("stride", max(1, window // 2)))
+    return MocapDataModule(roots=[folder], window=window, stride=stride, fps=ctx.fps, representation=rep["name"],
+                           representation_options=options, split=[1.0, 0.0, 0.0], batch_size=batch_size)
+
+
+def evaluation_datamodule(meta: Mapping, ctx: MotionContext, data: str | None, window: int, batch_size: int,
+                          split: str = "test"):
+    """``(datamodule after setup, split name, description)`` for evaluating a checkpoint."""
+    if data:
+        dm = _folder_datamodule(meta, ctx, data, window, batch_size)
+        split, source = "train", f"{data} (every clip)"
+    else:
+        config = meta.get("data")
+        if not config:
+            raise KeyError("the checkpoint has no datamodule config (motion3d.data); pass --data DIR")
+        dm = build_datamodule(config, window=window, batch_size=batch_size)
+        roots = config.get("init_args", {}).get("roots")
+        source = f"{roots} [{split} split]"
+    dm.setup("test")
+    why = ctx.skeleton.describe_difference(dm.skeleton)
+    if why is not None:
+        raise ContextMismatch(f"the evaluation data is on another skeleton than the checkpoint: {why}")
+    why = ctx.representation.describe_difference(dm.representation)
+    if why is not None:
+        raise ContextMismatch(f"the evaluation data has another feature layout than the checkpoint: {why}")
+    return dm, split, source
+
+
+def evaluation_windows(meta: Mapping, ctx: MotionContext, args, window: int) -> tuple[Iterator[dict], str]:
+    """Batches of ``window``-frame windows in the checkpoint's normalisation and label ids, and a
+    description of where they come from. ``args``: ``data``, ``split``, ``batch_size``, ``limit``."""
+    dm, split, source = evaluation_datamodule(meta, ctx, getattr(args, "data", None), window,
+                                              int(getattr(args, "batch_size", 64)), getattr(args, "split", "test"))
+    data_ctx = MotionContext.from_datamodule(dm)
+    limit = int(getattr(args, "limit", 0) or 0)
+
+    def batches():
+        seen = 0
+        loader = {"train": dm.train_dataloader, "val": dm.val_dataloader, "test": dm.test_dataloader}[split]()
+        for batch in loader:
+            if limit and seen >= limit:
+                return
+            if limit:
+                batch = {k: v[: limit - seen] for k, v in batch.items()}
+            seen += batch["x"].shape[0]
+            yield translate_batch(batch, data_ctx, ctx)
+
+    return batches(), source
+
+
+def stack_windows(batches) -> dict[str, torch.Tensor]:
+    """Concatenate batches ``{"x", "content", "style", ...}`` along the batch axis."""
+    batches = list(batches)
+    if not batches:
+        return {}
+    return {k: torch.cat([b[k] for b in batches]) for k in batches[0]}
+

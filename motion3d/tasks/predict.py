@@ -1,0 +1,237 @@
+"""Motion prediction: observe N frames, predict M (task ``"predict"``), with :class:`Seq2SeqGRU` or
+:class:`MotionTransformer`, and its evaluation: global and root-relative MPJPE and local-rotation
+angle error at 80/160/320/400/1000 ms, printed beside the zero-velocity and constant-velocity
+baselines on the same windows.
+
+Training loss on the predicted frames: feature reconstruction + global joint positions through
+the representation's differentiable decoder + foot-contact consistency (see
+:mod:`motion3d.tasks.common`). The GRU always feeds back its own predictions (Martinez et al.'s
+sampling-based loss); the transformer is trained with teacher forcing and parallel scheduled
+sampling whose probability ramps from 0 to ``scheduled_sampling`` over the run. Validation always
+predicts autoregressively, as at test time.
+"""
+from __future__ import annotations
+
+import argparse
+from typing import Sequence
+
+import torch
+from torch import nn
+
+from motion3d.metrics.motion import (DEFAULT_HORIZONS_MS, angle_error_per_frame, constant_velocity, errors_at_horizons,
+                                     horizon_frames, mpjpe_per_frame, zero_velocity)
+from motion3d.tasks.common import MotionContext, MotionTask, NetFactory, labels_of
+from motion3d.tasks.evaluation import register
+
+__all__ = ["PredictionTask", "prediction_errors", "evaluate_prediction"]
+
+TASK_NAME = "predict"
+
+
+class PredictionTask(MotionTask):
+    """Observe ``observe`` frames of each window, predict the next ``horizon``.
+
+    Args:
+        net: :class:`Seq2SeqGRU` or :class:`MotionTransformer` (or any network with
+            ``forward_train(x, observe, labels, sampling_prob) -> (pred, start)`` and
+            ``predict(observed, horizon, labels)``).
+        observe, horizon: frames; ``observe + horizon`` must not exceed the data's window.
+        scheduled_sampling: final probability of feeding the transformer its own predictions
+            (ramped linearly from 0 over training; ignored by the GRU).
+        Others: see :class:`MotionTask`.
+    """
+
+    task_name = TASK_NAME
+
+    def __init__(self, net: NetFactory, observe: int = 30, horizon: int = 30, scheduled_sampling: float = 0.5,
+                 lr: float = 1e-3, weight_decay: float = 1e-4, warmup_steps: int = 100, min_lr_ratio: float = 0.05,
+                 loss: str = "l1", feature_weight: float = 1.0, position_weight: float = 1.0,
+                 contact_weight: float = 0.1, video_every_n_epochs: int = 5, video_samples: int = 4):
+        super().__init__(net, lr, weight_decay, warmup_steps, min_lr_ratio, loss, feature_weight, position_weight,
+                         contact_weight, video_every_n_epochs, video_samples)
+        if observe < 2 or horizon < 1:
+            raise ValueError(f"observe must be >= 2 and horizon >= 1, got {observe}, {horizon}")
+        self._video_batch: dict | None = None
+
+    def attach(self, ctx: MotionContext) -> None:
+        need = self.hparams.observe + self.hparams.horizon
+        if ctx.window is not None and ctx.window < need:
+            raise ValueError(f"observe + horizon = {need} frames but the data's windows have {ctx.window}: "
+                             "raise data.window or lower model.observe / model.horizon")
+        super().attach(ctx)
+
+    def net_dims(self, ctx: MotionContext) -> tuple[int, int, int]:
+        return ctx.dim, ctx.num_labels("content"), ctx.num_labels("style")
+
+    def _window(self, batch) -> torch.Tensor:
+        x = batch["x"]
+        need = self.hparams.observe + self.hparams.horizon
+        if x.shape[1] < need:
+            raise ValueError(f"batch windows have {x.shape[1]} frames, observe + horizon needs {need}")
+        return x[:, :need]
+
+    def sampling_prob(self) -> float:
+        """Scheduled-sampling probability now: linear from 0 to ``scheduled_sampling`` over the run."""
+        if self._trainer is None or self.hparams.scheduled_sampling <= 0:
+            return 0.0
+        total = float(self.trainer.estimated_stepping_batches)
+        frac = min(1.0, self.global_step / total) if total and total != float("inf") else 1.0
+        return float(self.hparams.scheduled_sampling) * frac
+
+    def training_step(self, batch, batch_idx: int) -> torch.Tensor:
+        x = self._window(batch)
+        pred, start = self.net.forward_train(x, self.hparams.observe, labels_of(batch), self.sampling_prob())
+        target = x[:, start:start + pred.shape[1]]
+        losses = self.reconstruction_losses(pred, target, x[:, start - 1:start])
+        self.log_losses("train", losses, x.shape[0])
+        self.log("train/sampling_prob", self.sampling_prob(), on_step=True, on_epoch=False, batch_size=x.shape[0])
+        return losses["loss"]
+
+    def validation_step(self, batch, batch_idx: int) -> None:
+        x = self._window(batch)
+        obs = self.hparams.observe
+        labels = labels_of(batch)
+        pred = self.net.predict(x[:, :obs], self.hparams.horizon, labels)
+        losses = self.reconstruction_losses(pred, x[:, obs:], x[:, obs - 1:obs])
+        errors = prediction_errors(self.context, x, pred, obs)
+        h = self.context.fps
+        for name in ("model", "zero_velocity", "constant_velocity"):
+            for ms, err in errors_at_horizons(errors[name]["global"], h).items():
+                key = "mpjpe" if name == "model" else f"mpjpe_{name}"
+                losses[f"{key}_{int(ms)}ms"] = torch.tensor(err)
+        losses["mpjpe"] = errors["model"]["global"].mean()
+        losses["mpjpe_root_relative"] = errors["model"]["root"].mean()
+        self.log_losses("val", losses, x.shape[0])
+        if batch_idx == 0:
+            self._video_batch = {"x": x[: self.hparams.video_samples].detach(),
+                                 "labels": {k: v[: self.hparams.video_samples] for k, v in labels.items()}}
+
+    def video_features(self) -> torch.Tensor | None:
+        """The first validation windows: observed frames followed by the model's prediction."""
+        if self._video_batch is None:
+            return None
+        x, obs = self._video_batch["x"], self.hparams.observe
+        pred = self.net.predict(x[:, :obs], self.hparams.horizon, self._video_batch["labels"])
+        return torch.cat([x[:, :obs], pred], dim=1)
+
+
+# ---------------------------------------------------------------------------------------------
+# metrics on windows
+# ---------------------------------------------------------------------------------------------
+@torch.no_grad()
+def prediction_errors(ctx: MotionContext, x: torch.Tensor, pred: torch.Tensor, observe: int,
+                      velocity_frames: int = 1) -> dict[str, dict[str, torch.Tensor]]:
+    """Per-frame errors ``(B, H)`` of a prediction and of both baselines.
+
+    Args:
+        ctx: the data context (decoder, normaliser).
+        x: normalised windows ``(B, >= observe + H, D)`` (ground truth).
+        pred: normalised predictions ``(B, H, D)`` of frames ``observe .. observe + H - 1``.
+        velocity_frames: frames over which the constant-velocity baseline measures the root velocity.
+
+    Returns:
+        ``{"model" | "zero_velocity" | "constant_velocity": {"global", "root", "angle"}}``: global
+        MPJPE, root-relative MPJPE (data units) and mean geodesic angle error of local rotations
+        (radians; only when the representation decodes rotations).
+    """
+    H = pred.shape[1]
+    truth = x[:, :observe + H].float()
+    # decode the observed frames followed by the prediction, so both start at the same place
+    p_true = ctx.decode_positions(truth)  # (B, T, J, 3)
+    p_pred = ctx.decode_positions(torch.cat([truth[:, :observe], pred.float()], dim=1))
+    observed = p_true[:, :observe]
+    target = p_true[:, observe:]
+    root = ctx.root_joint
+    candidates = {"model": p_pred[:, observe:], "zero_velocity": zero_velocity(observed, H),
+                  "constant_velocity": constant_velocity(observed, H, root=root, frames=velocity_frames)}
+    out = {name: {"global": mpjpe_per_frame(p, target), "root": mpjpe_per_frame(p, target, root=root)}
+           for name, p in candidates.items()}
+    rep = ctx.representation
+    if hasattr(rep, "decode_kinematics"):
+        q_true = rep.decode_kinematics(ctx.normalizer.denormalize(truth))[0]
+        q_pred = rep.decode_kinematics(ctx.normalizer.denormalize(torch.cat([truth[:, :observe], pred.float()], 1)))[0]
+        joints = getattr(rep, "body", None)
+        q_obs, q_tgt = q_true[:, :observe], q_true[:, observe:]
+        out["model"]["angle"] = angle_error_per_frame(q_pred[:, observe:], q_tgt, joints)
+        still = angle_error_per_frame(zero_velocity(q_obs, H), q_tgt, joints)
+        out["zero_velocity"]["angle"] = still
+        out["constant_velocity"]["angle"] = still  # the pose is carried unchanged
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# evaluation (tools/evaluate.py)
+# ---------------------------------------------------------------------------------------------
+def _add_arguments(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("prediction")
+    add_data_arguments(g)
+    g.add_argument("--observe", type=int, help="observed frames (default: as trained)")
+    g.add_argument("--horizon", type=int, help="predicted frames (default: as trained)")
+    g.add_argument("--horizons-ms", type=float, nargs="+", default=list(DEFAULT_HORIZONS_MS))
+
+
+def add_data_arguments(g) -> None:
+    """``--data``, ``--split``, ``--batch-size``, ``--device``, ``--limit`` (shared by the motion evaluators)."""
+    g.add_argument("--data", help="a folder of clips on the checkpoint's skeleton (default: the checkpoint's data)")
+    g.add_argument("--split", default="test", choices=["train", "val", "test"],
+                   help="split of the checkpoint's data (ignored with --data, which uses every clip)")
+    g.add_argument("--batch-size", type=int, default=64)
+    g.add_argument("--device", default="cpu")
+    g.add_argument("--limit", type=int, default=0, help="evaluate at most this many windows (0: all)")
+
+
+def format_table(rows: dict[str, dict[float, float]], horizons: Sequence[float], title: str, unit: str) -> str:
+    head = f"{title} ({unit})".ljust(34) + "".join(f"{int(ms):>9d}ms" for ms in horizons)
+    lines = [head]
+    for name, vals in rows.items():
+        lines.append(name.ljust(34) + "".join(f"{vals[ms]:>11.2f}" if ms in vals else f"{'-':>11}" for ms in horizons))
+    return "\n".join(lines)
+
+
+@register(TASK_NAME, add_arguments=_add_arguments)
+def evaluate_prediction(checkpoint: dict, args: argparse.Namespace) -> dict:
+    """Print global / root-relative MPJPE and angle error at each horizon for the model and both
+    baselines, on the checkpoint's test split (or every clip under ``--data``)."""
+    from motion3d.tasks.motion_data import evaluation_windows, length_unit
+
+    from motion3d.tasks.common import load_motion_checkpoint
+
+    net, ctx, meta = load_motion_checkpoint(checkpoint, TASK_NAME, args.device)
+    hp = meta.get("hparams", {})
+    observe = args.observe or int(hp.get("observe", 30))
+    horizon = args.horizon or int(hp.get("horizon", 30))
+    horizons = [ms for ms, k in zip(args.horizons_ms, horizon_frames(ctx.fps, args.horizons_ms)) if k <= horizon]
+    batches, source = evaluation_windows(meta, ctx, args, observe + horizon)
+    sums: dict[str, dict[str, torch.Tensor]] = {}
+    count = 0
+    for batch in batches:
+        x = batch["x"].to(args.device)
+        with torch.no_grad():
+            pred = net.predict(x[:, :observe], horizon, {k: v.to(args.device) for k, v in labels_of(batch).items()})
+            errs = prediction_errors(ctx, x, pred, observe)
+        for name, d in errs.items():
+            for kind, e in d.items():
+                sums.setdefault(name, {}).setdefault(kind, torch.zeros(horizon, dtype=torch.float64))
+                sums[name][kind] += e.double().sum(0).cpu()
+        count += x.shape[0]
+    if not count:
+        raise ValueError(f"no windows of {observe + horizon} frames in {source}")
+    scale, unit = length_unit(ctx.skeleton)
+    label = {"model": type(net).__name__, "zero_velocity": "zero-velocity", "constant_velocity": "constant velocity"}
+    result: dict = {"task": TASK_NAME, "source": source, "windows": count, "observe": observe, "horizon": horizon,
+                    "fps": ctx.fps, "unit": unit}
+    print(f"checkpoint task: {TASK_NAME}   model: {type(net).__name__}   data: {source}   windows: {count}   "
+          f"observe {observe} -> predict {horizon} frames at {ctx.fps:g} fps")
+    for kind, title, factor, unit_k in (("global", "MPJPE global", scale, unit),
+                                        ("root", "MPJPE root-relative", scale, unit),
+                                        ("angle", "angle error", 180.0 / torch.pi, "deg")):
+        rows = {}
+        for name in ("model", "zero_velocity", "constant_velocity"):
+            if kind not in sums.get(name, {}):
+                continue
+            per_frame = sums[name][kind] / count * factor
+            rows[label[name]] = errors_at_horizons(per_frame.unsqueeze(0), ctx.fps, horizons)
+            result.setdefault(kind, {})[name] = {str(int(ms)): v for ms, v in rows[label[name]].items()}
+        if rows:
+            print(format_table(rows, horizons, title, unit_k))
+    return result
