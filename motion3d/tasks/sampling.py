@@ -42,7 +42,12 @@ def sample_features(net, ctx: MotionContext, task: str, n: int, length: int, lab
     g = torch.Generator().manual_seed(int(seed))
     ids = random_labels(ctx, n, g)
     for kind, name in (labels or {}).items():
+        if not getattr(net, f"num_{kind}", 0):
+            raise ValueError(f"this {type(net).__name__} is not conditioned on {kind} labels; drop {kind}= from --label")
         ids[kind] = torch.full((n,), ctx.label_names[kind].index(name), dtype=torch.long)
+    for kind in ("content", "style"):
+        if not getattr(net, f"num_{kind}", 0):  # an unconditional network: no label to report
+            ids[kind] = torch.full((n,), -1, dtype=torch.long)
     device = next(net.parameters()).device
     dev_ids = {k: v.to(device) for k, v in ids.items()}
     if task == "generate":

@@ -1,0 +1,122 @@
+"""The motion configs through tools/train.py (a few steps on a subset of Bandai-Namco), then
+tools/evaluate.py and tools/sample.py on the checkpoints they leave; resume; 2-process CPU DDP."""
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from motion3d.paths import REPO_ROOT
+
+CONFIGS = REPO_ROOT / "configs" / "motion"
+SUBSET = '["*_walk_*_001.bvh"]'
+
+
+def _tool(name: str):
+    spec = importlib.util.spec_from_file_location(f"_tool_{name}", REPO_ROOT / "tools" / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _args(config: str, root: Path, cache: Path, steps: int = 3) -> list[str]:
+    return ["fit", "-c", str(CONFIGS / f"{config}.yaml"), "--threads", "1", "--trainer.max_steps", str(steps),
+            "--trainer.default_root_dir", str(root), "--trainer.limit_val_batches", "1",
+            "--trainer.val_check_interval", "2", "--trainer.enable_progress_bar", "false",
+            "--trainer.enable_model_summary", "false", "--data.init_args.include", SUBSET,
+            "--data.init_args.batch_size", "8", "--data.init_args.cache_dir", str(cache)]
+
+
+def _fit(config: str, root: Path, cache: Path, extra=(), steps: int = 3) -> Path:
+    torch.set_num_threads(1)
+    _tool("train").main(_args(config, root, cache, steps) + list(extra))
+    last = sorted(root.rglob("last.ckpt"))
+    assert last, f"no last.ckpt under {root}"
+    return last[-1]
+
+
+@pytest.fixture(scope="module")
+def cache(bandai_dir, tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("mocap_cache")
+
+
+@pytest.fixture(scope="module")
+def classifier_ckpt(cache, tmp_path_factory) -> Path:
+    return _fit("classifier", tmp_path_factory.mktemp("classifier"), cache)
+
+
+def test_all_motion_configs_exist():
+    for name in ("gru_predict", "transformer_predict", "vae_generate", "classifier"):
+        assert (CONFIGS / f"{name}.yaml").is_file()
+
+
+def test_classifier_config_and_evaluation(classifier_ckpt, capsys):
+    ckpt = torch.load(classifier_ckpt, map_location="cpu", weights_only=True)
+    assert ckpt["motion3d"]["task"] == "recognize" and ckpt["global_step"] == 3
+    assert any(classifier_ckpt.parent.glob("best.ckpt"))
+    out = _tool("evaluate").main(["--ckpt", str(classifier_ckpt), "--limit", "16"])
+    assert 0.0 <= out["content"]["accuracy"] <= 1.0
+    assert "content  accuracy" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("config", ["gru_predict", "transformer_predict"])
+def test_prediction_config_evaluate_and_sample(config, cache, tmp_path, capsys):
+    last = _fit(config, tmp_path / "run", cache)
+    ckpt = torch.load(last, map_location="cpu", weights_only=True)
+    assert ckpt["motion3d"]["task"] == "predict" and ckpt["global_step"] == 3
+    assert list((tmp_path / "run").rglob("events.out.tfevents.*"))
+    res = _tool("evaluate").main(["--ckpt", str(last), "--limit", "16"])
+    text = capsys.readouterr().out
+    for row in ("zero-velocity", "constant velocity", "MPJPE root-relative", "angle error"):
+        assert row in text
+    assert set(res["global"]) == {"model", "zero_velocity", "constant_velocity"}
+    assert set(res["global"]["model"]) == {"80", "160", "320", "400", "1000"}
+    out = _tool("sample").main(["--ckpt", str(last), "--n", "2", "--length", "20", "-o", str(tmp_path / "s"),
+                                "--no-video"])
+    assert len(out["bvh"]) == 2 and all(Path(p).is_file() for p in out["bvh"])
+
+
+def test_generation_config_sample_evaluate_and_resume(cache, classifier_ckpt, tmp_path, capsys):
+    from motion3d.io import bvh
+
+    root = tmp_path / "run"
+    last = _fit("vae_generate", root, cache)
+    ckpt = torch.load(last, map_location="cpu", weights_only=True)
+    meta = ckpt["motion3d"]
+    assert meta["task"] == "generate" and meta["context"]["label_names"]["content"]
+    # sample: BVH on the checkpoint's skeleton + an MP4
+    out = _tool("sample").main(["--ckpt", str(last), "--label", "content=walk,style=angry", "--n", "2",
+                                "--length", "12", "-o", str(tmp_path / "samples")])
+    assert [lab["content"] for lab in out["labels"]] == ["walk", "walk"]
+    m = bvh.load(out["bvh"][0])
+    assert m.num_frames == 12 and m.skeleton.names == meta["context"]["skeleton"]["names"]
+    assert Path(out["video"]).stat().st_size > 0
+    with pytest.raises(ValueError, match="unknown content label"):
+        _tool("sample").main(["--ckpt", str(last), "--label", "content=fly", "-o", str(tmp_path / "x")])
+    # evaluate: the generation table with the classifier
+    res = _tool("evaluate").main(["--ckpt", str(last), "--classifier", str(classifier_ckpt), "--limit", "16",
+                                  "--runs", "2"])
+    assert "multimodality" in capsys.readouterr().out
+    for key in ("accuracy_content", "fid", "diversity", "multimodality", "foot_skate"):
+        assert key in res["generated"], key
+    # resume from the checkpoint: the step count continues
+    _tool("train").main(_args("vae_generate", root, cache, steps=5) + ["--ckpt_path", str(last)])
+    resumed = max(root.rglob("last.ckpt"), key=lambda p: p.stat().st_mtime)
+    assert torch.load(resumed, map_location="cpu", weights_only=True)["global_step"] == 5
+
+
+@pytest.mark.slow
+def test_ddp_two_cpu_processes(cache, tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, str(REPO_ROOT / "tools" / "train.py")] + _args("gru_predict", tmp_path, cache) + [
+        "--trainer.strategy", "ddp", "--trainer.devices", "2", "--trainer.accelerator", "cpu",
+        "--model.init_args.net.init_args.hidden", "64"]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    last = sorted(tmp_path.rglob("last.ckpt"))
+    assert last and torch.load(last[0], map_location="cpu", weights_only=True)["global_step"] == 3
