@@ -15,6 +15,8 @@ _LAZY = {
     "BadDataError": "motion3d.data.preprocess",
     "WindowDataset": "motion3d.data.windows",
     "split_by_file": "motion3d.data.split",
+    "fetch_dataset": "motion3d.data.fetch",
+    "load_manifest": "motion3d.data.fetch",
 }
 
 __all__ = sorted(_LAZY)
