@@ -154,7 +154,24 @@ class MocapDataModule(L.LightningDataModule):
             raise ValueError(f"unsupported motion extension(s) {bad_ext}; supported: {list(MOTION_FORMATS)}")
         self.loader_options = dict(loader_options or {})
         self.skeleton_tolerance = float(skeleton_tolerance)
+        self._fixed: dict | None = None  # checkpoint metadata (from_metadata): nothing is fitted
         self._ready = False
+
+    @classmethod
+    def from_metadata(cls, metadata: dict, roots: list[str] | str, **kwargs) -> "MocapDataModule":
+        """A module over other files for a trained model: the skeleton, representation (name,
+        options, fps), normaliser, label vocabulary and window come from ``metadata`` (as given
+        by :meth:`metadata`, e.g. from a checkpoint) and nothing is fitted. Files on another
+        skeleton are mismatches; labels not in the vocabulary give -1. ``kwargs`` go to the
+        constructor; the default split puts every file in ``test``."""
+        rep = metadata["representation"]
+        options = {k: v for k, v in rep.get("options", {}).items() if k != "fps"}
+        kwargs.setdefault("split", [0.0, 0.0, 1.0])
+        kwargs.setdefault("window", int(metadata["window"]))
+        dm = cls(roots, fps=float(metadata["fps"]), representation=rep["name"], representation_options=options,
+                 **kwargs)
+        dm._fixed = metadata
+        return dm
 
     # ================================================================== discovery
     def _discover(self) -> tuple[list[Path], list[str], list[dict], list[dict], list[tuple[Path, str]]]:
@@ -220,6 +237,7 @@ class MocapDataModule(L.LightningDataModule):
             "loader_options": {k: str(v) for k, v in self.loader_options.items()},
             "skeleton_tolerance": self.skeleton_tolerance,
             "code": code_fingerprint(*_FEATURE_CODE),
+            "reference": None if self._fixed is None else self._fixed["skeleton"],
         }
 
     def _features(self, paths: list[Path], keys: list[str]) -> Preprocessed:
@@ -252,6 +270,7 @@ class MocapDataModule(L.LightningDataModule):
         pre = preprocess(
             [paths[i] for i in by_key], self.representation_name, self.representation_options,
             self.target_fps, self.skeleton_tolerance, self.mirror_augment, self.loader_options,
+            reference=None if self._fixed is None else Skeleton.from_dict(self._fixed["skeleton"]),
             on_bad=self.on_bad, on_mismatch=self.on_mismatch,
         )
         meta = {
@@ -292,7 +311,10 @@ class MocapDataModule(L.LightningDataModule):
 
         # labels: one global vocabulary (names seen in clips extend the label files' names)
         seen = [{k: [lab[k]] for k in LABEL_KINDS if lab[k] is not None} for lab in clip_labels]
-        self.label_names = build_vocabulary(tables + seen, self.label_filter)
+        if self._fixed is not None:
+            self.label_names = {k: list(self._fixed["label_names"].get(k, [])) for k in LABEL_KINDS}
+        else:
+            self.label_names = build_vocabulary(tables + seen, self.label_filter)
         index = {k: {n: i for i, n in enumerate(v)} for k, v in self.label_names.items()}
         file_labels = {
             k: np.array([index[k].get(lab[k], -1) if lab[k] is not None else -1 for lab in clip_labels], np.int64)
@@ -322,6 +344,10 @@ class MocapDataModule(L.LightningDataModule):
         self.fps: float = float(pre.fps)
         self.representation: MotionRepresentation = features.build(
             self.representation_name, self.skeleton, fps=self.fps, **self.representation_options)
+        if self._fixed is not None:
+            why = self.representation.describe_difference(self._fixed["representation"])
+            if why is not None:
+                raise ValueError(f"the metadata's representation cannot be rebuilt here: {why}")
         used_files = set(pre.clip_file[keep_clip].tolist())
         self._files: dict[str, list[int]] = {}
         self._clips: dict[str, np.ndarray] = {}
@@ -332,7 +358,7 @@ class MocapDataModule(L.LightningDataModule):
             if name != "train":
                 mask &= ~pre.clip_mirrored  # mirrored copies are training data only
             self._clips[name] = np.flatnonzero(mask)
-        if not len(self._clips["train"]):
+        if not len(self._clips["train"]) and self._fixed is None:
             raise ValueError(f"the train split has no clips of {self.window} frames or more; "
                              f"{len(rejected)} files were rejected (see dm.rejected)")
         self._paths = paths
@@ -343,9 +369,12 @@ class MocapDataModule(L.LightningDataModule):
         self._file_labels = file_labels
 
         # normalisation from the train clips only
-        in_train = np.repeat(np.isin(np.arange(len(lengths)), self._clips["train"]), lengths)  # (N,)
         raw = np.asarray(pre.frames)
-        self.normalizer: Normalizer = Normalizer.fit(raw[in_train])
+        if self._fixed is not None:
+            self.normalizer: Normalizer = Normalizer.from_dict(self._fixed["normalizer"])
+        else:
+            in_train = np.repeat(np.isin(np.arange(len(lengths)), self._clips["train"]), lengths)  # (N,)
+            self.normalizer = Normalizer.fit(raw[in_train])
         self._frames = self.normalizer.normalize(raw).astype(np.float32)  # (N, D)
 
         self._datasets: dict[str, WindowDataset] = {}

@@ -337,3 +337,51 @@ def test_bad_arguments(bandai_dir, tmp_path):
         MocapDataModule([str(tmp_path / "no-such-folder")], cache_dir=str(tmp_path)).setup()
     with pytest.raises(FileNotFoundError, match="no motion files"):
         make_dm([bandai_dir], tmp_path, include=["*nothing-matches*"]).setup()
+
+
+def test_from_metadata_uses_the_checkpoint_statistics(dm, bandai_dir, cmu_dir, tmp_path):
+    root = copy_dataset(bandai_dir, tmp_path / "set", SMALL)
+    shutil.copy2(cmu_dir / "example.bvh", root / "data" / "cmu_example.bvh")
+    meta = dm.metadata()
+    ev = MocapDataModule.from_metadata(meta, [str(root)], cache_dir=str(tmp_path / "cache"), stride=5)
+    ev.setup()
+    assert ev.window == WINDOW and ev.fps == dm.fps
+    assert not ev.files("train") and len(ev.files("test")) == len(SMALL)
+    assert np.array_equal(ev.normalizer.mean, dm.normalizer.mean)
+    assert ev.label_names == dm.label_names
+    assert ev.representation.describe_difference(dm.representation) is None
+    labels = ev.clip_labels("test")
+    assert [dm.label_names["content"][c] for c in labels["content"]] == ["bow"] * len(SMALL)
+    assert [p.name for p, _ in ev.rejected] == ["cmu_example.bvh"]
+    assert ev.metadata()["normalizer"] == meta["normalizer"]
+
+
+def test_lightning_trainer_runs_on_the_module(bandai_dir, tmp_path):
+    import lightning as L
+
+    class Tiny(L.LightningModule):
+        def __init__(self, dim):
+            super().__init__()
+            self.net = torch.nn.Linear(dim, dim)
+
+        def training_step(self, batch, _):
+            x = batch["x"]
+            assert x.dim() == 3 and batch["content"].shape == (x.shape[0],)
+            return ((self.net(x[:, :-1]) - x[:, 1:]) ** 2).mean()
+
+        def validation_step(self, batch, _):
+            self.log("val", ((self.net(batch["x"][:, :-1]) - batch["x"][:, 1:]) ** 2).mean())
+
+        def configure_optimizers(self):
+            return torch.optim.SGD(self.parameters(), lr=1e-3)
+
+    root = copy_dataset(bandai_dir, tmp_path / "set", SMALL)
+    data = make_dm([root], tmp_path / "cache", split=[0.5, 0.25, 0.25], batch_size=4)
+    data.prepare_data()  # fills the cache; setup() then reads it
+    data.setup("fit")
+    assert data.cache_hit
+    trainer = L.Trainer(max_steps=3, limit_val_batches=1, logger=False, enable_checkpointing=False,
+                        enable_progress_bar=False, enable_model_summary=False, accelerator="cpu",
+                        default_root_dir=str(tmp_path))
+    trainer.fit(Tiny(data.representation.dim), datamodule=data)
+    assert trainer.global_step == 3
