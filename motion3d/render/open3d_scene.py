@@ -266,9 +266,11 @@ class HeadlessRenderer:
         set_view(self.vis, self.width, self.height, eye, target, fov_deg)
 
     def render(self) -> np.ndarray:
-        """The current view as (H, W, 3) uint8 RGB."""
-        self.vis.poll_events()
-        self.vis.update_renderer()
+        """The current view as (H, W, 3) uint8 RGB.
+
+        One render per call: ``capture_screen_float_buffer(do_render=True)`` draws the scene itself
+        (``poll_events`` + ``update_renderer`` first would draw it twice).
+        """
         buf = np.asarray(self.vis.capture_screen_float_buffer(do_render=True))
         if self._scratch is None or self._scratch.shape != buf.shape:
             self._scratch = np.empty(buf.shape, np.float32)

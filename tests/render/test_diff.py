@@ -85,7 +85,7 @@ def test_gradcheck_points_and_capsules():
                            size=(6, 6), far=10.0, projection="orthographic")
 
     def caps(j):
-        out = render_capsules(j, [[0, 1], [1, 2]], cam, 0.1, sigma=1.0, gamma=0.5, zrange=(2.0, 4.0))
+        out = render_capsules(j, [[0, 1], [1, 2]], cam, 0.1, sigma=1.0, gamma=0.5, zrange=(2.0, 4.0), cull=False)
         return out.silhouette, out.depth
 
     def pts(j):
@@ -113,6 +113,24 @@ def test_gradcheck_skeleton_rotations_through_fk():
     assert torch.autograd.gradcheck(fn, (aa, root), eps=1e-6, atol=1e-5)
     fn(aa, root)[0].sum().backward()
     assert aa.grad[0, :3].abs().sum() > 0
+
+
+def test_culled_capsules_match_dense_evaluation():
+    torch.manual_seed(0)
+    j = torch.randn(3, 6, 3) * 0.3
+    bones = [[0, 1], [1, 2], [2, 3], [1, 4], [4, 5]]
+    cam = Camera.look_at(torch.tensor([0.0, 0.0, 4.0]), torch.zeros(3), size=(48, 40))
+    dense = render_capsules(j, bones, cam, 0.06, cull=False)
+    culled = render_capsules(j, bones, cam, 0.06, cull=True)
+    assert_close(culled.silhouette, dense.silhouette, atol=1e-3)
+    covered = dense.silhouette > 0.05
+    assert covered.sum() > 50
+    assert_close(culled.depth[covered], dense.depth[covered], atol=1e-3)
+    jg = j.clone().requires_grad_(True)
+    render_capsules(jg, bones, cam, 0.06).silhouette.sum().backward()
+    jd = j.clone().requires_grad_(True)
+    render_capsules(jd, bones, cam, 0.06, cull=False).silhouette.sum().backward()
+    assert_close(jg.grad, jd.grad, atol=2e-2 * float(jd.grad.abs().max()))
 
 
 def test_optimisation_recovers_translation():
