@@ -70,7 +70,7 @@ def test_prediction_config_evaluate_and_sample(config, cache, tmp_path, capsys):
     ckpt = torch.load(last, map_location="cpu", weights_only=True)
     assert ckpt["motion3d"]["task"] == "predict" and ckpt["global_step"] == 3
     assert list((tmp_path / "run").rglob("events.out.tfevents.*"))
-    res = _tool("evaluate").main(["--ckpt", str(last), "--limit", "16"])
+    res = _tool("evaluate").main(["--ckpt", str(last), "--limit", "8"])
     text = capsys.readouterr().out
     for row in ("zero-velocity", "constant velocity", "MPJPE root-relative", "angle error"):
         assert row in text
@@ -110,7 +110,6 @@ def test_generation_config_sample_evaluate_and_resume(cache, classifier_ckpt, tm
     assert torch.load(resumed, map_location="cpu", weights_only=True)["global_step"] == 5
 
 
-@pytest.mark.slow
 def test_ddp_two_cpu_processes(cache, tmp_path):
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, str(REPO_ROOT / "tools" / "train.py")] + _args("gru_predict", tmp_path, cache) + [
