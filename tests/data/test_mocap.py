@@ -385,3 +385,24 @@ def test_lightning_trainer_runs_on_the_module(bandai_dir, tmp_path):
                         default_root_dir=str(tmp_path))
     trainer.fit(Tiny(data.representation.dim), datamodule=data)
     assert trainer.global_step == 3
+
+
+@pytest.mark.slow
+def test_cached_epoch_over_all_mocap_is_fast(mocap_dir, tmp_path):
+    """Issue 3's target: a cached epoch over every window of DATA/mocap in under 5 s (the first,
+    uncached pass parses and encodes every file: about a minute on 2 cores)."""
+    import time
+
+    roots = sorted(str(d) for d in mocap_dir.iterdir() if d.is_dir())
+    make_dm(roots, tmp_path, window=60, stride=10, batch_size=64).prepare_data()
+    t0 = time.perf_counter()
+    m = make_dm(roots, tmp_path, window=60, stride=10, batch_size=64)
+    m.setup()
+    n = sum(len(b["clip"]) for s in SPLITS for b in getattr(m, f"{s}_dataloader")())
+    elapsed = time.perf_counter() - t0
+    assert m.cache_hit and n == sum(len(m.dataset(s)) for s in SPLITS) > 5000
+    assert elapsed < 5.0, f"cached setup + epoch took {elapsed:.2f} s"
+    # one skeleton: the Bandai-Namco one; every CMU file is reported, none silently dropped
+    assert m.skeleton.num_joints == 22
+    rejected = {p.name for p, _ in m.rejected}
+    assert {"01_01.bvh", "131_01.bvh", "example.bvh", "01_01.amc"} <= rejected
