@@ -22,10 +22,13 @@ class VideoWriter:
     """Append RGB frames (H, W, 3) uint8 to an MP4 (H.264, yuv420p) or a GIF.
 
     Use as a context manager; the size is fixed by the first frame, which must be even for MP4.
-    ``preset`` is the x264 speed preset, ``crf`` its quality (lower is better).
+    ``preset`` is the x264 speed preset, ``crf`` its quality (lower is better). With
+    ``threaded=True`` frames are handed to the encoder pipe from a background thread, so drawing the
+    next frame overlaps writing this one (up to 16 frames are queued).
     """
 
-    def __init__(self, path: str | os.PathLike, fps: float, preset: str = "veryfast", crf: int = 20):
+    def __init__(self, path: str | os.PathLike, fps: float, preset: str = "veryfast", crf: int = 20,
+                 threaded: bool = False):
         self.path = Path(path)
         self.fps = float(fps)
         if self.fps <= 0:
@@ -35,6 +38,10 @@ class VideoWriter:
         if self.suffix not in VIDEO_SUFFIXES:
             raise ValueError(f"{self.path}: unsupported video type {self.suffix!r}, use one of {VIDEO_SUFFIXES}")
         self._gen = None
+        self._threaded = threaded
+        self._queue = None
+        self._thread = None
+        self._error: BaseException | None = None
         self._gif: list[np.ndarray] = []
         self.num_frames = 0
         self.size: tuple[int, int] | None = None
@@ -55,6 +62,25 @@ class VideoWriter:
             output_params=["-preset", self.preset, "-crf", str(self.crf), "-movflags", "+faststart"],
             ffmpeg_log_level="error")
         self._gen.send(None)
+        if self._threaded:
+            import queue
+            import threading
+
+            self._queue = queue.Queue(maxsize=16)
+            self._thread = threading.Thread(target=self._pump, name="VideoWriter", daemon=True)
+            self._thread.start()
+
+    def _pump(self) -> None:
+        """Background thread: feed queued frames to ffmpeg until the None sentinel."""
+        while True:
+            frame = self._queue.get()
+            if frame is None:
+                return
+            if self._error is None:
+                try:
+                    self._gen.send(frame)
+                except BaseException as err:  # reported by write/close in the caller's thread
+                    self._error = err
 
     def write(self, frame: np.ndarray) -> None:
         """Append one (H, W, 3) uint8 frame (an alpha channel is dropped)."""
@@ -73,12 +99,24 @@ class VideoWriter:
             raise ValueError(f"{self.path}: frame {self.num_frames} is {w}x{h}, expected {self.size[0]}x{self.size[1]}")
         if self.suffix == ".gif":
             self._gif.append(frame.copy())
+        elif self._queue is not None:
+            if self._error is not None:
+                raise RuntimeError(f"{self.path}: encoding failed: {self._error}") from self._error
+            self._queue.put(np.ascontiguousarray(frame).copy())
         else:
             self._gen.send(np.ascontiguousarray(frame))
         self.num_frames += 1
 
     def close(self) -> None:
         """Finish the file (flushes the encoder, writes the GIF)."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = self._queue = None
+            if self._error is not None:
+                self._gen.close()
+                self._gen = None
+                raise RuntimeError(f"{self.path}: encoding failed: {self._error}") from self._error
         if self._gen is not None:
             self._gen.close()
             self._gen = None

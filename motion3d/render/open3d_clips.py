@@ -233,13 +233,15 @@ def blend(frame: np.ndarray, overlay: tuple[np.ndarray, np.ndarray]) -> np.ndarr
 
 def render_video(items, path: str | os.PathLike, fps: float | None = None, size=(640, 480),
                  layout: str = "side", follow: bool = True, names: bool = True, azimuth: float = 35.0,
-                 elevation: float = 18.0, preset: str = "veryfast") -> dict:
+                 elevation: float = 18.0, preset: str = "ultrafast") -> dict:
     """Render clips / mesh sequences headless with Open3D and write an MP4 (H.264 yuv420p) or GIF.
 
     Args:
         items: Clips, Motions or MeshSequences (see :class:`ClipScene`).
         fps: output rate (default the highest input rate; inputs are sampled by time).
         size: (width, height) in pixels.
+        preset: x264 preset; "ultrafast" keeps encoding off the critical path (files ~2x larger
+            than "veryfast" at the same quality).
     Returns:
         {"path", "frames", "fps", "size"}.
     """
@@ -248,7 +250,8 @@ def render_video(items, path: str | os.PathLike, fps: float | None = None, size=
     n = max(1, int(round(scene.duration * out_fps)))
     width, height = even_size(*size)
     overlay = legend_overlay(scene.names(), width, height) if names else None
-    with o3s.HeadlessRenderer(width, height) as r, VideoWriter(path, out_fps, preset=preset) as w:
+    with o3s.HeadlessRenderer(width, height) as r, \
+            VideoWriter(path, out_fps, preset=preset, threaded=True) as w:
         for g in scene.build():
             r.add(g)
         fixed = None if follow else scene.view(0.0, azimuth, elevation)

@@ -150,7 +150,7 @@ def save_video(clips, path: str | os.PathLike, fps: float | None = None, panel_s
     clips = as_clips(clips)
     out_fps, _ = timeline(clips, fps)
     fig = SkeletonFigure(clips, panel_size, **kwargs)
-    with VideoWriter(path, out_fps) as w:
+    with VideoWriter(path, out_fps, threaded=True) as w:
         for frame in fig.frames(out_fps):
             w.write(frame)
     fig.close()

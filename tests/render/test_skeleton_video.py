@@ -59,3 +59,15 @@ def test_video_writer_rejects_bad_input(tmp_path):
         write_video(tmp_path / "x.mp4", [np.zeros((5, 6, 3), np.uint8)], 30)
     with pytest.raises(TypeError, match="uint8"):
         write_video(tmp_path / "y.mp4", [np.zeros((4, 6, 3))], 30)
+
+
+def test_threaded_writer_matches_plain(tmp_path):
+    frames = [np.full((16, 16, 3), v, np.uint8) for v in range(0, 250, 10)]
+    write_video(tmp_path / "a.mp4", frames, 25)
+    with VideoWriter(tmp_path / "b.mp4", 25, threaded=True) as w:
+        for f in frames:
+            w.write(f)
+    a, _ = read_video(tmp_path / "a.mp4")
+    b, _ = read_video(tmp_path / "b.mp4")
+    assert a.shape == b.shape == (25, 16, 16, 3)
+    assert np.array_equal(a, b)
