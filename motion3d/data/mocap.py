@@ -72,6 +72,8 @@ class MocapDataModule(L.LightningDataModule):
         representation, representation_options: :func:`motion3d.features.build` name and options
             (``fps`` is set by the module).
         split: train / val / test fractions (by file); ``seed``: the split's seed.
+        stratify: ``"content"`` or ``"style"``: split each label's files on their own, so that
+            every label with three files or more reaches val and test (default: no).
         batch_size, num_workers, drop_last: DataLoader settings (shuffling on train only).
         cache_dir: where preprocessed features are cached (default ``$MOTION3D_CACHE`` or
             ``~/.cache/motion3d``), under ``mocap/``.
@@ -102,6 +104,7 @@ class MocapDataModule(L.LightningDataModule):
         representation_options: dict | None = None,
         split: list[float] = [0.8, 0.1, 0.1],  # noqa: B006 (copied; LightningCLI shows the default)
         seed: int = 0,
+        stratify: str | None = None,
         batch_size: int = 64,
         num_workers: int = 0,
         cache_dir: str | None = None,
@@ -137,6 +140,9 @@ class MocapDataModule(L.LightningDataModule):
         self.split_fractions = [float(f) for f in split]
         split_by_file([], self.split_fractions)  # validates the fractions now
         self.seed = int(seed)
+        if stratify is not None and stratify not in LABEL_KINDS:
+            raise ValueError(f"stratify must be None or one of {list(LABEL_KINDS)}, got {stratify!r}")
+        self.stratify = stratify
         self.batch_size = int(batch_size)
         self.num_workers = int(num_workers)
         self.drop_last = bool(drop_last)
@@ -306,7 +312,8 @@ class MocapDataModule(L.LightningDataModule):
             )
         for p, reason in dropped:
             log.warning("skipping %s: %s", p, reason)
-        split_of_file = split_by_file(keys, self.split_fractions, self.seed)  # (F,)
+        groups = None if self.stratify is None else [lab[self.stratify] or "" for lab in clip_labels]
+        split_of_file = split_by_file(keys, self.split_fractions, self.seed, groups)  # (F,)
         pre = self._features(paths, keys)
 
         # labels: one global vocabulary (names seen in clips extend the label files' names)

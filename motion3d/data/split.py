@@ -42,16 +42,29 @@ def split_counts(n: int, fractions: Sequence[float]) -> list[int]:
     return counts.tolist()
 
 
-def split_by_file(keys: Sequence[str], fractions: Sequence[float], seed: int = 0) -> np.ndarray:
+def split_by_file(
+    keys: Sequence[str], fractions: Sequence[float], seed: int = 0, groups: Sequence | None = None
+) -> np.ndarray:
     """``(N,)`` int array: the split (index into :data:`SPLITS`) of each of the ``N`` files.
 
     ``keys`` identify the files (relative paths, unique); they are sorted before a seeded
-    permutation, so the result does not depend on their order.
+    permutation, so the result does not depend on their order. ``groups`` (one hashable value per
+    file, e.g. its content label) stratifies: each group is split on its own with the same
+    fractions (a group of one or two files goes to train first).
     """
     keys = list(keys)
     if len(set(keys)) != len(keys):
         raise ValueError("split keys must be unique")
     n = len(keys)
+    if groups is not None:
+        if len(groups) != n:
+            raise ValueError(f"{len(groups)} groups for {n} files")
+        split_counts(0, fractions)  # validates
+        out = np.empty(n, dtype=np.int64)
+        for g in sorted(set(groups), key=repr):
+            idx = [i for i in range(n) if groups[i] == g]
+            out[idx] = split_by_file([keys[i] for i in idx], fractions, seed)
+        return out
     counts = split_counts(n, fractions)
     order = sorted(range(n), key=lambda i: keys[i])
     perm = np.random.default_rng(seed).permutation(n)

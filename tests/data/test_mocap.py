@@ -406,3 +406,12 @@ def test_cached_epoch_over_all_mocap_is_fast(mocap_dir, tmp_path):
     assert m.skeleton.num_joints == 22
     rejected = {p.name for p, _ in m.rejected}
     assert {"01_01.bvh", "131_01.bvh", "example.bvh", "01_01.amc"} <= rejected
+
+
+def test_stratified_split():
+    keys = [f"{c}_{i:02d}" for c in "abc" for i in range({"a": 20, "b": 10, "c": 1}[c])]
+    groups = [k[0] for k in keys]
+    s = split_by_file(keys, [0.8, 0.1, 0.1], seed=0, groups=groups)
+    by = {g: np.bincount(s[[i for i, k in enumerate(groups) if k == g]], minlength=3).tolist() for g in "abc"}
+    assert by == {"a": [16, 2, 2], "b": [8, 1, 1], "c": [1, 0, 0]}
+    assert np.array_equal(s, split_by_file(keys[::-1], [0.8, 0.1, 0.1], 0, groups[::-1])[::-1])
