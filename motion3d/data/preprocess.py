@@ -129,10 +129,11 @@ def preprocess(
     for i, p in enumerate(tqdm(paths, desc="reading skeletons", disable=not progress or None, leave=False)):
         try:
             heads[i] = read_skeleton(p, loader_options)
-        except (FormatError, OSError, ValueError) as e:
+        except (FormatError, OSError, ValueError, ImportError) as e:
             reject(i, _reason(e), "bad")
     if not heads:
-        raise ValueError("no readable motion file among " + (f"{len(paths)} files" if paths else "no files"))
+        why = "; ".join(f"{paths[i]}: {r}" for i, r, _ in rejected[:3])
+        raise ValueError(f"none of the {len(paths)} motion files could be read" + (f", e.g. {why}" if why else ""))
     ids = list(heads)
     if reference is None:
         groups = group_skeletons([heads[i][0] for i in ids], tol)
@@ -168,7 +169,7 @@ def preprocess(
         except SkeletonMismatch as e:
             reject(i, f"skeleton differs from the dataset's: {e}", "mismatch")
             continue
-        except (FormatError, OSError, ValueError) as e:
+        except (FormatError, OSError, ValueError, ImportError) as e:
             reject(i, _reason(e), "bad")
             continue
         clips.append(x)

@@ -415,3 +415,9 @@ def test_stratified_split():
     by = {g: np.bincount(s[[i for i, k in enumerate(groups) if k == g]], minlength=3).tolist() for g in "abc"}
     assert by == {"a": [16, 2, 2], "b": [8, 1, 1], "c": [1, 0, 0]}
     assert np.array_equal(s, split_by_file(keys[::-1], [0.8, 0.1, 0.1], 0, groups[::-1])[::-1])
+
+
+def test_unreadable_files_only(data_dir, tmp_path):
+    """AMASS files without the (registration-only) body model: every file is reported by name."""
+    with pytest.raises(ValueError, match="none of the 2 motion files could be read.*amass_sample.npz"):
+        make_dm([data_dir / "smpl"], tmp_path, loader_options={"body_model_dir": str(tmp_path / "none")}).setup()
