@@ -78,4 +78,10 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    from motion3d.io import FormatError
+    from motion3d.render.smpl_mesh import SMPLModelMissing
+
+    try:
+        main()
+    except (FormatError, SMPLModelMissing) as err:
+        sys.exit(f"error: {err}")
