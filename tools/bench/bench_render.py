@@ -120,8 +120,11 @@ def main(argv=None) -> dict:
     clip._bones = None
     out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="bench_render_"))
     out.mkdir(parents=True, exist_ok=True)
+    import os
+
     print(f"clip {path.name}: {clip.positions.shape[1]} joints, {n} frames, {W}x{H}; "
-          f"torch threads {torch.get_num_threads()}")
+          f"torch threads {torch.get_num_threads()}; {os.cpu_count()} CPUs, load average "
+          f"{os.getloadavg()[0]:.1f} (other work on the machine slows every row)")
     res = {}
 
     def row(name, frames, seconds, base=None):
