@@ -264,8 +264,9 @@ def rasterize_mesh(vertices: torch.Tensor, faces: torch.Tensor, camera: Camera, 
             # barycentrics in screen space (signed areas), inside test
             area = _cross2(b - a, c - a)[..., None]  # (B, K, 1)
             p = pix[None, None]  # (1, 1, P, 2)
-            w0 = _cross2(b[..., None, :] - p, c[..., None, :] - p) / area.where(area.abs() > 1e-12, torch.ones_like(area))
-            w1 = _cross2(c[..., None, :] - p, a[..., None, :] - p) / area.where(area.abs() > 1e-12, torch.ones_like(area))
+            safe = area.where(area.abs() > 1e-12, torch.ones_like(area))
+            w0 = _cross2(b[..., None, :] - p, c[..., None, :] - p) / safe
+            w1 = _cross2(c[..., None, :] - p, a[..., None, :] - p) / safe
             w2 = 1.0 - w0 - w1
             bary = torch.stack([w0, w1, w2], -1)  # (B, K, P, 3)
             inside = (bary > 0).all(-1) & (area.abs() > 1e-12)
@@ -286,7 +287,6 @@ def _rasterize_mesh_pytorch3d(vertices, faces, camera: Camera, sigma: float, gam
     """The same soft silhouette through pytorch3d's rasteriser (used only when it is installed)."""
     from pytorch3d.renderer import (BlendParams, MeshRasterizer, RasterizationSettings,
                                     SoftSilhouetteShader, PerspectiveCameras, OrthographicCameras)
-    from pytorch3d.renderer.mesh.rasterizer import Fragments  # noqa: F401
     from pytorch3d.structures import Meshes
 
     W, H = camera.size

@@ -130,7 +130,8 @@ class ClipScene:
                 tr.offset[0] -= shift
         self.floor = min(float(tr.world(0)[..., 1].min()) for tr in self.tracks)
         for tr in self.tracks:  # stand every track on the common floor
-            tr.offset[1] += self.floor - float(((tr.points[..., 1] - tr.pivot[1]) * tr.scale + tr.pivot[1] + tr.offset[1]).min())
+            lowest = (tr.points[..., 1] - tr.pivot[1]) * tr.scale + tr.pivot[1] + tr.offset[1]
+            tr.offset[1] += self.floor - float(lowest.min())
         self.fps = max(tr.fps for tr in self.tracks)
         self.duration = max(tr.item.duration for tr in self.tracks)
         self.num_frames = max(1, int(round(self.duration * self.fps)))
