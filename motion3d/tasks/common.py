@@ -38,7 +38,7 @@ from motion3d.tasks.classify import WarmupCosine
 from motion3d.tasks.evaluation import META_KEY, load_checkpoint
 
 __all__ = ["MotionContext", "MotionTask", "NetFactory", "load_motion_checkpoint", "labels_of", "position_losses",
-           "feature_loss", "ContextMismatch", "random_labels"]
+           "feature_loss", "ContextMismatch", "random_labels", "skeleton_difference", "layout_difference"]
 
 #: a network, or a callable building one from ``(input_dim, num_content, num_style)`` (a class with
 #: its other arguments bound, as jsonargparse gives for ``class_path`` + ``init_args`` in a config)
@@ -112,10 +112,10 @@ class MotionContext:
 
     def describe_difference(self, meta: Mapping[str, Any], labels: bool = True) -> str | None:
         """Why the context stored in ``meta`` (:meth:`to_meta`) differs from this one, or ``None``."""
-        why = self.skeleton.describe_difference(Skeleton.from_dict(meta["skeleton"]))
+        why = skeleton_difference(self.skeleton, Skeleton.from_dict(meta["skeleton"]))
         if why is not None:
             return f"skeleton differs: {why}"
-        why = self.representation.describe_difference(meta["representation"])
+        why = layout_difference(self.representation, meta["representation"])
         if why is not None:
             return f"feature layout differs: {why}"
         if labels:
@@ -159,6 +159,27 @@ class MotionContext:
     @property
     def feet(self) -> list[int]:
         return [int(j) for j in getattr(self.representation, "feet", [])]
+
+
+#: bone offsets closer than this fraction of the height are the same skeleton (as the data module's
+#: ``skeleton_tolerance``: Bandai-Namco files differ by ~0.04 cm)
+SKELETON_TOLERANCE = 1e-3
+
+
+def skeleton_difference(a: Skeleton, b: Skeleton, tolerance: float = SKELETON_TOLERANCE) -> str | None:
+    """Why skeleton ``b`` is not ``a`` (names, hierarchy, offsets beyond ``tolerance x height``), or ``None``."""
+    return a.describe_difference(b, atol=tolerance)
+
+
+def layout_difference(rep: MotionRepresentation, other: MotionRepresentation | Mapping) -> str | None:
+    """Why ``other`` (a representation or its ``to_dict``) has another feature layout than ``rep``:
+    name, options (joints, thresholds), channel groups or width; the skeleton is compared apart."""
+    mine = rep.to_dict()
+    theirs = other.to_dict() if isinstance(other, MotionRepresentation) else dict(other)
+    for key in ("name", "dim", "layout", "options"):
+        if theirs.get(key) != mine[key]:
+            return f"{key} {theirs.get(key)} vs {mine[key]}"
+    return None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -313,7 +334,7 @@ class MotionTask(L.LightningModule):
         if self.current_epoch % n:
             return
         writer = getattr(self.logger, "experiment", None) if self.logger is not None else None
-        if writer is None or not hasattr(writer, "add_summary") and not hasattr(writer, "_get_file_writer"):
+        if not hasattr(writer, "_get_file_writer"):  # not a TensorBoard SummaryWriter
             return
         from motion3d.render.tensorboard import log_clips
 

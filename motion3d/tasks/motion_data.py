@@ -15,7 +15,7 @@ import torch
 
 from motion3d.models.motion.blocks import _plain
 from motion3d.skeleton import Skeleton
-from motion3d.tasks.common import ContextMismatch, MotionContext
+from motion3d.tasks.common import ContextMismatch, MotionContext, layout_difference, skeleton_difference
 
 __all__ = ["datamodule_config", "build_datamodule", "evaluation_windows", "length_unit", "translate_batch", "relabel",
            "stack_windows"]
@@ -129,10 +129,10 @@ def evaluation_datamodule(meta: Mapping, ctx: MotionContext, data: str | None, w
         roots = config.get("init_args", {}).get("roots")
         source = f"{roots} [{split} split]"
     dm.setup("test")
-    why = ctx.skeleton.describe_difference(dm.skeleton)
+    why = skeleton_difference(ctx.skeleton, dm.skeleton)
     if why is not None:
         raise ContextMismatch(f"the evaluation data is on another skeleton than the checkpoint: {why}")
-    why = ctx.representation.describe_difference(dm.representation)
+    why = layout_difference(ctx.representation, dm.representation)
     if why is not None:
         raise ContextMismatch(f"the evaluation data has another feature layout than the checkpoint: {why}")
     return dm, split, source

@@ -65,7 +65,7 @@ def test_classifier_config_and_evaluation(classifier_ckpt, capsys):
 
 
 @pytest.mark.parametrize("config", ["gru_predict", "transformer_predict"])
-def test_prediction_config_evaluate_and_sample(config, cache, tmp_path, capsys):
+def test_prediction_config_evaluate_and_sample(config, cache, bandai_dir, tmp_path, capsys):
     last = _fit(config, tmp_path / "run", cache)
     ckpt = torch.load(last, map_location="cpu", weights_only=True)
     assert ckpt["motion3d"]["task"] == "predict" and ckpt["global_step"] == 3
@@ -76,6 +76,17 @@ def test_prediction_config_evaluate_and_sample(config, cache, tmp_path, capsys):
         assert row in text
     assert set(res["global"]) == {"model", "zero_velocity", "constant_velocity"}
     assert set(res["global"]["model"]) == {"80", "160", "320", "400", "1000"}
+    if config == "gru_predict":  # --data: every clip of a Bandai-Namco style folder
+        import shutil
+
+        folder = tmp_path / "folder"
+        src = bandai_dir / "data"
+        for f in sorted(src.glob("dataset-1_walk_normal_00[13].*")) + sorted(src.glob("dataset-1_run_normal_001.*")):
+            (folder / "data").mkdir(parents=True, exist_ok=True)
+            shutil.copy(f, folder / "data" / f.name)
+        shutil.copytree(bandai_dir / "cfg", folder / "cfg")
+        res = _tool("evaluate").main(["--ckpt", str(last), "--data", str(folder)])
+        assert res["windows"] > 0 and str(folder) in res["source"]
     out = _tool("sample").main(["--ckpt", str(last), "--n", "2", "--length", "20", "-o", str(tmp_path / "s"),
                                 "--no-video"])
     assert len(out["bvh"]) == 2 and all(Path(p).is_file() for p in out["bvh"])
