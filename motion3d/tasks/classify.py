@@ -1,0 +1,317 @@
+"""Shape classification task (LightningModule) around any ``motion3d.models.points`` network, and
+its evaluation procedure (registered as task ``"classify"`` for ``tools/evaluate.py``).
+
+Training: cross-entropy with label smoothing + the model's own regulariser, AdamW (or SGD), linear
+warm-up then cosine decay over the whole run. Validation logs ``val/oa`` (overall accuracy, the
+checkpoint-selection metric), ``val/macc`` and the confusion matrix as a TensorBoard image.
+Test / evaluation optionally averages softmax scores over ``vote`` randomly scaled copies.
+
+Checkpoints carry ``checkpoint["motion3d"] = {"task": "classify", "model": {class_path, init_args},
+"class_names": [...], "data": {...}, "vote": int}`` in plain values, so ``evaluate.py`` needs nothing
+else and ``torch.load(weights_only=True)`` works.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+import lightning as L
+
+from motion3d.metrics.classification import (confusion_matrix, mean_class_accuracy, overall_accuracy,
+                                             per_class_accuracy)
+from motion3d.tasks.evaluation import META_KEY, register
+
+TASK_NAME = "classify"
+
+
+class ClassificationTask(L.LightningModule):
+    """Point-cloud classification.
+
+    Args:
+        model: a ``PointClassifier`` (points ``(B, N, C)`` -> logits ``(B, K)``), from the config.
+        lr, weight_decay, optimizer ("adamw" | "sgd"), momentum: the optimiser.
+        warmup_steps: linear warm-up; then cosine decay to ``lr * min_lr_ratio`` at the last step.
+        label_smoothing: cross-entropy label smoothing.
+        vote: test-time voting (softmax averaged over ``vote`` randomly scaled copies; 1 = off).
+        class_names: names of the K classes (taken from the datamodule when it has them).
+    """
+
+    def __init__(self, model: nn.Module, lr: float = 1e-3, weight_decay: float = 1e-4, optimizer: str = "adamw",
+                 momentum: float = 0.9, warmup_steps: int = 100, min_lr_ratio: float = 0.01,
+                 label_smoothing: float = 0.1, vote: int = 1, class_names: list[str] | None = None):
+        super().__init__()
+        self.save_hyperparameters(ignore=["model"])
+        self.model = model
+        self.class_names = list(class_names) if class_names else []
+        self.num_classes = int(getattr(model, "num_classes", len(self.class_names)))
+        self._cm: torch.Tensor | None = None
+
+    # ---------------------------------------------------------------------------------- set-up
+    def setup(self, stage: str) -> None:
+        dm = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
+        names = list(getattr(dm, "class_names", []) or [])
+        if dm is not None and not names and hasattr(dm, "num_classes"):
+            dm.num_classes  # noqa: B018 (fills dm.class_names)
+            names = list(dm.class_names)
+        if names:
+            if len(names) != self.num_classes:
+                raise ValueError(f"the data has {len(names)} classes {names} but the model predicts "
+                                 f"{self.num_classes}: set model.init_args.model.init_args.num_classes")
+            self.class_names = names
+
+    def forward(self, points: torch.Tensor) -> torch.Tensor:
+        """points ``(B, N, C)`` -> logits ``(B, K)``."""
+        return self.model(points)
+
+    # ---------------------------------------------------------------------------------- steps
+    def training_step(self, batch, batch_idx: int) -> torch.Tensor:
+        points, labels = batch
+        if hasattr(self.model, "forward_train"):
+            logits, reg = self.model.forward_train(points)
+        else:
+            logits, reg = self.model(points), points.new_zeros(())
+        ce = F.cross_entropy(logits, labels, label_smoothing=self.hparams.label_smoothing)
+        loss = ce + reg
+        acc = (logits.argmax(-1) == labels).float().mean()
+        self.log_dict({"train/loss": loss, "train/ce": ce, "train/reg": reg, "train/acc": acc},
+                      on_step=True, on_epoch=False, prog_bar=False, batch_size=len(labels))
+        self.log("train/acc_epoch", acc, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(labels))
+        return loss
+
+    def on_validation_epoch_start(self) -> None:
+        self._cm = torch.zeros(self.num_classes, self.num_classes, dtype=torch.long)
+
+    def validation_step(self, batch, batch_idx: int) -> None:
+        points, labels = batch
+        logits = self.model(points)
+        loss = F.cross_entropy(logits, labels)
+        self.log("val/loss", loss, on_epoch=True, batch_size=len(labels))
+        self._cm += confusion_matrix(logits.argmax(-1).cpu(), labels.cpu(), self.num_classes)
+
+    def on_validation_epoch_end(self) -> None:
+        self._log_cm("val")
+
+    def on_test_epoch_start(self) -> None:
+        self._cm = torch.zeros(self.num_classes, self.num_classes, dtype=torch.long)
+
+    def test_step(self, batch, batch_idx: int) -> None:
+        points, labels = batch
+        probs = predict_proba(self.model, points, self.hparams.vote)
+        self._cm += confusion_matrix(probs.argmax(-1).cpu(), labels.cpu(), self.num_classes)
+
+    def on_test_epoch_end(self) -> None:
+        self._log_cm("test")
+
+    def _log_cm(self, split: str) -> None:
+        cm = self._cm
+        self.log_dict({f"{split}/oa": overall_accuracy(cm), f"{split}/macc": mean_class_accuracy(cm)},
+                      prog_bar=True)
+        logger = self.logger
+        if logger is not None and hasattr(getattr(logger, "experiment", None), "add_figure") \
+                and not self.trainer.sanity_checking:
+            fig = plot_confusion(cm.numpy(), self.class_names or [str(i) for i in range(self.num_classes)],
+                                 title=f"{split} confusion (epoch {self.current_epoch})")
+            logger.experiment.add_figure(f"{split}/confusion", fig, global_step=self.global_step)
+
+    # ---------------------------------------------------------------------------------- optimiser
+    def configure_optimizers(self):
+        hp = self.hparams
+        decay, no_decay = [], []
+        for n, p in self.model.named_parameters():
+            (no_decay if p.ndim <= 1 else decay).append(p)
+        groups = [{"params": decay, "weight_decay": hp.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
+        if hp.optimizer == "adamw":
+            opt = torch.optim.AdamW(groups, lr=hp.lr)
+        elif hp.optimizer == "sgd":
+            opt = torch.optim.SGD(groups, lr=hp.lr, momentum=hp.momentum, nesterov=True)
+        else:
+            raise ValueError(f"optimizer must be 'adamw' or 'sgd', got {hp.optimizer!r}")
+        total = max(int(self.trainer.estimated_stepping_batches), 1)
+        sched = torch.optim.lr_scheduler.LambdaLR(
+            opt, WarmupCosine(min(hp.warmup_steps, total // 2), total, hp.min_lr_ratio))
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+
+    # ---------------------------------------------------------------------------------- checkpoints
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        dm = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
+        data = dm.describe() if hasattr(dm, "describe") else {}
+        checkpoint[META_KEY] = {"task": TASK_NAME, "model": getattr(self.model, "config", None),
+                                "class_names": list(self.class_names), "data": data,
+                                "vote": int(self.hparams.vote)}
+
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        meta = checkpoint.get(META_KEY) or {}
+        if meta.get("class_names"):
+            self.class_names = list(meta["class_names"])
+
+
+class WarmupCosine:
+    """LR factor: linear warm-up over ``warmup`` steps, cosine from 1 to ``floor`` at ``total``."""
+
+    def __init__(self, warmup: int, total: int, floor: float):
+        self.warmup, self.total, self.floor = warmup, total, floor
+
+    def __call__(self, step: int) -> float:
+        if step < self.warmup:
+            return (step + 1) / self.warmup
+        t = min(1.0, (step - self.warmup) / max(1, self.total - self.warmup))
+        return self.floor + (1 - self.floor) * 0.5 * (1 + math.cos(math.pi * t))
+
+
+@torch.no_grad()
+def predict_proba(model: nn.Module, points: torch.Tensor, vote: int = 1, seed: int = 0,
+                  scale: tuple[float, float] = (0.8, 1.25)) -> torch.Tensor:
+    """Class probabilities ``(B, K)`` for points ``(B, N, C)``, averaged over ``vote`` copies
+    (the first unchanged, the others with a seeded random anisotropic scale)."""
+    from motion3d.points.augment import scale as rand_scale
+
+    probs = model(points).softmax(-1)
+    if vote > 1:
+        g = torch.Generator().manual_seed(seed)
+        for _ in range(vote - 1):
+            probs += model(rand_scale(points.cpu(), *scale, generator=g).to(points.device)).softmax(-1)
+        probs /= vote
+    return probs
+
+
+def plot_confusion(cm: np.ndarray, names: Sequence[str], path: str | Path | None = None, title: str = "",
+                   normalize: bool = True):
+    """Confusion-matrix heat map (rows true, columns predicted; row-normalised with counts written).
+
+    Returns the matplotlib figure, or writes it to ``path`` (PNG) and returns the path.
+    """
+    import matplotlib
+    if path is not None:
+        matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    cm = np.asarray(cm)
+    k = len(names)
+    norm = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1) if normalize else cm
+    size = max(4.0, 0.45 * k + 2)
+    fig, ax = plt.subplots(figsize=(size, size * 0.9))
+    im = ax.imshow(norm, cmap="Blues", vmin=0, vmax=1 if normalize else None)
+    ax.set_xticks(range(k), names, rotation=90, fontsize=8)
+    ax.set_yticks(range(k), names, fontsize=8)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    if title:
+        ax.set_title(title)
+    if k <= 20:
+        for i in range(k):
+            for j in range(k):
+                if cm[i, j]:
+                    ax.text(j, i, str(int(cm[i, j])), ha="center", va="center", fontsize=7,
+                            color="white" if norm[i, j] > 0.5 else "black")
+    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+    fig.tight_layout()
+    if path is None:
+        return fig
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+# ------------------------------------------------------------------------------------------------
+# evaluation (tools/evaluate.py)
+# ------------------------------------------------------------------------------------------------
+def load_model(checkpoint: dict) -> tuple[nn.Module, list[str]]:
+    """Rebuild the network of a classification checkpoint, in eval mode. Returns (model, class_names)."""
+    from motion3d.models.points.common import build_model
+
+    meta = checkpoint[META_KEY]
+    if not meta.get("model"):
+        raise KeyError("checkpoint has no model config (motion3d.model)")
+    model = build_model(meta["model"])
+    state = {k[len("model."):]: v for k, v in checkpoint["state_dict"].items() if k.startswith("model.")}
+    model.load_state_dict(state)
+    return model.eval(), list(meta["class_names"])
+
+
+def _add_arguments(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("classification")
+    g.add_argument("--data", help="ModelNet-style folder (default: the checkpoint's training folder)")
+    g.add_argument("--split", choices=["auto", "test", "val", "train", "all"], default="auto",
+                   help="auto = test when <class>/test exists, else the checkpoint's validation split")
+    g.add_argument("--num-points", type=int, help="points per shape (default: as trained)")
+    g.add_argument("--vote", type=int, help="test-time votes (default: the checkpoint's)")
+    g.add_argument("--batch-size", type=int, default=32)
+    g.add_argument("--out", help="folder for confusion.png and metrics.json (default: beside the checkpoint)")
+    g.add_argument("--cache-dir", help="preprocessing cache folder")
+
+
+@register(TASK_NAME, add_arguments=_add_arguments)
+def evaluate(checkpoint: dict, args: argparse.Namespace) -> dict:
+    """Print OA, mAcc and a per-class table on a folder; write confusion.png and metrics.json."""
+    import json
+
+    from motion3d.data.pointclouds import default_cache_dir, list_split, load_folder, stratified_split
+    from motion3d.paths import resolve_data_path
+
+    model, names = load_model(checkpoint)
+    meta = checkpoint[META_KEY]
+    data_meta = meta.get("data", {})
+    root = resolve_data_path(args.data or data_meta.get("root") or "data:pointclouds/modelnet10")
+    n = args.num_points or int(data_meta.get("num_points", 1024))
+    normals = bool(data_meta.get("normals", False))
+    vote = args.vote if args.vote is not None else int(meta.get("vote", 1))
+
+    folder_classes = sorted(d.name for d in root.iterdir() if d.is_dir())
+    unknown = [c for c in folder_classes if c not in names]
+    if unknown:
+        raise ValueError(f"{root}: classes {unknown} are not among the checkpoint's {names}")
+    split = args.split
+    if split == "auto":
+        split = "test" if any((root / c / "test").is_dir() for c in folder_classes) else "val"
+    if split in ("val", "train", "all"):
+        files, labels, _ = list_split(root, "train", names)
+        if split != "all":
+            tr, va = stratified_split(labels, float(data_meta.get("val_fraction", 0.1)), int(data_meta.get("seed", 0)))
+            keep = va if split == "val" else tr
+            files, labels = [files[i] for i in keep], [labels[i] for i in keep]
+    else:
+        files, labels, _ = list_split(root, "test", names)
+    if not files:
+        raise FileNotFoundError(f"no shapes for split {split!r} under {root}")
+    cache = Path(args.cache_dir) if args.cache_dir else default_cache_dir()
+    points = torch.from_numpy(load_folder(files, n, normals, cache))
+    target = torch.as_tensor(labels)
+    preds = []
+    for i in range(0, len(points), args.batch_size):
+        preds.append(predict_proba(model, points[i:i + args.batch_size], vote).argmax(-1))
+    pred = torch.cat(preds)
+    cm = confusion_matrix(pred, target, len(names))
+    oa, macc, per = overall_accuracy(cm), mean_class_accuracy(cm), per_class_accuracy(cm)
+
+    print(f"checkpoint task: {TASK_NAME}   data: {root}   split: {split}   shapes: {len(files)}   "
+          f"points: {n}   votes: {vote}")
+    print(f"OA   {100 * oa:6.2f} %")
+    print(f"mAcc {100 * macc:6.2f} %")
+    width = max(len(s) for s in names + ["class"])
+    print(f"{'class':<{width}}  support  correct  accuracy")
+    support = cm.sum(1)
+    for i, name in enumerate(names):
+        acc = "      -" if support[i] == 0 else f"{100 * float(per[i]):6.2f}%"
+        print(f"{name:<{width}}  {int(support[i]):7d}  {int(cm[i, i]):7d}  {acc}")
+
+    out = Path(args.out) if args.out else Path(args.ckpt).with_suffix("").parent / f"{Path(args.ckpt).stem}_eval_{split}"
+    out.mkdir(parents=True, exist_ok=True)
+    png = plot_confusion(cm.numpy(), names, out / "confusion.png", title=f"{root.name} {split}: OA {100 * oa:.1f}%")
+    metrics = {"task": TASK_NAME, "data": str(root), "split": split, "shapes": len(files), "oa": oa, "macc": macc,
+               "per_class": {nm: (None if support[i] == 0 else float(per[i])) for i, nm in enumerate(names)},
+               "confusion": cm.tolist(), "votes": vote, "num_points": n}
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    print(f"wrote {png} and {out / 'metrics.json'}")
+    return metrics
+
+
+__all__ = ["ClassificationTask", "WarmupCosine", "predict_proba", "plot_confusion", "load_model", "evaluate"]
