@@ -1,0 +1,165 @@
+"""Show point clouds or meshes: an Open3D window, or ``--offscreen out.png`` with no display.
+
+    python viz/show_points.py FILE|DIR [more ...] [--ckpt best.ckpt] [--offscreen out.png] [--max 16]
+
+A DIR shows its point-cloud / mesh files (recursively, up to ``--max``) side by side in a grid.
+With ``--ckpt`` (a classification checkpoint) each shape is coloured by its predicted class and the
+prediction is printed. Offscreen rendering uses Open3D's renderer when it works on this machine,
+else matplotlib (printed), so a PNG always comes out.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np  # noqa: E402
+
+from motion3d.io import mesh as mesh_io  # noqa: E402
+from motion3d.io import pointcloud as pc_io  # noqa: E402
+from motion3d.points.ops import normalize_np  # noqa: E402
+
+SUFFIXES = set(pc_io.SUFFIXES) | set(mesh_io.SUFFIXES)
+
+
+def collect(paths: list[str], limit: int) -> list[Path]:
+    files: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            files += sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in SUFFIXES)
+        else:
+            files.append(p)
+    if not files:
+        raise SystemExit(f"no point-cloud or mesh files in {paths}")
+    return files[:limit]
+
+
+def load_item(path: Path, n: int):
+    """-> (points (n, 3) normalised for prediction and display, mesh or None)."""
+    from motion3d.data.pointclouds import load_shape, MESH_ONLY, _ply_has_faces
+    pts = load_shape(path, n)
+    is_mesh = path.suffix.lower() in MESH_ONLY or (path.suffix.lower() == ".ply" and _ply_has_faces(path))
+    mesh = mesh_io.load(path) if is_mesh else None
+    return pts, mesh
+
+
+def predict(ckpt: str, clouds: np.ndarray) -> tuple[list[str], np.ndarray]:
+    import torch
+
+    from motion3d.tasks.classify import load_model, predict_proba
+    from motion3d.tasks.evaluation import load_checkpoint
+    model, names = load_model(load_checkpoint(ckpt))
+    probs = predict_proba(model, torch.from_numpy(clouds))
+    return names, probs.numpy()
+
+
+def class_colours(k: int) -> np.ndarray:
+    import matplotlib
+    cmap = matplotlib.colormaps["tab10" if k <= 10 else "tab20"]
+    return np.array([cmap(i % cmap.N)[:3] for i in range(k)])
+
+
+def grid_offsets(count: int, spacing: float = 2.4) -> np.ndarray:
+    cols = int(np.ceil(np.sqrt(count)))
+    i = np.arange(count)
+    return np.stack([(i % cols) * spacing, -(i // cols) * spacing, np.zeros(count)], 1)
+
+
+def render_matplotlib(clouds, colours, labels, out: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    n = len(clouds)
+    cols = int(np.ceil(np.sqrt(n)))
+    rows = int(np.ceil(n / cols))
+    fig = plt.figure(figsize=(3 * cols, 3 * rows))
+    for i, (p, c, lab) in enumerate(zip(clouds, colours, labels)):
+        ax = fig.add_subplot(rows, cols, i + 1, projection="3d")
+        ax.scatter(p[:, 0], p[:, 2], p[:, 1], s=1.5, c=[c])          # Y up on screen
+        ax.set_title(lab, fontsize=8)
+        ax.set_box_aspect((1, 1, 1))
+        ax.set_xlim(-1, 1), ax.set_ylim(-1, 1), ax.set_zlim(-1, 1)
+        ax.set_axis_off()
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
+def build_geometries(clouds, meshes, colours):
+    import open3d as o3d
+    geoms = []
+    for p, m, c, off in zip(clouds, meshes, colours, grid_offsets(len(clouds))):
+        if m is not None:
+            v = normalize_np(np.asarray(m.vertices, np.float32))
+            g = o3d.geometry.TriangleMesh(o3d.utility.Vector3dVector(v.astype(np.float64) + off),
+                                          o3d.utility.Vector3iVector(np.asarray(m.faces, np.int32)))
+            g.compute_vertex_normals()
+            g.paint_uniform_color(c)
+        else:
+            g = o3d.geometry.PointCloud(o3d.utility.Vector3dVector(p.astype(np.float64) + off))
+            g.paint_uniform_color(c)
+        geoms.append(g)
+    return geoms
+
+
+def render_open3d_offscreen(geoms, out: Path, size=(1024, 768)) -> None:
+    import open3d as o3d
+    r = o3d.visualization.rendering.OffscreenRenderer(*size)
+    r.scene.set_background([1, 1, 1, 1])
+    mat = o3d.visualization.rendering.MaterialRecord()
+    mat.shader = "defaultLit"
+    mat.point_size = 3.0
+    for i, g in enumerate(geoms):
+        r.scene.add_geometry(f"g{i}", g, mat)
+    bounds = r.scene.bounding_box
+    r.setup_camera(45.0, bounds, bounds.get_center())
+    o3d.io.write_image(str(out), r.render_to_image())
+
+
+def main(argv=None) -> Path | None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("paths", nargs="+", help="files or folders (any supported point-cloud or mesh format)")
+    ap.add_argument("--ckpt", help="classification checkpoint: colour by predicted class")
+    ap.add_argument("--offscreen", metavar="PNG", help="write an image instead of opening a window")
+    ap.add_argument("--backend", choices=["auto", "open3d", "matplotlib"], default="auto")
+    ap.add_argument("--points", type=int, default=1024)
+    ap.add_argument("--max", type=int, default=16, help="at most this many shapes")
+    a = ap.parse_args(argv)
+
+    files = collect(a.paths, a.max)
+    items = [load_item(f, a.points) for f in files]
+    clouds = np.stack([p for p, _ in items])
+    meshes = [m for _, m in items]
+    labels = [f.stem for f in files]
+    colours = np.tile([[0.2, 0.4, 0.8]], (len(files), 1))
+    if a.ckpt:
+        names, probs = predict(a.ckpt, clouds)
+        pred = probs.argmax(1)
+        colours = class_colours(len(names))[pred]
+        labels = [f"{f.stem}: {names[k]} ({probs[i, k]:.2f})" for i, (f, k) in enumerate(zip(files, pred))]
+        for lab in labels:
+            print(lab)
+    if a.offscreen:
+        out = Path(a.offscreen)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if a.backend in ("auto", "open3d"):
+            try:
+                render_open3d_offscreen(build_geometries(clouds, meshes, colours), out)
+                print(f"wrote {out} (Open3D)")
+                return out
+            except Exception as e:  # no EGL / GPU context on this machine
+                if a.backend == "open3d":
+                    raise
+                print(f"Open3D offscreen rendering unavailable ({type(e).__name__}: {e}); using matplotlib")
+        render_matplotlib(clouds, colours, labels, out)
+        print(f"wrote {out} (matplotlib)")
+        return out
+    import open3d as o3d
+    o3d.visualization.draw_geometries(build_geometries(clouds, meshes, colours), window_name="motion3d show_points")
+    return None
+
+
+if __name__ == "__main__":
+    main()
