@@ -138,6 +138,8 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--classifier", help="a 'recognize' checkpoint (default: the one named in the config)")
     g.add_argument("--runs", type=int, default=5, help="repetitions with different seeds (ACTOR: 20)")
     g.add_argument("--length", type=int, help="frames per generated clip (default: the training window)")
+    g.add_argument("--rollouts", help="a 'predict' checkpoint: add a row for its free rollouts from each real "
+                                      "window's first frame")
 
 
 def _mean_ci(values: list[float]) -> tuple[float, float]:
@@ -177,33 +179,61 @@ def evaluate_generation(checkpoint: dict, args: argparse.Namespace) -> dict:
         half = real_feats.shape[0] // 2
         perm = torch.randperm(real_feats.shape[0], generator=torch.Generator().manual_seed(0))
         real_m["fid"] = fid(real_feats[perm[:half]].numpy(), real_feats[perm[half:]].numpy())
-    runs: dict[str, list[float]] = {}
     gen_labels = {k: real[k] for k in ("content", "style") if k in real}
-    for run in range(max(1, args.runs)):
-        g = torch.Generator().manual_seed(run)
-        clips = []
+    real_np = None if real_feats is None else real_feats.numpy()
+
+    def vae_clips(g: torch.Generator) -> torch.Tensor:
+        out = []
         for i in range(0, real["x"].shape[0], args.batch_size):
             lab = {k: v[i:i + args.batch_size].to(args.device) for k, v in gen_labels.items()}
-            n = min(args.batch_size, real["x"].shape[0] - i)
-            clips.append(net.sample(n, length, lab, generator=g).cpu())
-        m = generation_metrics(ctx, torch.cat(clips), labels, classifier, clf_ctx,
-                               None if real_feats is None else real_feats.numpy(), seed=run)
-        m.pop("_features", None)
-        for k, v in m.items():
-            runs.setdefault(k, []).append(v)
-    gen = {k: _mean_ci(v) for k, v in runs.items()}
+            out.append(net.sample(min(args.batch_size, real["x"].shape[0] - i), length, lab, generator=g).cpu())
+        return torch.cat(out)
+
+    rows = {"generated": _over_runs(vae_clips, ctx, labels, classifier, clf_ctx, real_np, args.runs)}
+    if args.rollouts:  # a predictor rolling out freely from each real window's first frame
+        pred_net, pred_ctx, _ = load_motion_checkpoint(args.rollouts, "predict", args.device)
+        why = pred_ctx.describe_difference(ctx.to_meta(), labels=False)
+        if why is not None:
+            raise ValueError(f"the predictor {args.rollouts} was trained on other data: {why}")
+
+        def rollout_clips(g: torch.Generator) -> torch.Tensor:
+            out = []
+            for i in range(0, real["x"].shape[0], args.batch_size):
+                seed = real["x"][i:i + args.batch_size, :1].to(args.device)
+                seed = pred_ctx.normalizer.normalize(ctx.normalizer.denormalize(seed.double())).float()
+                with torch.no_grad():
+                    x = torch.cat([seed, pred_net.predict(seed, length - 1)], dim=1)
+                out.append(ctx.normalizer.normalize(pred_ctx.normalizer.denormalize(x.double().cpu())).float())
+            return torch.cat(out)
+
+        rows[f"rollouts ({type(pred_net).__name__})"] = _over_runs(rollout_clips, ctx, labels, classifier, clf_ctx,
+                                                                    real_np, 1)
 
     print(f"checkpoint task: {TASK_NAME}   model: {type(net).__name__}   data: {source}   clips: {real['x'].shape[0]} "
           f"x {length} frames   runs: {args.runs}   classifier: {clf_path or '- (pass --classifier)'}")
     keys = [k for k in ("accuracy_content", "accuracy_style", "fid", "diversity", "multimodality", "foot_skate")
-            if k in gen or k in real_m]
-    print("".ljust(12) + "".join(f"{k:>22}" for k in keys))
-    print("real".ljust(12) + "".join(f"{real_m.get(k, float('nan')):>22.4f}" for k in keys))
-    print("generated".ljust(12) + "".join(f"{gen[k][0]:>13.4f} ± {gen[k][1]:<6.4f}" if k in gen else f"{'-':>22}"
-                                          for k in keys))
+            if k in rows["generated"] or k in real_m]
+    print("".ljust(24) + "".join(f"{k:>22}" for k in keys))
+    print("real".ljust(24) + "".join(f"{real_m.get(k, float('nan')):>22.4f}" for k in keys))
+    for name, row in rows.items():
+        print(name.ljust(24) + "".join(f"{row[k][0]:>13.4f} ± {row[k][1]:<6.4f}" if k in row else f"{'-':>22}"
+                                       for k in keys))
     if not classifier:
         print("recognition accuracy, FID, diversity and multimodality need a classifier: --classifier CKPT "
               "(train one with configs/motion/classifier.yaml)")
     return {"task": TASK_NAME, "source": source, "clips": int(real["x"].shape[0]), "length": length,
-            "classifier": clf_path, "real": real_m, "generated": {k: {"mean": m, "ci95": c} for k, (m, c) in gen.items()}}
+            "classifier": clf_path, "real": real_m,
+            **{name.split(" ")[0]: {k: {"mean": m, "ci95": c} for k, (m, c) in row.items()} for name, row in rows.items()}}
+
+
+def _over_runs(make_clips, ctx, labels, classifier, clf_ctx, real_features, runs: int) -> dict[str, tuple[float, float]]:
+    """Metrics of ``make_clips(generator)`` for seeds ``0..runs-1``: ``{metric: (mean, 95% half-width)}``."""
+    values: dict[str, list[float]] = {}
+    for run in range(max(1, runs)):
+        m = generation_metrics(ctx, make_clips(torch.Generator().manual_seed(run)), labels, classifier, clf_ctx,
+                               real_features, seed=run)
+        m.pop("_features", None)
+        for k, v in m.items():
+            values.setdefault(k, []).append(v)
+    return {k: _mean_ci(v) for k, v in values.items()}
 
