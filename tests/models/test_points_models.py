@@ -84,3 +84,34 @@ def test_models_do_not_import_lightning():
             "bad = [m for m in sys.modules if m.split('.')[0] in ('lightning', 'pytorch_lightning')]; "
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("activation", ["relu", "leaky_relu"])
+@pytest.mark.parametrize("train", [True, False])
+def test_fused_bn_act_max_pool_matches_unfused(activation, train):
+    """SharedMLP.pool == SharedMLP(x).max(dim): outputs, input gradients, parameter gradients, BN stats."""
+    from motion3d.models.points.common import SharedMLP
+
+    torch.manual_seed(0)
+    a = SharedMLP(5, [16, 32], activation=activation).double()
+    with torch.no_grad():
+        a[-2].weight[:8] *= -1.0                 # negative BN scales take the min branch
+        a[-2].running_mean.uniform_(-1, 1)
+        a[-2].running_var.uniform_(0.5, 2)
+    b = SharedMLP(5, [16, 32], activation=activation).double()
+    b.load_state_dict(a.state_dict())
+    a.train(train), b.train(train)
+    x = torch.randn(3, 7, 11, 5, dtype=torch.float64)
+    xa, xb = x.clone().requires_grad_(), x.clone().requires_grad_()
+    ya, yb = a.pool(xa, dim=2), b(xb).max(dim=2).values
+    assert ya.shape == (3, 7, 32)
+    assert_close(ya, yb, atol=1e-10)
+    g = torch.randn_like(ya)
+    (ya * g).sum().backward()
+    (yb * g).sum().backward()
+    assert_close(xa.grad, xb.grad, atol=1e-10)
+    for pa, pb in zip(a.parameters(), b.parameters()):
+        assert_close(pa.grad, pb.grad, atol=1e-10)
+    assert_close(a[-2].running_mean, b[-2].running_mean, atol=1e-12)
+    assert_close(a[-2].running_var, b[-2].running_var, atol=1e-12)
+    assert int(a[-2].num_batches_tracked) == int(b[-2].num_batches_tracked)

@@ -27,7 +27,7 @@ class EdgeConv(nn.Module):
         nbr = index_points(x, idx)                                 # (B, N, k, C)
         centre = x.unsqueeze(2).expand_as(nbr)
         e = torch.cat([centre, nbr - centre], dim=-1)              # (B, N, k, 2C)
-        return self.mlp(e).max(dim=2).values
+        return self.mlp.pool(e, dim=2)
 
 
 class DGCNN(PointClassifier):

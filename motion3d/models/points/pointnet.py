@@ -30,7 +30,7 @@ class TNet(nn.Module):
         self.register_buffer("eye", torch.eye(k).flatten(), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        g = self.mlp(x).max(dim=1).values                       # (B, mlp[-1])
+        g = self.mlp.pool(x, dim=1)                       # (B, mlp[-1])
         return (self.out(self.fc(g)) + self.eye).view(-1, self.k, self.k)
 
 
@@ -82,8 +82,7 @@ class PointNet(PointClassifier):
         if self.fstn is not None:
             ft = self.fstn(self._subset(x))                        # (B, 64, 64)
             x = x @ ft
-        x = self.mlp2(x)                                           # (B, N, 1024)
-        return x.max(dim=1).values, ft                                   # (B, 1024)
+        return self.mlp2.pool(x, dim=1), ft                        # (B, 1024)
 
     def _subset(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, N, C) -> (B, min(N, tnet_points), C)``: an evenly strided subset for the T-Nets."""

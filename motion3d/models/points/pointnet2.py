@@ -33,7 +33,7 @@ class SetAbstraction(nn.Module):
     def forward(self, xyz: torch.Tensor, feats: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
         if self.npoint is None:                                   # group all
             g = xyz if feats is None else torch.cat([xyz, feats], dim=-1)       # (B, N, 3 + C)
-            return xyz.new_zeros(xyz.shape[0], 1, 3), self.mlps[0](g).max(dim=1, keepdim=True).values
+            return xyz.new_zeros(xyz.shape[0], 1, 3), self.mlps[0].pool(g, dim=1).unsqueeze(1)
         start = None if (self.training and self.random_start) else 0
         fps_idx = farthest_point_sample(xyz, self.npoint, start)                 # (B, M)
         centres = index_points(xyz, fps_idx)                                    # (B, M, 3)
@@ -42,7 +42,7 @@ class SetAbstraction(nn.Module):
         for radius, k, mlp in zip(self.radii, self.nsamples, self.mlps):
             idx = ball_query(xyz, centres, radius, k)                           # (B, M, K)
             g = group(pts, idx, centres)                                        # (B, M, K, 3 + C)
-            outs.append(mlp(g).max(dim=2).values)                                     # (B, M, C')
+            outs.append(mlp.pool(g, dim=2))                                     # (B, M, C')
         return centres, torch.cat(outs, dim=-1)
 
 
