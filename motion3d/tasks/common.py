@@ -404,10 +404,6 @@ def load_motion_checkpoint(checkpoint: str | Path | Mapping, task: str | None = 
     return net.to(device).eval(), MotionContext.from_meta(meta["context"]), meta
 
 
-def seeded_generator(seed: int) -> torch.Generator:
-    return torch.Generator().manual_seed(int(seed))
-
-
 def random_labels(ctx: MotionContext, n: int, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
     """``n`` labels of each kind drawn uniformly from the label names (``-1`` when a kind has none)."""
     out = {}

@@ -16,7 +16,6 @@ import argparse
 from typing import Sequence
 
 import torch
-from torch import nn
 
 from motion3d.metrics.motion import (DEFAULT_HORIZONS_MS, angle_error_per_frame, constant_velocity, errors_at_horizons,
                                      horizon_frames, mpjpe_per_frame, zero_velocity)
@@ -59,9 +58,6 @@ class PredictionTask(MotionTask):
             raise ValueError(f"observe + horizon = {need} frames but the data's windows have {ctx.window}: "
                              "raise data.window or lower model.observe / model.horizon")
         super().attach(ctx)
-
-    def net_dims(self, ctx: MotionContext) -> tuple[int, int, int]:
-        return ctx.dim, ctx.num_labels("content"), ctx.num_labels("style")
 
     def _window(self, batch) -> torch.Tensor:
         x = batch["x"]
@@ -192,9 +188,8 @@ def format_table(rows: dict[str, dict[float, float]], horizons: Sequence[float],
 def evaluate_prediction(checkpoint: dict, args: argparse.Namespace) -> dict:
     """Print global / root-relative MPJPE and angle error at each horizon for the model and both
     baselines, on the checkpoint's test split (or every clip under ``--data``)."""
-    from motion3d.tasks.motion_data import evaluation_windows, length_unit
-
     from motion3d.tasks.common import load_motion_checkpoint
+    from motion3d.tasks.motion_data import evaluation_windows, length_unit
 
     net, ctx, meta = load_motion_checkpoint(checkpoint, TASK_NAME, args.device)
     hp = meta.get("hparams", {})
