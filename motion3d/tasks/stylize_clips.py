@@ -1,0 +1,156 @@
+"""Style transfer of whole clips of any length with a ``stylize`` checkpoint (``tools/stylize.py``).
+
+The content clip is encoded in the checkpoint's representation and cut into windows of the
+training length that overlap by ``overlap`` frames; each window is stylised, the windows are
+blended in feature space with linear cross-fades over the overlaps, and the blended features are
+decoded once, starting where the content clip starts. A style example on another skeleton is
+first retargeted onto the checkpoint's skeleton with :func:`motion3d.retarget.retarget`.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from motion3d.motion import Motion
+from motion3d.tasks.common import MotionContext, load_motion_checkpoint
+from motion3d.tasks.stylize import TASK_NAME, stylize_features, style_code
+
+__all__ = ["Stylizer", "window_starts", "crossfade_weights", "retarget_unavailable_message"]
+
+#: bone length tolerance (x height) for "the checkpoint's skeleton", as MocapDataModule's default
+SKELETON_TOLERANCE = 1e-3
+#: the style encoder halves T this many times; shorter style examples are refused
+MIN_STYLE_FRAMES = 8
+
+
+def window_starts(length: int, window: int, overlap: int) -> list[int]:
+    """Starts of ``window``-frame windows covering ``length`` frames, ``window - overlap`` apart,
+    the last one ending at the clip's end (``[0]`` when the clip fits in one window)."""
+    if not 0 <= overlap < window:
+        raise ValueError(f"overlap must be in [0, window={window}), got {overlap}")
+    if length <= window:
+        return [0]
+    hop = window - overlap
+    starts = list(range(0, length - window, hop))
+    starts.append(length - window)
+    return starts
+
+
+def crossfade_weights(starts: list[int], window: int, length: int) -> np.ndarray:
+    """``(K, window)`` blending weights of the windows at ``starts``: linear cross-fades where
+    windows overlap, 1 elsewhere; the weights of every frame sum to 1."""
+    n = min(window, length)
+    cover = np.zeros(length)
+    ramps = []
+    for k, s in enumerate(starts):
+        w = np.ones(n)
+        if k > 0:  # fade in over the overlap with the previous window
+            ov = starts[k - 1] + n - s
+            if ov > 0:
+                w[:ov] = np.arange(1, ov + 1) / (ov + 1)
+        if k + 1 < len(starts):  # fade out over the overlap with the next window
+            ov = s + n - starts[k + 1]
+            if ov > 0:
+                w[n - ov:] = np.minimum(w[n - ov:], np.arange(ov, 0, -1) / (ov + 1))
+        ramps.append(w)
+        cover[s:s + n] += w
+    return np.stack(ramps) / np.stack([cover[s:s + n] for s in starts])
+
+
+def retarget_unavailable_message(path, why: str, error: Exception) -> str:
+    return (f"style clip {path} is on another skeleton than the checkpoint ({why}) and motion retargeting is not "
+            f"available here (import motion3d.retarget failed: {error}); give a style clip on the checkpoint's "
+            "skeleton or --style-label")
+
+
+@dataclass
+class Stylizer:
+    """A loaded ``stylize`` checkpoint that transfers styles onto whole clips."""
+
+    net: torch.nn.Module
+    ctx: MotionContext
+    root: str = "content"
+
+    @classmethod
+    def load(cls, ckpt: str | Path, device: str = "cpu") -> "Stylizer":
+        net, ctx, meta = load_motion_checkpoint(ckpt, TASK_NAME, device)
+        return cls(net, ctx, meta.get("hparams", {}).get("root", "content"))
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.net.parameters()).device
+
+    @property
+    def window(self) -> int:
+        return int(self.ctx.window or 64)
+
+    # ------------------------------------------------------------------ inputs
+    def conform(self, motion: Motion, path, role: str, allow_retarget: bool = False) -> Motion:
+        """``motion`` on the checkpoint's skeleton (retargeted when ``allow_retarget``) at its fps."""
+        why = self.ctx.skeleton.describe_difference(motion.skeleton, atol=SKELETON_TOLERANCE)
+        if why is not None:
+            if not allow_retarget:
+                raise ValueError(f"{role} clip {path} is not on the checkpoint's skeleton: {why}")
+            try:
+                from motion3d.retarget import retarget
+            except ImportError as e:
+                raise RuntimeError(retarget_unavailable_message(path, why, e)) from e
+            motion = retarget(motion, self.ctx.skeleton)
+        if abs(motion.fps - self.ctx.fps) > 1e-6:
+            motion = motion.resample(self.ctx.fps)
+        return motion
+
+    def features(self, motion: Motion) -> torch.Tensor:
+        """Normalised features ``(T, D)`` of a motion on the checkpoint's skeleton and fps."""
+        raw = self.ctx.representation.encode(motion).astype(np.float64)
+        return torch.from_numpy(self.ctx.normalizer.normalize(raw)).float()
+
+    @torch.no_grad()
+    def code_from_clip(self, motion: Motion, path="<style clip>") -> torch.Tensor:
+        """Style code ``(1, S)`` of an example clip (any skeleton that retargets; any length >= 8 frames)."""
+        m = self.conform(motion, path, "style", allow_retarget=True)
+        if m.num_frames < MIN_STYLE_FRAMES:
+            raise ValueError(f"style clip {path} has {m.num_frames} frames at {self.ctx.fps:g} fps; "
+                             f"at least {MIN_STYLE_FRAMES} are needed")
+        return style_code(self.net, self.ctx, clip=self.features(m))
+
+    @torch.no_grad()
+    def code_from_label(self, label: str) -> torch.Tensor:
+        """Style code ``(1, S)`` of a style label (an error lists the known labels)."""
+        return style_code(self.net, self.ctx, label=label)
+
+    # ------------------------------------------------------------------ transfer
+    @torch.no_grad()
+    def stylize_features(self, x: torch.Tensor, code: torch.Tensor, overlap: int | None = None) -> torch.Tensor:
+        """Normalised content features ``(T, D)`` in the style ``code (1, S)``: ``(T, D)``,
+        windowed with overlap and cross-faded (see the module docstring)."""
+        T, W = x.shape[0], self.window
+        overlap = W // 2 if overlap is None else int(overlap)
+        starts = window_starts(T, W, overlap)
+        n = min(W, T)
+        wins = torch.stack([x[s:s + n] for s in starts]).to(self.device)  # (K, n, D)
+        out = stylize_features(self.net, self.ctx, wins, code.expand(len(starts), -1), self.root).cpu().double()
+        weights = torch.from_numpy(crossfade_weights(starts, W, T))  # (K, n)
+        blended = torch.zeros(T, x.shape[1], dtype=torch.float64)
+        for k, s in enumerate(starts):
+            blended[s:s + n] += weights[k, :, None] * out[k]
+        return blended.float()
+
+    def stylize(self, content: Motion, code: torch.Tensor, path="<content clip>", overlap: int | None = None) -> Motion:
+        """``content`` performed in the style ``code``: a Motion on the content's skeleton with the
+        content's frame count and fps."""
+        m = self.conform(content, path, "content")
+        if m.num_frames < 2:
+            raise ValueError(f"content clip {path} has {m.num_frames} frame(s); at least 2 are needed")
+        x = self.features(m)
+        feats = self.ctx.normalizer.denormalize(self.stylize_features(x, code, overlap).double())
+        out = self.ctx.representation.decode(feats, initial=self.ctx.representation.initial_state(m), fps=self.ctx.fps)
+        out = Motion(content.skeleton, out.rotations, out.root_positions, out.fps, out.translations, content.name)
+        if abs(out.fps - content.fps) > 1e-6:  # back to the content's rate and frame count
+            out = out.resample(content.fps)
+            idx = np.minimum(np.arange(content.num_frames), out.num_frames - 1)
+            out = out[idx]
+        return out

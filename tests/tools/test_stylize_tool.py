@@ -1,0 +1,93 @@
+"""tools/stylize.py on real Bandai-Namco clips with a checkpoint trained for a few steps: style label,
+style clip (same skeleton, and a CMU clip through retargeting), clips longer than a window, errors."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from motion3d.io import bvh
+from motion3d.tasks.stylize_clips import crossfade_weights, window_starts
+from tests.tasks.test_stylize import _tool, fit_style
+
+
+@pytest.fixture(scope="module")
+def ckpt(bandai_dir, tmp_path_factory):
+    return fit_style(tmp_path_factory.mktemp("style_tool"), tmp_path_factory.mktemp("cache"), steps=2,
+                     extra=["--trainer.limit_val_batches", "0"])
+
+
+@pytest.fixture(scope="module")
+def content(mocap_dir):
+    return mocap_dir / "bandai-namco-2" / "data" / "dataset-2_walk_normal_001.bvh"
+
+
+def _check_output(path, content_path):
+    src, out = bvh.load(content_path), bvh.load(path)
+    assert out.skeleton.names == src.skeleton.names
+    assert np.array_equal(out.skeleton.parents, src.skeleton.parents)
+    assert out.skeleton.describe_difference(src.skeleton) is None
+    assert out.num_frames == src.num_frames and out.fps == src.fps
+    assert np.isfinite(out.rotations).all() and np.isfinite(out.positions()).all()
+    return src, out
+
+
+def test_label_long_clip(ckpt, content, tmp_path):
+    src = bvh.load(content)
+    meta = torch.load(ckpt, weights_only=True)["motion3d"]
+    assert src.num_frames > 2 * meta["context"]["window"]  # several overlapping windows
+    result = _tool("stylize").main([str(content), "--style-label", "angry", "--ckpt", str(ckpt),
+                                    "-o", str(tmp_path / "out.bvh")])
+    src, out = _check_output(result["bvh"], content)
+    # the root trajectory is the content's (kept by default): the pelvis path matches closely
+    pel = src.skeleton.names.index("Hips")
+    drift = np.abs(out.positions()[:, pel, [0, 2]] - src.positions()[:, pel, [0, 2]]).max()
+    assert drift < 0.05 * src.skeleton.height()
+
+
+def test_style_clip_and_video(ckpt, bandai_dir, tmp_path):
+    content = bandai_dir / "data" / "dataset-1_dash_normal_001.bvh"  # short: a quick video
+    style = bandai_dir / "data" / "dataset-1_walk_angry_001.bvh"
+    result = _tool("stylize").main([str(content), "--style", str(style), "--ckpt", str(ckpt),
+                                    "-o", str(tmp_path / "out.bvh"), "--video", str(tmp_path / "out.mp4")])
+    _check_output(result["bvh"], content)
+    assert (tmp_path / "out.mp4").stat().st_size > 0
+
+
+def test_style_clip_on_another_skeleton_is_retargeted(ckpt, content, cmu_dir, tmp_path):
+    result = _tool("stylize").main([str(content), "--style", str(cmu_dir / "131_01.bvh"), "--ckpt", str(ckpt),
+                                    "-o", str(tmp_path / "out.bvh")])
+    _check_output(result["bvh"], content)
+
+
+def test_short_clip(ckpt, bandai_dir, tmp_path):
+    short = bandai_dir / "data" / "dataset-1_dash_normal_001.bvh"  # 20 frames, shorter than a window
+    result = _tool("stylize").main([str(short), "--style-label", "old", "--ckpt", str(ckpt), "-o", str(tmp_path / "o.bvh")])
+    _check_output(result["bvh"], short)
+
+
+def test_unknown_label_lists_known(ckpt, content, tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        _tool("stylize").main([str(content), "--style-label", "furious", "--ckpt", str(ckpt), "-o", str(tmp_path / "o.bvh")])
+    err = capsys.readouterr().err
+    assert "unknown style label 'furious'" in err and "'angry'" in err and "'tired'" in err
+
+
+def test_content_on_another_skeleton_refused(ckpt, cmu_dir, tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        _tool("stylize").main([str(cmu_dir / "131_01.bvh"), "--style-label", "old", "--ckpt", str(ckpt),
+                               "-o", str(tmp_path / "o.bvh")])
+    assert "131_01.bvh is not on the checkpoint's skeleton" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("length,window,overlap", [(273, 64, 32), (64, 64, 16), (20, 64, 32), (100, 64, 0), (65, 64, 63)])
+def test_windows_cover_and_crossfade_sums_to_one(length, window, overlap):
+    starts = window_starts(length, window, overlap)
+    w = crossfade_weights(starts, window, length)
+    n = min(window, length)
+    total = np.zeros(length)
+    for k, s in enumerate(starts):
+        total[s:s + n] += w[k]
+    np.testing.assert_allclose(total, 1.0, atol=1e-12)
+    assert starts[0] == 0 and starts[-1] + n == length
+    assert (w > 0).all()
