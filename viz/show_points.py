@@ -114,7 +114,11 @@ def render_open3d_offscreen(geoms, out: Path, size=(1024, 768)) -> None:
     for i, g in enumerate(geoms):
         r.scene.add_geometry(f"g{i}", g, mat)
     bounds = r.scene.bounding_box
-    r.setup_camera(45.0, bounds, bounds.get_center())
+    centre = np.asarray(bounds.get_center(), np.float32)
+    extent = float(np.max(bounds.get_extent()))
+    eye = centre + np.array([0.0, 0.3, 1.2], np.float32) * extent      # in front, slightly above (Y up)
+    r.setup_camera(45.0, centre.reshape(3, 1), eye.astype(np.float32).reshape(3, 1),
+                   np.array([0, 1, 0], np.float32).reshape(3, 1))
     o3d.io.write_image(str(out), r.render_to_image())
 
 
