@@ -1,0 +1,57 @@
+"""tools/retarget.py end to end on real files (short excerpts)."""
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from motion3d.io import bvh
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _main(*args) -> int:
+    """The tool's main() in this process (no second torch import)."""
+    spec = importlib.util.spec_from_file_location("tool_retarget", ROOT / "tools" / "retarget.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.main([str(a) for a in args])
+
+
+def _run(*args):
+    return subprocess.run([sys.executable, str(ROOT / "tools" / "retarget.py"), *map(str, args)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300)
+
+
+def test_bandai_to_cmu_and_back_with_mapping_file(tmp_path, bandai_dir, cmu_dir, capsys):
+    src = sorted((bandai_dir / "data").glob("*walk_normal*.bvh"))[0]
+    out, mp = tmp_path / "b2c.bvh", tmp_path / "map.yaml"
+    r = _run(src, "--target", cmu_dir / "01_01.bvh", "-o", out, "--frames", "0:30", "--save-mapping", mp,
+             "--cleanup-feet")
+    assert r.returncode == 0, r.stderr
+    m = bvh.load(out)
+    target = bvh.read_header(cmu_dir / "01_01.bvh")[0]
+    assert m.skeleton.allclose(target) and m.skeleton.channels == target.channels and m.num_frames == 30
+    assert "UpperLeg_L" in mp.read_text()
+    # the reverse direction with a saved, edited mapping file
+    edited = tmp_path / "edit.yaml"
+    assert _main(cmu_dir / "01_01.bvh", "--target", src, "-o", tmp_path / "c2b.bvh", "--frames", "0:40",
+                 "--save-mapping", edited) == 0
+    edited.write_text(edited.read_text().replace("Toes_L: LeftToeBase", "Toes_L: null"))
+    assert _main(cmu_dir / "01_01.bvh", "--target", src, "-o", tmp_path / "c2b.bvh", "--frames", "0:40",
+                 "--mapping", edited, "--print-mapping") == 0
+    assert "Toes_L: LeftToeBase" not in capsys.readouterr().out
+    m = bvh.load(tmp_path / "c2b.bvh")
+    assert m.skeleton.names[1] == "Hips" and m.num_joints == 22 and np.isfinite(m.rotations).all()
+
+
+def test_cmu_131_names_to_01_names_with_video_and_learned_refusal(tmp_path, cmu_dir, capsys):
+    out, video = tmp_path / "o2n.bvh", tmp_path / "o2n.gif"
+    assert _main(cmu_dir / "131_01.bvh", "--target", cmu_dir / "01_01.bvh", "-o", out, "--frames", "0:12",
+                 "--video", video) == 0
+    assert bvh.load(out).skeleton.names == bvh.read_header(cmu_dir / "01_01.bvh")[0].names
+    assert video.stat().st_size > 0
+    assert _main(cmu_dir / "131_01.bvh", "--target", cmu_dir / "01_01.bvh", "-o", tmp_path / "x.bvh",
+                 "--method", "learned") == 2
+    assert "later release" in capsys.readouterr().err and not (tmp_path / "x.bvh").exists()

@@ -1,0 +1,79 @@
+#!/usr/bin/env python
+"""Retarget a BVH clip onto another skeleton (the hierarchy of TARGET.bvh).
+
+    python tools/retarget.py SRC.bvh --target TARGET.bvh -o OUT.bvh [--method analytic]
+        [--mapping map.yaml] [--save-mapping map.yaml] [--print-mapping] [--video out.mp4]
+        [--feet-on-floor] [--cleanup-feet] [--no-scale-root] [--frames START:END]
+
+The joint mapping is automatic (by joint names); --save-mapping writes it as YAML to check and
+edit, --mapping reads an edited one back. The output keeps the target's hierarchy, offsets and
+channel layout. --video renders the source and the result side by side.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from motion3d.io import FormatError, bvh
+from motion3d.retarget import (
+    LEARNED_UNAVAILABLE, METHODS, MappingError, mapping_to_yaml, resolve_mapping, retarget, save_mapping,
+)
+
+
+def _frames(spec: str | None):
+    if not spec:
+        return slice(None)
+    try:
+        a, b = (int(x) if x else None for x in spec.split(":"))
+    except ValueError:
+        raise SystemExit(f"--frames must look like START:END (e.g. 0:120), got {spec!r}") from None
+    return slice(a, b)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("source", help="the clip to retarget (.bvh)")
+    ap.add_argument("--target", required=True, help="a .bvh file whose hierarchy is the target skeleton")
+    ap.add_argument("-o", "--output", required=True, help="output .bvh")
+    ap.add_argument("--method", default="analytic", choices=METHODS)
+    ap.add_argument("--ckpt", help="checkpoint for --method learned")
+    ap.add_argument("--mapping", help="YAML joint mapping (target: source) overriding the automatic one")
+    ap.add_argument("--save-mapping", help="write the mapping used as YAML")
+    ap.add_argument("--print-mapping", action="store_true", help="print the mapping used")
+    ap.add_argument("--video", help="render source and result side by side (.mp4 or .gif)")
+    ap.add_argument("--feet-on-floor", action="store_true", help="shift the result so its feet reach the floor")
+    ap.add_argument("--cleanup-feet", action="store_true", help="keep feet planted on contact frames (IK)")
+    ap.add_argument("--no-scale-root", action="store_true", help="keep the source's root path unscaled")
+    ap.add_argument("--frames", help="only frames START:END of the source")
+    args = ap.parse_args(argv)
+
+    if args.method == "learned":
+        print(f"error: {LEARNED_UNAVAILABLE}", file=sys.stderr)
+        return 2
+    try:
+        source = bvh.load(args.source)[_frames(args.frames)]
+        target = bvh.read_header(args.target)[0]
+        mapping = resolve_mapping(source.skeleton, target, args.mapping)
+        if args.save_mapping:
+            print(f"mapping: {save_mapping(mapping, args.save_mapping, source.skeleton, target)}")
+        if args.print_mapping:
+            print(mapping_to_yaml(mapping, source.skeleton, target), end="")
+        out = retarget(source, target, mapping, method=args.method, scale_root=not args.no_scale_root,
+                       feet_on_floor=args.feet_on_floor, cleanup_feet=args.cleanup_feet)
+    except (MappingError, FormatError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    out.name = f"{source.name} on {Path(args.target).stem}"
+    print(f"retargeted: {bvh.save(out, args.output)} ({out.num_frames} frames, {target.num_joints} joints, "
+          f"{out.fps:g} fps)")
+    if args.video:
+        from motion3d.render.skeleton_video import save_video
+
+        info = save_video([source, out], args.video)
+        print(f"video: {info['path']} ({info['frames']} frames)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
