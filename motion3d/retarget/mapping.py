@@ -38,8 +38,6 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from motion3d.ops.joints import find_pelvis, joint_side
 from motion3d.skeleton import Skeleton
 

@@ -115,7 +115,6 @@ def scale_limbs(motion: Motion, factors: Mapping[str, float]) -> Motion:
     roles = find_roles(sk)
     hips = roles["hips"]
     offs = sk.offsets * f[:, None]
-    offs[: hips + 1] = sk.offsets[: hips + 1] if hips == 0 else offs[: hips + 1]
     for j in sk.chain(hips):  # the hips and what holds it keep their placement (the path moves it)
         offs[j] = sk.offsets[j]
     ends = {j: o * f[j] for j, o in sk.end_sites.items()}

@@ -1,6 +1,5 @@
 """Two-bone analytic IK on hand-made and random batched chains."""
 import numpy as np
-import pytest
 import torch
 
 from motion3d.geometry.ik import two_bone_ik

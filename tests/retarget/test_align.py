@@ -1,6 +1,5 @@
 """Rest-pose alignment and chain distribution."""
 import numpy as np
-import pytest
 
 from motion3d.io import bvh
 from motion3d.retarget import resolve_mapping

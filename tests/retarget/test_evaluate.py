@@ -1,6 +1,5 @@
 """Retargeting evaluation measures on short real clips."""
 import numpy as np
-import pytest
 
 from motion3d.io import bvh
 from motion3d.retarget import naive_copy, retarget

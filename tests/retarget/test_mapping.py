@@ -1,5 +1,4 @@
 """Joint mapping: roles from names in every supported scheme, YAML round trip, clear errors."""
-import numpy as np
 import pytest
 
 from motion3d.io import bvh
@@ -27,7 +26,6 @@ def _roles(sk):
     ("LHipJoint", "hipjoint", "left"),
 ])
 def test_normalize_name(name, core, side):
-    partner = {"left": "right", "right": "left"}
     names = [name]
     # give every sided name its partner so that the side markers count
     from motion3d.retarget.mapping import _partner
