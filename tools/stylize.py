@@ -5,6 +5,7 @@
 
 A style clip on another skeleton is retargeted onto the checkpoint's first (motion3d.retarget).
 Clips of any length: overlapping windows of the training length, cross-faded in feature space.
+--plant-feet keeps the ankles still (leg IK) where the content's feet are planted.
 The video shows content | style | output (content | output with --style-label).
 """
 from __future__ import annotations
@@ -29,6 +30,8 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("-o", "--out", required=True, help="output BVH")
     p.add_argument("--video", help="also render content | style | output to this MP4 (or GIF)")
     p.add_argument("--overlap", type=int, help="frames shared by consecutive windows (default: half a window)")
+    p.add_argument("--plant-feet", action="store_true",
+                   help="IK clean-up: keep the ankles still where the content's feet are planted")
     p.add_argument("--device", default="cpu")
     args = p.parse_args(argv)
 
@@ -42,7 +45,7 @@ def main(argv: list[str] | None = None) -> dict:
         else:
             style_clip = load_motion(args.style)
             code = st.code_from_clip(style_clip, args.style)
-        out = st.stylize(content, code, args.content, args.overlap)
+        out = st.stylize(content, code, args.content, args.overlap, plant_feet=args.plant_feet)
     except (ValueError, RuntimeError, FileNotFoundError) as e:
         p.error(str(e))
     out.name = f"{Path(args.content).stem}_{args.style_label or Path(args.style).stem}"

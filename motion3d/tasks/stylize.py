@@ -272,6 +272,8 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--classifier", help="a 'recognize' checkpoint (default: the one named in the style config)")
     g.add_argument("--style-source", choices=["label", "clip"], default="label",
                    help="style codes from the label embedding, or from a real clip of the target style")
+    g.add_argument("--plant-feet", action="store_true",
+                   help="also score the outputs after the IK foot clean-up of tools/stylize.py (row 'model + IK feet')")
 
 
 def center_windows(clips: list[np.ndarray], window: int) -> torch.Tensor:
@@ -346,7 +348,7 @@ def evaluate_stylize(checkpoint: dict, args: argparse.Namespace) -> dict:
     styles = sorted(set(style_id.tolist()))
     g = torch.Generator().manual_seed(0)
     per_style: dict[str, dict] = {}
-    totals = {"identity": [], "model": []}
+    totals: dict[str, list] = {}
     for t in styles:
         sel = torch.nonzero(style_id != t).flatten()
         if not len(sel):
@@ -364,14 +366,19 @@ def evaluate_stylize(checkpoint: dict, args: argparse.Namespace) -> dict:
         labels = {"content": relabel(content_id[sel], *to_clf["content"]), "style": relabel(t_ids, *to_clf["style"])}
         ref = real_feats[torch.from_numpy(np.isin(owner, torch.nonzero(style_id == t).flatten().numpy()))]
         ref = ref.numpy() if ref.shape[0] >= 2 else None
+        variants = [("identity", content), ("model", out)]
+        if getattr(args, "plant_feet", False):
+            from motion3d.tasks.stylize_clips import plant_features
+
+            variants.append(("model + IK feet", plant_features(ctx, content, out)))
         row = {}
-        for name, clips_ in (("identity", content), ("model", out)):
+        for name, clips_ in variants:
             m = generation_metrics(ctx, clips_, labels, classifier, clf_ctx, ref)
             row[name] = {"sra": m["accuracy_style"], "cra": m["accuracy_content"], "fmd": m.get("fid", float("nan")),
                          "foot_skate": m["foot_skate"], "n": int(len(sel))}
         for name in row:
             row[name]["skate_ratio"] = row[name]["foot_skate"] / max(row["identity"]["foot_skate"], 1e-12)
-            totals[name].append(row[name])
+            totals.setdefault(name, []).append(row[name])
         per_style[ctx.label_names["style"][t]] = row
 
     def overall(rows: list[dict]) -> dict:
@@ -390,12 +397,13 @@ def evaluate_stylize(checkpoint: dict, args: argparse.Namespace) -> dict:
           f"style codes: {args.style_source}   root: {root}   classifier: {clf_path}")
     head = "".ljust(22) + "".join(f"{k:>12}" for k in ("SRA", "CRA", "FMD", "foot skate", "skate ratio"))
     print(head)
-    print(_row("identity (content)", result["identity"]))
-    print(_row("model", result["model"]))
-    print("\nper target style: identity / model")
+    for name in result:
+        print(_row("identity (content)" if name == "identity" else name, result[name]))
+    last = list(result)[-1]
+    print(f"\nper target style: identity / {last}")
     print("style".ljust(16) + f"{'n':>5}" + "".join(f"{k:>18}" for k in ("SRA", "CRA", "FMD", "skate ratio")))
     for name, row in per_style.items():
-        i, m = row["identity"], row["model"]
+        i, m = row["identity"], row[last]
         cells = [(i["sra"], m["sra"]), (i["cra"], m["cra"]), (i["fmd"], m["fmd"]), (i["skate_ratio"], m["skate_ratio"])]
         print(name.ljust(16) + f"{m['n']:>5}" + "".join(f"{a:>9.3f}/{b:<8.3f}" for a, b in cells))
     print("SRA: the classifier's style = the requested style; CRA: its content = the content clip's; FMD: Frechet "

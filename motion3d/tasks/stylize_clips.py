@@ -18,7 +18,8 @@ from motion3d.motion import Motion
 from motion3d.tasks.common import MotionContext, load_motion_checkpoint
 from motion3d.tasks.stylize import TASK_NAME, stylize_features, style_code
 
-__all__ = ["Stylizer", "window_starts", "crossfade_weights", "retarget_unavailable_message"]
+__all__ = ["Stylizer", "window_starts", "crossfade_weights", "retarget_unavailable_message", "plant_content_feet",
+           "plant_features"]
 
 #: bone length tolerance (x height) for "the checkpoint's skeleton", as MocapDataModule's default
 SKELETON_TOLERANCE = 1e-3
@@ -64,6 +65,33 @@ def retarget_unavailable_message(path, why: str, error: Exception) -> str:
     return (f"style clip {path} is on another skeleton than the checkpoint ({why}) and motion retargeting is not "
             f"available here (import motion3d.retarget failed: {error}); give a style clip on the checkpoint's "
             "skeleton or --style-label")
+
+
+def plant_content_feet(content: Motion, out: Motion) -> Motion:
+    """``out`` with its feet held still (two-bone IK on the legs,
+    :func:`motion3d.retarget.cleanup.plant_feet`) wherever the content clip's feet are in contact
+    (Aberman et al. clean up foot contacts with IK the same way). Both on one skeleton, same frames."""
+    from motion3d.ops.contacts import foot_contacts
+    from motion3d.retarget.cleanup import plant_feet
+    from motion3d.retarget.mapping import find_roles
+
+    roles = find_roles(out.skeleton)
+    sides = [s for s in ("left", "right") if all(f"{s}_{r}" in roles for r in ("upper_leg", "lower_leg", "foot"))]
+    if not sides:
+        raise ValueError(f"cannot find the legs (upper leg, lower leg, foot) of {out.skeleton.names} to plant the feet")
+    contacts = foot_contacts(content, feet=[roles[f"{s}_foot"] for s in sides])
+    legs = [(roles[f"{s}_upper_leg"], roles[f"{s}_lower_leg"], roles[f"{s}_foot"]) for s in sides]
+    return plant_feet(out, contacts, legs)
+
+
+def plant_features(ctx: MotionContext, content: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
+    """:func:`plant_content_feet` on normalised feature clips ``content, out (N, T, D)``
+    (decoded from the origin, planted, encoded again): ``(N, T, D)``."""
+    rep, norm = ctx.representation, ctx.normalizer
+    src = rep.decode(norm.denormalize(content.double()), fps=ctx.fps)
+    gen = rep.decode(norm.denormalize(out.double()), fps=ctx.fps)
+    planted = [rep.encode(plant_content_feet(c, o)) for c, o in zip(src, gen)]
+    return torch.from_numpy(norm.normalize(np.stack(planted).astype(np.float64))).float()
 
 
 @dataclass
@@ -139,9 +167,10 @@ class Stylizer:
             blended[s:s + n] += weights[k, :, None] * out[k]
         return blended.float()
 
-    def stylize(self, content: Motion, code: torch.Tensor, path="<content clip>", overlap: int | None = None) -> Motion:
+    def stylize(self, content: Motion, code: torch.Tensor, path="<content clip>", overlap: int | None = None,
+                plant_feet: bool = False) -> Motion:
         """``content`` performed in the style ``code``: a Motion on the content's skeleton with the
-        content's frame count and fps."""
+        content's frame count and fps; ``plant_feet``: :func:`plant_content_feet` afterwards."""
         m = self.conform(content, path, "content")
         if m.num_frames < 2:
             raise ValueError(f"content clip {path} has {m.num_frames} frame(s); at least 2 are needed")
@@ -149,6 +178,8 @@ class Stylizer:
         feats = self.ctx.normalizer.denormalize(self.stylize_features(x, code, overlap).double())
         out = self.ctx.representation.decode(feats, initial=self.ctx.representation.initial_state(m), fps=self.ctx.fps)
         out = Motion(content.skeleton, out.rotations, out.root_positions, out.fps, out.translations, content.name)
+        if plant_feet:
+            out = plant_content_feet(m.replace(skeleton=content.skeleton), out)
         if abs(out.fps - content.fps) > 1e-6:  # back to the content's rate and frame count
             out = out.resample(content.fps)
             idx = np.minimum(np.arange(content.num_frames), out.num_frames - 1)

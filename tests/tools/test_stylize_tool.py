@@ -91,3 +91,24 @@ def test_windows_cover_and_crossfade_sums_to_one(length, window, overlap):
     np.testing.assert_allclose(total, 1.0, atol=1e-12)
     assert starts[0] == 0 and starts[-1] + n == length
     assert (w > 0).all()
+
+
+def test_plant_feet_holds_ankles_in_content_contacts(ckpt, content, tmp_path):
+    from motion3d.ops.contacts import foot_contacts
+    from motion3d.retarget.mapping import find_roles
+
+    out = {}
+    for flag in ([], ["--plant-feet"]):
+        path = tmp_path / f"out{len(flag)}.bvh"
+        _tool("stylize").main([str(content), "--style-label", "tired", "--ckpt", str(ckpt), "-o", str(path), *flag])
+        out[len(flag)] = _check_output(path, content)[1]
+    src = bvh.load(content)
+    roles = find_roles(src.skeleton)
+    feet = [roles["left_foot"], roles["right_foot"]]
+    contact = foot_contacts(src, feet=feet)[1:]  # (T-1, 2)
+
+    def slide(m):
+        step = np.linalg.norm(np.diff(m.positions()[:, feet][..., [0, 2]], axis=0), axis=-1)
+        return step[contact].mean()
+
+    assert slide(out[1]) < 0.5 * slide(out[0])
