@@ -36,8 +36,10 @@ _RULES = [
 ]
 
 
-def _swaps(name: str):
-    """Yield ``(counterpart_name, side)`` candidates for ``name``, most specific rule first."""
+def side_swaps(name: str):
+    """Yield ``(counterpart_name, side)`` candidates for ``name`` (``"LeftArm"`` -> ``("RightArm",
+    "left")``), most specific rule first: the left/right naming rules used by mirroring and
+    retargeting."""
     for rx in _RULES:
         for m in rx.finditer(name):
             tok = m.group(1)
@@ -51,7 +53,7 @@ def _swaps(name: str):
 def joint_side(name: str, names: Sequence[str] | None = None) -> str | None:
     """``"left"``, ``"right"`` or ``None`` for a joint name. With ``names`` (the skeleton's joint
     names) only a marker whose swapped name exists counts, which rules out ``lowerback``."""
-    for other, side in _swaps(name):
+    for other, side in side_swaps(name):
         if names is None or other in names:
             return side
     return None
@@ -80,7 +82,7 @@ def find_mirror_pairs(
         if j in explicit:
             perm[j] = explicit[j]
             continue
-        for other, _ in _swaps(n):
+        for other, _ in side_swaps(n):
             k = index.get(other)
             if k is not None and k != j and k not in explicit:
                 perm[j] = k

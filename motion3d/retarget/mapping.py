@@ -38,7 +38,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from motion3d.ops.joints import find_pelvis, joint_side
+from motion3d.ops.joints import find_pelvis, joint_side, side_swaps
 from motion3d.skeleton import Skeleton
 
 __all__ = [
@@ -127,9 +127,7 @@ def _strip_side(name: str, side: str, names) -> str:
 def _partner(name: str, names) -> str | None:
     """The mirror partner's name (``LeftArm`` -> ``RightArm``), by swapping the marker that
     :func:`joint_side` recognised."""
-    from motion3d.ops.joints import _swaps  # the swap rules behind joint_side
-
-    for other, _ in _swaps(name):
+    for other, _ in side_swaps(name):
         if names is None or other in names:
             return other
     return None
