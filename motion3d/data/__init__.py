@@ -12,6 +12,7 @@ import importlib
 
 _LAZY = {
     "MocapDataModule": "motion3d.data.mocap",
+    "PairedDomainDataModule": "motion3d.data.paired",
     "BadDataError": "motion3d.data.preprocess",
     "WindowDataset": "motion3d.data.windows",
     "split_by_file": "motion3d.data.split",

@@ -17,8 +17,9 @@ import numpy as np
 from motion3d.motion import Motion
 from motion3d.retarget.mapping import find_roles
 from motion3d.retarget.root import root_scale
+from motion3d.skeleton import Skeleton
 
-__all__ = ["gt_error", "end_effector_error", "skate_and_penetration", "bone_length_error", "EFFECTORS"]
+__all__ = ["gt_error", "effector_limbs", "end_effector_error", "skate_and_penetration", "bone_length_error", "EFFECTORS"]
 
 #: effector role -> (limb root role, chain of roles whose rest lengths make the limb length)
 EFFECTORS = {
@@ -36,17 +37,23 @@ def gt_error(result: Motion, truth: Motion) -> float:
     return float((((result.positions() - truth.positions()) ** 2).sum(-1)).mean() / h ** 2)
 
 
-def _limb_vectors(motion: Motion) -> dict[str, np.ndarray]:
-    roles = find_roles(motion.skeleton)
-    rest = motion.skeleton.rest_positions()
-    P = motion.positions()
+def effector_limbs(skeleton: Skeleton) -> dict[str, tuple[int, int, float]]:
+    """``{effector role: (effector joint, limb root joint, limb rest length)}`` for the
+    :data:`EFFECTORS` found on ``skeleton`` by role."""
+    roles = find_roles(skeleton)
+    rest = skeleton.rest_positions()
     out = {}
     for eff, (root, chain) in EFFECTORS.items():
         if eff not in roles or root not in roles or not all(r in roles for r in chain):
             continue
-        length = np.linalg.norm(np.diff(rest[[roles[r] for r in chain]], axis=0), axis=-1).sum()
-        out[eff] = (P[:, roles[eff]] - P[:, roles[root]]) / length
+        length = float(np.linalg.norm(np.diff(rest[[roles[r] for r in chain]], axis=0), axis=-1).sum())
+        out[eff] = (roles[eff], roles[root], length)
     return out
+
+
+def _limb_vectors(motion: Motion) -> dict[str, np.ndarray]:
+    P = motion.positions()
+    return {eff: (P[:, j] - P[:, r]) / length for eff, (j, r, length) in effector_limbs(motion.skeleton).items()}
 
 
 def end_effector_error(source: Motion, result: Motion) -> float:

@@ -2,11 +2,12 @@
 
 Motion: :class:`PredictionTask` (``"predict"``), :class:`GenerationTask` (``"generate"``),
 :class:`RecognitionTask` (``"recognize"``),
-:class:`StyleTransferTask` (``"stylize"``); importing this package registers their evaluators.
+:class:`StyleTransferTask` (``"stylize"``), :class:`RetargetTask` (``"retarget"``); importing this package registers their evaluators.
 """
 from motion3d.tasks.generate import GenerationTask
 from motion3d.tasks.predict import PredictionTask
 from motion3d.tasks.recognize import RecognitionTask
+from motion3d.tasks.retarget import RetargetTask
 from motion3d.tasks.stylize import StyleTransferTask
 
-__all__ = ["PredictionTask", "GenerationTask", "RecognitionTask", "StyleTransferTask"]
+__all__ = ["PredictionTask", "GenerationTask", "RecognitionTask", "StyleTransferTask", "RetargetTask"]
