@@ -1,13 +1,17 @@
 #!/usr/bin/env python
 """Retarget a BVH clip onto another skeleton (the hierarchy of TARGET.bvh).
 
-    python tools/retarget.py SRC.bvh --target TARGET.bvh -o OUT.bvh [--method analytic]
+    python tools/retarget.py SRC.bvh --target TARGET.bvh -o OUT.bvh [--method analytic|learned --ckpt X]
         [--mapping map.yaml] [--save-mapping map.yaml] [--print-mapping] [--video out.mp4]
         [--feet-on-floor] [--cleanup-feet] [--no-scale-root] [--frames START:END]
 
 The joint mapping is automatic (by joint names); --save-mapping writes it as YAML to check and
 edit, --mapping reads an edited one back. The output keeps the target's hierarchy, offsets and
 channel layout. --video renders the source and the result side by side.
+
+--method learned --ckpt X uses a skeleton-aware network trained on two skeleton domains
+(configs/retarget/): the source's skeleton picks the encoder, the target's the decoder; each must
+have the joint names and hierarchy of one of the checkpoint's domains (proportions may differ).
 """
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ from pathlib import Path
 
 from motion3d.io import FormatError, bvh
 from motion3d.retarget import (
-    LEARNED_UNAVAILABLE, METHODS, MappingError, mapping_to_yaml, resolve_mapping, retarget, save_mapping,
+    METHODS, MappingError, mapping_to_yaml, resolve_mapping, retarget, save_mapping,
 )
 
 
@@ -49,11 +53,28 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     if args.method == "learned":
-        print(f"error: {LEARNED_UNAVAILABLE}", file=sys.stderr)
-        return 2
+        analytic_only = [o for o, v in (("--mapping", args.mapping), ("--save-mapping", args.save_mapping),
+                                        ("--print-mapping", args.print_mapping), ("--feet-on-floor", args.feet_on_floor),
+                                        ("--cleanup-feet", args.cleanup_feet), ("--no-scale-root", args.no_scale_root)) if v]
+        if not args.ckpt or analytic_only:
+            why = (f"{', '.join(analytic_only)} apply to --method analytic only" if args.ckpt else
+                   "--method learned needs --ckpt X, a 'retarget' checkpoint (tools/train.py fit -c "
+                   "configs/retarget/bandai_cmu.yaml)")
+            print(f"error: {why}", file=sys.stderr)
+            return 2
     try:
         source = bvh.load(args.source)[_frames(args.frames)]
         target = bvh.read_header(args.target)[0]
+        if args.method == "learned":
+            from motion3d.tasks.common import ContextMismatch
+            from motion3d.tasks.retarget_clips import LearnedRetargeter
+
+            try:
+                out = LearnedRetargeter.load(args.ckpt).retarget(source, target)
+            except (ContextMismatch, KeyError) as e:
+                print(f"error: {args.ckpt}: {e}", file=sys.stderr)
+                return 1
+            return _finish(args, source, target, out)
         mapping = resolve_mapping(source.skeleton, target, args.mapping)
         if args.save_mapping:
             print(f"mapping: {save_mapping(mapping, args.save_mapping, source.skeleton, target)}")
@@ -64,6 +85,11 @@ def main(argv=None) -> int:
     except (MappingError, FormatError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
+    return _finish(args, source, target, out)
+
+
+def _finish(args, source, target, out) -> int:
+    """Save the result (and the video); print where they went."""
     out.name = f"{source.name} on {Path(args.target).stem}"
     print(f"retargeted: {bvh.save(out, args.output)} ({out.num_frames} frames, {target.num_joints} joints, "
           f"{out.fps:g} fps)")

@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from motion3d.io import bvh
 
@@ -54,4 +55,46 @@ def test_cmu_131_names_to_01_names_with_video_and_learned_refusal(tmp_path, cmu_
     assert video.stat().st_size > 0
     assert _main(cmu_dir / "131_01.bvh", "--target", cmu_dir / "01_01.bvh", "-o", tmp_path / "x.bvh",
                  "--method", "learned") == 2
-    assert "later release" in capsys.readouterr().err and not (tmp_path / "x.bvh").exists()
+    assert "--ckpt" in capsys.readouterr().err and not (tmp_path / "x.bvh").exists()
+
+
+# --------------------------------------------------------------------------- --method learned
+@pytest.fixture(scope="module")
+def learned_ckpt(bandai_dir, cmu_dir, tmp_path_factory) -> Path:
+    from tests.tasks.test_retarget_task import train_tiny
+
+    return train_tiny(tmp_path_factory.mktemp("retarget_tool"), tmp_path_factory.mktemp("cache"), steps=1)
+
+
+def test_learned_both_ways_any_length(tmp_path, bandai_dir, cmu_dir, learned_ckpt, capsys):
+    src = sorted((bandai_dir / "data").glob("*walk_normal*.bvh"))[0]
+    cmu_target = bvh.read_header(cmu_dir / "131_03.bvh")[0]
+    # Bandai (30 fps) -> CMU 131: 100 frames, more than one 64-frame window (overlaps blended)
+    out = tmp_path / "b2c.bvh"
+    assert _main(src, "--target", cmu_dir / "131_03.bvh", "-o", out, "--frames", "0:100", "--method", "learned",
+                 "--ckpt", learned_ckpt) == 0
+    m = bvh.load(out)
+    assert m.skeleton.allclose(cmu_target) and m.skeleton.channels == cmu_target.channels
+    assert m.num_frames == 100 and np.isfinite(m.rotations).all() and np.isfinite(m.root_positions).all()
+    # CMU (120 fps) -> Bandai: 40 frames = 10 at the checkpoint's 30 fps, shorter than a window
+    out2 = tmp_path / "c2b.bvh"
+    assert _main(cmu_dir / "131_01.bvh", "--target", src, "-o", out2, "--frames", "0:40", "--method", "learned",
+                 "--ckpt", learned_ckpt) == 0
+    m2 = bvh.load(out2)
+    assert m2.num_joints == 22 and m2.num_frames == 40 and abs(m2.fps - 120) < 1e-3
+    assert np.isfinite(m2.rotations).all()
+    assert "retargeted:" in capsys.readouterr().out
+
+
+def test_learned_refuses_skeletons_outside_the_checkpoint(tmp_path, bandai_dir, cmu_dir, learned_ckpt, capsys):
+    src = sorted((bandai_dir / "data").glob("*walk_normal*.bvh"))[0]
+    assert _main(cmu_dir / "01_01.bvh", "--target", src, "-o", tmp_path / "x.bvh", "--frames", "0:20",
+                 "--method", "learned", "--ckpt", learned_ckpt) == 1
+    err = capsys.readouterr().err
+    assert "source skeleton" in err and "domain b" in err and "joint names differ" in err
+    assert _main(src, "--target", cmu_dir / "01_01.bvh", "-o", tmp_path / "x.bvh", "--frames", "0:20",
+                 "--method", "learned", "--ckpt", learned_ckpt) == 1
+    assert "target skeleton" in capsys.readouterr().err
+    assert _main(src, "--target", cmu_dir / "131_01.bvh", "-o", tmp_path / "x.bvh", "--method", "learned",
+                 "--ckpt", learned_ckpt, "--cleanup-feet") == 2
+    assert "analytic only" in capsys.readouterr().err and not (tmp_path / "x.bvh").exists()

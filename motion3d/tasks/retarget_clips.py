@@ -1,0 +1,99 @@
+"""Learned retargeting of whole clips of any length with a ``retarget`` checkpoint
+(``tools/retarget.py --method learned``, ``tools/evaluate_retarget.py --ckpt``).
+
+The source clip's skeleton picks the encoder (it must have the topology, joint names and parents,
+of one of the checkpoint's domains; proportions may differ), the target skeleton the decoder and
+the static offsets. The source is resampled to the checkpoint's frame rate, encoded in the
+domain's representation on its own skeleton, cut into windows of the training length overlapping
+by half (:func:`motion3d.tasks.stylize_clips.window_starts`; clips shorter than a window are
+padded with their last frame), retargeted window by window, blended with linear cross-fades
+(:func:`~motion3d.tasks.stylize_clips.crossfade_weights`) and decoded once on the target
+skeleton, starting where the source starts (its ground position scaled by the height ratio). The
+result has the source's frame rate and frame count.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from motion3d.features import build
+from motion3d.motion import Motion
+from motion3d.skeleton import Skeleton
+from motion3d.tasks.common import ContextMismatch, MotionContext
+from motion3d.tasks.retarget import load_retarget_checkpoint
+from motion3d.tasks.stylize_clips import crossfade_weights, window_starts
+
+__all__ = ["LearnedRetargeter"]
+
+
+def _describe(sk: Skeleton) -> str:
+    return f"{sk.num_joints} joints: {', '.join(sk.names[:4])}, ..."
+
+
+class LearnedRetargeter:
+    """A trained :class:`RetargetNet` with its two domains' contexts (see the module docstring)."""
+
+    def __init__(self, net, contexts: dict[str, MotionContext], device: str | torch.device = "cpu"):
+        self.net, self.contexts = net.to(device).eval(), contexts
+        self.device = torch.device(device)
+
+    @classmethod
+    def load(cls, ckpt: str | Path, device: str | torch.device = "cpu") -> "LearnedRetargeter":
+        net, contexts, _ = load_retarget_checkpoint(ckpt, device)
+        return cls(net, contexts, device)
+
+    @property
+    def window(self) -> int:
+        return int(self.contexts["a"].window or 64)
+
+    def domain_of(self, skeleton: Skeleton, role: str) -> str:
+        """``"a"`` or ``"b"``: the domain whose topology ``skeleton`` has; a clear error otherwise
+        naming the ``role`` (source / target) and why each domain differs."""
+        for k, ctx in self.contexts.items():
+            if ctx.skeleton.same_topology(skeleton):
+                return k
+        why = "; ".join(f"domain {k} ({_describe(ctx.skeleton)}): {ctx.skeleton.describe_difference(skeleton)}"
+                        for k, ctx in self.contexts.items())
+        raise ContextMismatch(f"the {role} skeleton ({_describe(skeleton)}) is not one of the checkpoint's "
+                              f"domains, so the learned method cannot take it as {role} ({why}); use "
+                              "--method analytic or a checkpoint trained on it")
+
+    @torch.no_grad()
+    def retarget_features(self, x: torch.Tensor, source: str, target: str, offsets: torch.Tensor) -> torch.Tensor:
+        """Normalised source features ``(T, D_s)`` -> normalised target features ``(T, D_t)``,
+        window by window with half overlaps, cross-faded; ``offsets (J_t, 3)``: the target
+        skeleton's graph offsets (:meth:`DomainAutoencoder.skeleton_offsets`)."""
+        T, W = x.shape[0], self.window
+        if T < W:
+            x = torch.cat([x, x[-1:].expand(W - T, -1)])
+        L = x.shape[0]
+        starts = window_starts(L, W, W // 2)
+        wins = torch.stack([x[s:s + W] for s in starts]).float().to(self.device)  # (K, W, D_s)
+        out = self.net.retarget(source, target, wins, offsets.expand(len(starts), -1, -1)).cpu().double()
+        weights = torch.from_numpy(crossfade_weights(starts, W, L))  # (K, W)
+        blended = torch.zeros(L, out.shape[-1], dtype=torch.float64)
+        for k, s in enumerate(starts):
+            blended[s:s + W] += weights[k, :, None] * out[k]
+        return blended[:T].float()
+
+    def retarget(self, motion: Motion, target: Skeleton) -> Motion:
+        """``motion`` on the ``target`` skeleton (source fps and frame count)."""
+        if motion.num_frames < 2:
+            raise ValueError(f"clip {motion.name!r} has {motion.num_frames} frame(s); at least 2 are needed")
+        src, dst = self.domain_of(motion.skeleton, "source"), self.domain_of(target, "target")
+        cs, ct = self.contexts[src], self.contexts[dst]
+        m = motion.resample(cs.fps) if abs(motion.fps - cs.fps) > 1e-6 else motion
+        rep_s = build(cs.representation.name, m.skeleton, **cs.representation.options())
+        rep_t = build(ct.representation.name, target, **ct.representation.options())
+        x = torch.from_numpy(cs.normalizer.normalize(rep_s.encode(m)))
+        offsets = self.net.domain(dst).skeleton_offsets(target)
+        y = ct.normalizer.denormalize(self.retarget_features(x, src, dst, offsets).double())
+        init = np.asarray(rep_s.initial_state(m), dtype=np.float64).copy()
+        init[:2] *= target.height() / m.skeleton.height()
+        out = rep_t.decode(y, initial=init, fps=ct.fps, name=motion.name)
+        if abs(out.fps - motion.fps) > 1e-6:  # back to the source's rate and frame count
+            out = out.resample(motion.fps)
+            out = out[np.minimum(np.arange(motion.num_frames), out.num_frames - 1)]
+        return out
