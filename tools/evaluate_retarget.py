@@ -1,7 +1,7 @@
 #!/usr/bin/env python
-"""Evaluate retargeting on real clips: naive copy vs analytic (vs learned: not trained yet).
+"""Evaluate retargeting on real clips: naive copy vs analytic vs learned (with --ckpt).
 
-    python tools/evaluate_retarget.py [--data DIR] [--bandai 10] [--max-frames 600]
+    python tools/evaluate_retarget.py [--data DIR] [--bandai 10] [--max-frames 600] [--ckpt X]
 
 (a) ground truth by construction: every clip on its own skeleton with changed proportions (legs
 x1.2, arms x0.8, spine x1.1, head x0.9, hips path x leg ratio), plus an A-pose rest, plus random
@@ -10,6 +10,12 @@ local axes: squared position error / height^2 (Aberman et al. 2020). (b) across 
 foot skate (body heights per second, the source's beside), floor penetration below the scaled
 source floor; "analytic+feet" adds --feet-on-floor and --cleanup-feet. Bone lengths of every
 output are asserted equal to the target's.
+
+--ckpt X (a 'retarget' checkpoint) adds the learned column on the rows "(learned domains)": the
+same measures on the clips and skeleton pairs the network can take (source and target each with
+the joint names and hierarchy of one of its two domains), with naive and analytic on the same
+pairs beside it. The other rows have no learned value: their skeletons (CMU 01 names, A-pose or
+re-framed rests) are not the checkpoint's domains.
 """
 from __future__ import annotations
 
@@ -42,16 +48,55 @@ def _clips(root: Path, n_bandai: int, max_frames: int):
     return [load(p) for p in bandai], [load(p) for p in cmu]
 
 
+def _domain(learned, skeleton) -> str | None:
+    return next((k for k, c in learned.contexts.items() if c.skeleton.same_topology(skeleton)), None)
+
+
+def _learned_rows(learned, clips, add) -> float:
+    """Rows "(learned domains)": naive, analytic and learned on the clips of the checkpoint's
+    domains: proportions changed (ground truth), and onto the other domain's skeleton. Returns the
+    largest bone length deviation of the learned outputs (x height)."""
+    worst = 0.0
+    for m in clips:
+        k = _domain(learned, m.skeleton)
+        if k is None:
+            continue
+        truth = scale_limbs(m, FACTORS)
+        out = learned.retarget(m, truth.skeleton)
+        worst = max(worst, bone_length_error(out))
+        add("GT proportions, learned domains (err/h^2)", naive=gt_error(naive_copy(m, truth.skeleton), truth),
+            analytic=gt_error(retarget(m, truth.skeleton), truth), learned=gt_error(out, truth))
+        other = "b" if k == "a" else "a"
+        tgt = learned.contexts[other].skeleton
+        task = f"domain {k} -> {other} ({m.num_joints} -> {tgt.num_joints} joints, learned domains)"
+        nv, an, ln = naive_copy(m, tgt), retarget(m, tgt), learned.retarget(m, tgt)
+        worst = max(worst, bone_length_error(ln))
+        add(f"{task}: end effectors (per limb length)", naive=end_effector_error(m, nv),
+            analytic=end_effector_error(m, an), learned=end_effector_error(m, ln))
+        sn, sa, sl = skate_and_penetration(m, nv), skate_and_penetration(m, an), skate_and_penetration(m, ln)
+        add(f"{task}: foot skate (heights/s)", source=sa["skate_src"], naive=sn["skate"], analytic=sa["skate"],
+            learned=sl["skate"])
+        add(f"{task}: floor penetration (x height)", naive=sn["penetration"], analytic=sa["penetration"],
+            learned=sl["penetration"])
+    return worst
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default=None, help="dataset root (default: the shared data)")
     ap.add_argument("--bandai", type=int, default=10, help="number of Bandai-Namco clips")
     ap.add_argument("--max-frames", type=int, default=600, help="frames per clip (from the start)")
+    ap.add_argument("--ckpt", help="a 'retarget' checkpoint: adds the learned column")
     args = ap.parse_args(argv)
+    learned = None
+    if args.ckpt:
+        from motion3d.tasks.retarget_clips import LearnedRetargeter
+
+        learned = LearnedRetargeter.load(args.ckpt)
     root = Path(args.data) if args.data else data_root()
     bandai, cmu = _clips(root, args.bandai, args.max_frames)
     rows: dict[str, dict[str, list[float]]] = {}
-    cols = ("source", "naive", "analytic", "analytic+feet")
+    cols = ("source", "naive", "analytic", "analytic+feet", "learned")
 
     def add(row, **values):
         r = rows.setdefault(row, {c: [] for c in cols})
@@ -84,19 +129,21 @@ def main(argv=None) -> int:
             **{"analytic+feet": sf["skate"]})
         add(f"{task}: floor penetration (x height)", naive=sn["penetration"], analytic=sa["penetration"],
             **{"analytic+feet": sf["penetration"]})
+    if learned is not None:
+        worst_bone = max(worst_bone, _learned_rows(learned, bandai + cmu, add))
     assert worst_bone < 1e-6, f"bone lengths differ from the target's by {worst_bone:.3g} x height"
 
     print(f"clips: {len(bandai)} Bandai-Namco ({', '.join(m.name for m in bandai)}), "
           f"{len(cmu)} CMU; up to {args.max_frames} frames each")
     w = max(len(r) for r in rows)
-    head = "".join(f"  {c:>13}" for c in cols + ("learned",))
+    head = "".join(f"  {c:>13}" for c in cols)
     print(f"{'measure (mean over clips)':<{w}}{head}  analytic/naive")
     for row, r in rows.items():
         mean = {c: (float(np.mean(v)) if v else None) for c, v in r.items()}
         cells = "".join(f"  {mean[c]:13.3g}" if mean[c] is not None else f"  {'-':>13}" for c in cols)
         n, a = mean["naive"], mean["analytic"]
         ratio = f"{a / n:.3g}" if n else "-"
-        print(f"{row:<{w}}{cells}  {'not trained':>13}  {ratio}")
+        print(f"{row:<{w}}{cells}  {ratio}")
     print(f"bone lengths of every output equal the target's (largest deviation {worst_bone:.2g} x height)")
     return 0
 
