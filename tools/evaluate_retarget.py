@@ -11,7 +11,7 @@ foot skate (body heights per second, the source's beside), floor penetration bel
 source floor; "analytic+feet" adds --feet-on-floor and --cleanup-feet. Bone lengths of every
 output are asserted equal to the target's.
 
---ckpt X (a 'retarget' checkpoint) adds the learned column on the rows "(learned domains)": the
+--ckpt X (a 'retarget' checkpoint) adds the learned column on the rows "[learned domains]": the
 same measures on the clips and skeleton pairs the network can take (source and target each with
 the joint names and hierarchy of one of its two domains), with naive and analytic on the same
 pairs beside it. The other rows have no learned value: their skeletons (CMU 01 names, A-pose or
@@ -30,8 +30,7 @@ from motion3d.paths import data_root
 from motion3d.retarget import naive_copy, retarget
 from motion3d.retarget.evaluate import bone_length_error, end_effector_error, gt_error, skate_and_penetration
 from motion3d.retarget.variants import a_pose_frames, random_frames, reframe, scale_limbs
-
-FACTORS = {"legs": 1.2, "arms": 0.8, "spine": 1.1, "head": 0.9}
+from motion3d.tasks.retarget_clips import GT_FACTORS as FACTORS, LearnedRetargeter, compare_methods
 
 
 def _clips(root: Path, n_bandai: int, max_frames: int):
@@ -48,37 +47,12 @@ def _clips(root: Path, n_bandai: int, max_frames: int):
     return [load(p) for p in bandai], [load(p) for p in cmu]
 
 
-def _domain(learned, skeleton) -> str | None:
-    return next((k for k, c in learned.contexts.items() if c.skeleton.same_topology(skeleton)), None)
-
-
-def _learned_rows(learned, clips, add) -> float:
-    """Rows "(learned domains)": naive, analytic and learned on the clips of the checkpoint's
-    domains: proportions changed (ground truth), and onto the other domain's skeleton. Returns the
-    largest bone length deviation of the learned outputs (x height)."""
-    worst = 0.0
+def _learned_rows(learned, clips, add) -> None:
+    """Rows "[learned domains]": :func:`compare_methods` on the clips of the checkpoint's domains."""
     for m in clips:
-        k = _domain(learned, m.skeleton)
-        if k is None:
-            continue
-        truth = scale_limbs(m, FACTORS)
-        out = learned.retarget(m, truth.skeleton)
-        worst = max(worst, bone_length_error(out))
-        add("GT proportions, learned domains (err/h^2)", naive=gt_error(naive_copy(m, truth.skeleton), truth),
-            analytic=gt_error(retarget(m, truth.skeleton), truth), learned=gt_error(out, truth))
-        other = "b" if k == "a" else "a"
-        tgt = learned.contexts[other].skeleton
-        task = f"domain {k} -> {other} ({m.num_joints} -> {tgt.num_joints} joints, learned domains)"
-        nv, an, ln = naive_copy(m, tgt), retarget(m, tgt), learned.retarget(m, tgt)
-        worst = max(worst, bone_length_error(ln))
-        add(f"{task}: end effectors (per limb length)", naive=end_effector_error(m, nv),
-            analytic=end_effector_error(m, an), learned=end_effector_error(m, ln))
-        sn, sa, sl = skate_and_penetration(m, nv), skate_and_penetration(m, an), skate_and_penetration(m, ln)
-        add(f"{task}: foot skate (heights/s)", source=sa["skate_src"], naive=sn["skate"], analytic=sa["skate"],
-            learned=sl["skate"])
-        add(f"{task}: floor penetration (x height)", naive=sn["penetration"], analytic=sa["penetration"],
-            learned=sl["penetration"])
-    return worst
+        if any(c.skeleton.same_topology(m.skeleton) for c in learned.contexts.values()):
+            for row, values in compare_methods(learned, m).items():
+                add(f"{row} [learned domains]", **values)
 
 
 def main(argv=None) -> int:
@@ -90,8 +64,6 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     learned = None
     if args.ckpt:
-        from motion3d.tasks.retarget_clips import LearnedRetargeter
-
         learned = LearnedRetargeter.load(args.ckpt)
     root = Path(args.data) if args.data else data_root()
     bandai, cmu = _clips(root, args.bandai, args.max_frames)
@@ -129,8 +101,8 @@ def main(argv=None) -> int:
             **{"analytic+feet": sf["skate"]})
         add(f"{task}: floor penetration (x height)", naive=sn["penetration"], analytic=sa["penetration"],
             **{"analytic+feet": sf["penetration"]})
-    if learned is not None:
-        worst_bone = max(worst_bone, _learned_rows(learned, bandai + cmu, add))
+    if learned is not None:  # asserts the learned outputs' bone lengths itself
+        _learned_rows(learned, bandai + cmu, add)
     assert worst_bone < 1e-6, f"bone lengths differ from the target's by {worst_bone:.3g} x height"
 
     print(f"clips: {len(bandai)} Bandai-Namco ({', '.join(m.name for m in bandai)}), "

@@ -17,10 +17,13 @@ Per step and domain ``k`` (the other one ``o``):
 
 The checkpoint carries both skeletons, representations and normalisers (``checkpoint["motion3d"]``
 with ``"contexts": {"a": MotionContext.to_meta(), "b": ...}``); :func:`load_retarget_checkpoint`
-rebuilds everything from it alone.
+rebuilds everything from it alone. ``tools/evaluate.py --ckpt X`` runs :func:`evaluate_retarget` on
+the held-out files of both domains; ``tools/evaluate_retarget.py --ckpt X`` adds the learned
+column to the table of naive and analytic retargeting.
 """
 from __future__ import annotations
 
+import argparse
 import math
 from pathlib import Path
 from typing import Callable, Mapping
@@ -36,9 +39,10 @@ from motion3d.models.retarget import DOMAINS, SkeletonDiscriminator
 from motion3d.retarget.evaluate import effector_limbs
 from motion3d.tasks.classify import WarmupCosine
 from motion3d.tasks.common import ContextMismatch, MotionContext, feature_loss
-from motion3d.tasks.evaluation import META_KEY, load_checkpoint
+from motion3d.tasks.evaluation import META_KEY, load_checkpoint, register
 
-__all__ = ["RetargetTask", "RetargetNetFactory", "load_retarget_checkpoint", "scale_trajectory", "TASK_NAME"]
+__all__ = ["RetargetTask", "RetargetNetFactory", "load_retarget_checkpoint", "scale_trajectory", "evaluate_retarget",
+           "TASK_NAME"]
 
 TASK_NAME = "retarget"
 #: a network, or a callable building one from ``(skeleton_a, features_a, skeleton_b, features_b)``
@@ -298,3 +302,51 @@ def load_retarget_checkpoint(checkpoint: str | Path | Mapping, device: str | tor
     net.load_state_dict({k[len("net."):]: v for k, v in ckpt["state_dict"].items() if k.startswith("net.")})
     contexts = {k: MotionContext.from_meta(meta["contexts"][k]) for k in DOMAINS}
     return net.to(device).eval(), contexts, meta
+
+
+# ---------------------------------------------------------------------------------------------
+# evaluation (tools/evaluate.py)
+# ---------------------------------------------------------------------------------------------
+def _add_arguments(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("retargeting")
+    g.add_argument("--split", default="val", choices=("train", "val", "test"),
+                   help="the files of this split of each domain's data (as in training)")
+    g.add_argument("--max-frames", type=int, default=600, help="frames per clip (from the start)")
+    g.add_argument("--device", default="cpu")
+
+
+@register(TASK_NAME, add_arguments=_add_arguments)
+def evaluate_retarget(checkpoint: dict, args: argparse.Namespace) -> dict:
+    """Naive vs analytic vs learned on the files of ``args.split`` of both domains (the training
+    split, rebuilt from the checkpoint's data configs): :func:`compare_methods` rows, mean over
+    clips; returns ``{row: {method: mean}}``."""
+    import numpy as np
+
+    from motion3d.data.mocap import MocapDataModule
+    from motion3d.io.registry import load_motion
+    from motion3d.tasks.retarget_clips import LearnedRetargeter, compare_methods
+
+    net, contexts, meta = load_retarget_checkpoint(checkpoint, args.device)
+    learned = LearnedRetargeter(net, contexts, args.device)
+    rows: dict[str, dict[str, list[float]]] = {}
+    for k in DOMAINS:
+        config = (meta.get("data") or {}).get(k)
+        if not config:
+            raise KeyError(f"the checkpoint has no data config of domain {k}; evaluate with "
+                           "tools/evaluate_retarget.py --ckpt instead")
+        dm = MocapDataModule(**config["init_args"])
+        dm.setup("test")
+        files = dm.files(args.split)
+        print(f"domain {k}: {len(files)} {args.split} files")
+        for path in files:
+            m = load_motion(path)[:args.max_frames]
+            for row, values in compare_methods(learned, m).items():
+                for c, v in values.items():
+                    rows.setdefault(row, {}).setdefault(c, []).append(v)
+    cols = ("source", "naive", "analytic", "learned")
+    means = {row: {c: float(np.mean(v)) for c, v in r.items()} for row, r in rows.items()}
+    w = max((len(r) for r in means), default=10)
+    print(f"{'measure (mean over clips)':<{w}}" + "".join(f"  {c:>10}" for c in cols))
+    for row, r in means.items():
+        print(f"{row:<{w}}" + "".join(f"  {r[c]:10.3g}" if c in r else f"  {'-':>10}" for c in cols))
+    return means

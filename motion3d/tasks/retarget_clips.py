@@ -25,7 +25,10 @@ from motion3d.tasks.common import ContextMismatch, MotionContext
 from motion3d.tasks.retarget import load_retarget_checkpoint
 from motion3d.tasks.stylize_clips import crossfade_weights, window_starts
 
-__all__ = ["LearnedRetargeter"]
+__all__ = ["LearnedRetargeter", "compare_methods", "GT_FACTORS"]
+
+#: proportions of the ground-truth variant (:func:`motion3d.retarget.variants.scale_limbs`)
+GT_FACTORS = {"legs": 1.2, "arms": 0.8, "spine": 1.1, "head": 0.9}
 
 
 def _describe(sk: Skeleton) -> str:
@@ -97,3 +100,34 @@ class LearnedRetargeter:
             out = out.resample(motion.fps)
             out = out[np.minimum(np.arange(motion.num_frames), out.num_frames - 1)]
         return out
+
+
+def compare_methods(retargeter: LearnedRetargeter, motion: Motion) -> dict[str, dict[str, float]]:
+    """Naive copy, analytic and learned retargeting of one clip of a checkpoint domain, as rows
+    ``{measure: {"source"?, "naive", "analytic", "learned"}}``: the ground-truth error (err/h^2) onto
+    its own skeleton with :data:`GT_FACTORS` proportions, and onto the other domain's skeleton the
+    end-effector error (per limb length), foot skate (heights/s, the source's beside) and floor
+    penetration (x height). Raises if a learned output's bone lengths differ from its target's."""
+    from motion3d.retarget import naive_copy, retarget
+    from motion3d.retarget.evaluate import bone_length_error, end_effector_error, gt_error, skate_and_penetration
+    from motion3d.retarget.variants import scale_limbs
+
+    k = retargeter.domain_of(motion.skeleton, "source")
+    other = "b" if k == "a" else "a"
+    truth = scale_limbs(motion, GT_FACTORS)
+    tgt = retargeter.contexts[other].skeleton
+    gt_out, out = retargeter.retarget(motion, truth.skeleton), retargeter.retarget(motion, tgt)
+    worst = max(bone_length_error(gt_out), bone_length_error(out))
+    if worst > 1e-6:
+        raise AssertionError(f"learned output bone lengths differ from the target's by {worst:.3g} x height")
+    rows = {"GT proportions (err/h^2)": {
+        "naive": gt_error(naive_copy(motion, truth.skeleton), truth),
+        "analytic": gt_error(retarget(motion, truth.skeleton), truth), "learned": gt_error(gt_out, truth)}}
+    task = f"domain {k} -> {other} ({motion.skeleton.num_joints} -> {tgt.num_joints} joints)"
+    results = {"naive": naive_copy(motion, tgt), "analytic": retarget(motion, tgt), "learned": out}
+    rows[f"{task}: end effectors (per limb length)"] = {c: end_effector_error(motion, r) for c, r in results.items()}
+    sp = {c: skate_and_penetration(motion, r) for c, r in results.items()}
+    rows[f"{task}: foot skate (heights/s)"] = {"source": sp["analytic"]["skate_src"],
+                                               **{c: v["skate"] for c, v in sp.items()}}
+    rows[f"{task}: floor penetration (x height)"] = {c: v["penetration"] for c, v in sp.items()}
+    return rows
