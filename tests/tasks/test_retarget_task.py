@@ -84,3 +84,14 @@ def test_evaluate_tool_compares_naive_analytic_learned_on_held_out_files(ckpt, c
     rows = [r for r in means if r.startswith("domain a -> b") or r.startswith("domain b -> a")]
     assert len(rows) == 6 and all(np.isfinite(v) for r in rows for v in means[r].values())
     assert "learned" in capsys.readouterr().out
+
+
+def test_paired_datamodule_needs_one_window_and_fps():
+    from motion3d.data.mocap import MocapDataModule
+    from motion3d.data.paired import PairedDomainDataModule
+
+    a = MocapDataModule("data:mocap/bandai-namco-1", window=64)
+    with pytest.raises(ValueError, match="same window length"):
+        PairedDomainDataModule(a, MocapDataModule("data:mocap/cmu", window=32))
+    with pytest.raises(ValueError, match="same fps"):
+        PairedDomainDataModule(a, MocapDataModule("data:mocap/cmu", window=64, fps=60))
