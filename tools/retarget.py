@@ -53,9 +53,9 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     if args.method == "learned":
-        analytic_only = [o for o, v in (("--mapping", args.mapping), ("--save-mapping", args.save_mapping),
-                                        ("--print-mapping", args.print_mapping), ("--feet-on-floor", args.feet_on_floor),
-                                        ("--cleanup-feet", args.cleanup_feet), ("--no-scale-root", args.no_scale_root)) if v]
+        analytic_only = [f"--{o.replace('_', '-')}" for o in ("mapping", "save_mapping", "print_mapping",
+                                                              "feet_on_floor", "cleanup_feet", "no_scale_root")
+                         if getattr(args, o)]
         if not args.ckpt or analytic_only:
             why = (f"{', '.join(analytic_only)} apply to --method analytic only" if args.ckpt else
                    "--method learned needs --ckpt X, a 'retarget' checkpoint (tools/train.py fit -c "

@@ -211,7 +211,8 @@ class RetargetTask(L.LightningModule):
         """Hinge loss of both discriminators: real windows of each domain vs retargeted ones."""
         loss = 0.0
         for k in DOMAINS:
-            loss = loss + F.relu(1.0 - self.disc[k](batch[k]["x"])).mean() + F.relu(1.0 + self.disc[k](fakes[k].detach())).mean()
+            real, fake = self.disc[k](batch[k]["x"]), self.disc[k](fakes[k].detach())
+            loss = loss + F.relu(1.0 - real).mean() + F.relu(1.0 + fake).mean()
         return loss
 
     # ------------------------------------------------------------------ steps

@@ -18,7 +18,7 @@ from motion3d.tasks.retarget import RetargetTask, load_retarget_checkpoint, scal
 CONFIG = REPO_ROOT / "configs" / "retarget" / "bandai_cmu.yaml"
 
 
-def train_tiny(root: Path, cache: Path, steps: int = 3) -> Path:
+def train_tiny(root: Path, cache: Path, steps: int = 3, extra: tuple[str, ...] = ()) -> Path:
     """A few steps of the real config on a few files (small batches); the path of last.ckpt."""
     spec = importlib.util.spec_from_file_location("_tool_train", REPO_ROOT / "tools" / "train.py")
     mod = importlib.util.module_from_spec(spec)
@@ -32,7 +32,7 @@ def train_tiny(root: Path, cache: Path, steps: int = 3) -> Path:
               f"{a}roots", '["data:mocap/bandai-namco-1"]', f"{a}include", '["*_walk_*_001.bvh", "*_run_*_001.bvh"]',
               f"{a}split", "[0.8, 0.2, 0.0]", f"{a}batch_size", "4", f"{a}cache_dir", str(cache),
               f"{b}include", '["131_01.bvh", "131_02.bvh"]', f"{b}split", "[0.5, 0.5, 0.0]",
-              f"{b}batch_size", "4", f"{b}cache_dir", str(cache)])
+              f"{b}batch_size", "4", f"{b}cache_dir", str(cache), *extra])
     last = sorted(root.rglob("last.ckpt"))
     assert last, f"no last.ckpt under {root}"
     return last[-1]
@@ -95,3 +95,13 @@ def test_paired_datamodule_needs_one_window_and_fps():
         PairedDomainDataModule(a, MocapDataModule("data:mocap/cmu", window=32))
     with pytest.raises(ValueError, match="same fps"):
         PairedDomainDataModule(a, MocapDataModule("data:mocap/cmu", window=64, fps=60))
+
+
+def test_adversarial_option_trains_discriminators(tmp_path, bandai_dir, cmu_dir):
+    path = train_tiny(tmp_path / "run", tmp_path / "cache", steps=2, extra=("--model.init_args.adversarial", "true"))
+    raw = torch.load(path, map_location="cpu", weights_only=True)
+    assert any(k.startswith("disc.a.") for k in raw["state_dict"]) and len(raw["optimizer_states"]) == 2
+    task = RetargetTask.load_from_checkpoint(path, weights_only=True)
+    assert task.disc is not None and set(task.disc) == {"a", "b"}
+    net, _, _ = load_retarget_checkpoint(raw)
+    assert not any(k.startswith("disc") for k in net.state_dict())
