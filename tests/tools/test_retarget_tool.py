@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from motion3d.io import bvh
+from tests.conftest import assert_close
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -84,6 +85,11 @@ def test_learned_both_ways_any_length(tmp_path, bandai_dir, cmu_dir, learned_ckp
     assert m2.num_joints == 22 and m2.num_frames == 40 and abs(m2.fps - 120) < 1e-3
     assert np.isfinite(m2.rotations).all()
     assert "retargeted:" in capsys.readouterr().out
+    # the library entry point gives the same clip as the tool
+    from motion3d.retarget import retarget
+
+    lib = retarget(bvh.load(src)[0:100], cmu_target, method="learned", checkpoint=learned_ckpt)
+    assert_close(lib.positions(), m.positions(), atol=1e-3 * cmu_target.height())
 
 
 def test_learned_refuses_skeletons_outside_the_checkpoint(tmp_path, bandai_dir, cmu_dir, learned_ckpt, capsys):

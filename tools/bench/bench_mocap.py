@@ -122,7 +122,7 @@ def bench_fk(skeleton_file, repeat):
         par = torch.tensor(parents)
         t_smplx = _best(lambda: batch_rigid_transform(rot, joints, par), repeat * 5)
         print(f"  smplx batch_rigid_transform (matrices in)     {B * T / t_smplx:10.0f} frames/s")
-        print(f"  ratio vs smplx (quaternion conversion included in motion3d's time):")
+        print("  ratio vs smplx (quaternion conversion included in motion3d's time):")
         print(f"    eager    {t_smplx / t_ours:5.1f}x")
         print(f"    compiled {t_smplx / t_comp:5.1f}x (target >= 5x)")
 

@@ -13,14 +13,13 @@ Conventions of every motion network (``MotionNet``):
 """
 from __future__ import annotations
 
-import functools
-import importlib
-import inspect
 import math
-from typing import Any, Mapping
+from typing import Mapping
 
 import torch
 from torch import nn
+
+from motion3d.models.config import Configurable, build, plain
 
 __all__ = [
     "MotionNet",
@@ -38,16 +37,10 @@ Labels = Mapping[str, torch.Tensor] | None
 LABEL_KINDS = ("content", "style")
 
 
-def _plain(v: Any) -> Any:
-    """Tuples become lists, dict keys strings (YAML- and ``weights_only``-friendly), recursively."""
-    if isinstance(v, (list, tuple)):
-        return [_plain(x) for x in v]
-    if isinstance(v, dict):
-        return {str(k): _plain(x) for k, x in v.items()}
-    return v
+_plain = plain  # kept for the tasks that import it from here
 
 
-class MotionNet(nn.Module):
+class MotionNet(Configurable):
     """Base class of the motion networks: records the constructor arguments in ``self.config``.
 
     Attributes set by subclasses: ``input_dim`` (D), ``num_content``, ``num_style`` (0: that label
@@ -58,37 +51,13 @@ class MotionNet(nn.Module):
     num_content: int
     num_style: int
 
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        init = cls.__dict__.get("__init__")
-        if init is None:
-            return
-        sig = inspect.signature(init)
-
-        @functools.wraps(init)
-        def wrapped(self, *args, **kw):
-            init(self, *args, **kw)
-            if type(self) is cls:  # the most derived class records its arguments
-                bound = sig.bind(self, *args, **kw)
-                bound.apply_defaults()
-                args_ = {k: _plain(v) for k, v in bound.arguments.items() if k != "self"}
-                self.config = {"class_path": f"{cls.__module__}.{cls.__qualname__}", "init_args": args_}
-
-        cls.__init__ = wrapped
-
     def data_dims(self) -> dict[str, int]:
         """``{"input_dim", "num_content", "num_style"}`` this network was built for."""
         return {"input_dim": int(self.input_dim), "num_content": int(self.num_content),
                 "num_style": int(self.num_style)}
 
 
-def build_net(config: Mapping[str, Any]) -> nn.Module:
-    """Instantiate ``{"class_path": "pkg.mod.Class", "init_args": {...}}`` (as in ``net.config``)."""
-    module, _, name = str(config["class_path"]).rpartition(".")
-    if not module:
-        raise ValueError(f"class_path must be 'package.module.Class', got {config['class_path']!r}")
-    cls = getattr(importlib.import_module(module), name)
-    return cls(**dict(config.get("init_args", {})))
+build_net = build
 
 
 def sinusoidal_table(length: int, dim: int, offset: int = 0, device=None, dtype=torch.float32) -> torch.Tensor:

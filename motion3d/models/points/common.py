@@ -5,13 +5,12 @@ Channels-last shared MLPs (a ``Linear`` applied to every point) are faster on CP
 """
 from __future__ import annotations
 
-import functools
-import importlib
-import inspect
-from typing import Any, Sequence
+from typing import Sequence
 
 import torch
 from torch import nn
+
+from motion3d.models.config import Configurable, build
 
 
 class PointBatchNorm(nn.BatchNorm1d):
@@ -149,7 +148,7 @@ def _act(name: str) -> nn.Module:
     raise ValueError(f"unknown activation {name!r}")
 
 
-class PointClassifier(nn.Module):
+class PointClassifier(Configurable):
     """Base class: ``forward(points (B, N, 3 + C)) -> logits (B, num_classes)``.
 
     Every subclass records its constructor arguments in ``self.config`` (``{"class_path",
@@ -163,39 +162,9 @@ class PointClassifier(nn.Module):
     num_classes: int
     in_channels: int
 
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        init = cls.__dict__.get("__init__")
-        if init is None:
-            return
-        sig = inspect.signature(init)
-
-        @functools.wraps(init)
-        def wrapped(self, *args, **kw):
-            init(self, *args, **kw)
-            if type(self) is cls:                     # the most derived class records the config
-                bound = sig.bind(self, *args, **kw)
-                bound.apply_defaults()
-                init_args = {k: _plain(v) for k, v in bound.arguments.items() if k != "self"}
-                self.config = {"class_path": f"{cls.__module__}.{cls.__qualname__}", "init_args": init_args}
-
-        cls.__init__ = wrapped
-
     def forward_train(self, points: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self(points), points.new_zeros(())
 
 
-def _plain(v: Any) -> Any:
-    """Tuples become lists (YAML- and ``weights_only``-friendly), recursively."""
-    if isinstance(v, (list, tuple)):
-        return [_plain(x) for x in v]
-    if isinstance(v, dict):
-        return {str(k): _plain(x) for k, x in v.items()}
-    return v
+build_model = build
 
-
-def build_model(config: dict) -> nn.Module:
-    """Instantiate ``{"class_path": "pkg.mod.Class", "init_args": {...}}`` (as stored in ``model.config``)."""
-    module, _, name = config["class_path"].rpartition(".")
-    cls = getattr(importlib.import_module(module), name)
-    return cls(**config.get("init_args", {}))
