@@ -10,7 +10,8 @@ import pytest
 from motion3d.paths import data_root
 
 
-def _require(path: Path) -> Path:
+def require_data(path: Path) -> Path:
+    """``path``, or a skip when it is missing (a failure under CI, where the data must be there)."""
     if not path.exists():
         msg = f"test data missing: {path} (set MOTION3D_DATA or put ../shared/data beside the repo)"
         if os.environ.get("CI"):
@@ -22,22 +23,22 @@ def _require(path: Path) -> Path:
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     """The dataset root; fails (not skips) under CI when missing."""
-    return _require(data_root())
+    return require_data(data_root())
 
 
 @pytest.fixture(scope="session")
 def mocap_dir(data_dir) -> Path:
-    return _require(data_dir / "mocap")
+    return require_data(data_dir / "mocap")
 
 
 @pytest.fixture(scope="session")
 def cmu_dir(mocap_dir) -> Path:
-    return _require(mocap_dir / "cmu")
+    return require_data(mocap_dir / "cmu")
 
 
 @pytest.fixture(scope="session")
 def bandai_dir(mocap_dir) -> Path:
-    return _require(mocap_dir / "bandai-namco-1")
+    return require_data(mocap_dir / "bandai-namco-1")
 
 
 def assert_close(actual, expected, atol=1e-6, rtol=0.0, msg=""):

@@ -115,3 +115,14 @@ def load_items(paths, model_dir=None, mesh: bool = True, fps: float | None = Non
     if not items and missing is not None:
         raise missing
     return items
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``"640x480"`` -> ``(640, 480)`` (the viewers' ``--size``); argparse-friendly errors."""
+    import argparse
+
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"size must be WIDTHxHEIGHT, got {text!r}") from None
+    return w, h

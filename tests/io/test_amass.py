@@ -14,9 +14,9 @@ from tests.io.fake_smplh import VERTEX_IDS, chumpy_pickle, make_model, write_npz
 
 @pytest.fixture(scope="module")
 def smpl_dir(data_dir):
-    from tests.conftest import _require
+    from tests.conftest import require_data
 
-    return _require(data_dir / "smpl")
+    return require_data(data_dir / "smpl")
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,5 @@
 """BVH: every real file loads, round trips, matches an independent implementation (bvhio), and
 malformed input fails with the file and line."""
-from pathlib import Path
 
 import numpy as np
 import pytest

@@ -1,7 +1,6 @@
 """motion3d.io.mesh: the trimesh edge cases in ../shared/data/meshes are the test set."""
 from __future__ import annotations
 
-import os
 import warnings
 
 import numpy as np
@@ -10,16 +9,13 @@ import pytest
 from motion3d.io import FormatError
 from motion3d.io import mesh as mesh_io
 from motion3d.points.sampling import sample_surface
-from tests.conftest import assert_close
+from tests.conftest import require_data, assert_close
 
 
 @pytest.fixture(scope="module")
 def meshes_dir(data_dir):
     p = data_dir / "meshes"
-    if not p.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"test data missing: {p}")
-        pytest.skip(f"test data missing: {p}")
+    require_data(p)
     return p
 
 

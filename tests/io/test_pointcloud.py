@@ -1,27 +1,17 @@
 """motion3d.io.pointcloud: PCD (ascii / binary / binary_compressed), PLY, XYZ, NPY/NPZ; errors."""
 from __future__ import annotations
 
-import os
-
 import numpy as np
 import pytest
 
 from motion3d.io import FormatError
 from motion3d.io import pointcloud as pc
-from tests.conftest import assert_close
-
-
-def _need(path):
-    if not path.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"test data missing: {path}")
-        pytest.skip(f"test data missing: {path}")
-    return path
+from tests.conftest import assert_close, require_data
 
 
 @pytest.fixture(scope="module")
 def chair_pcd(data_dir):
-    return _need(data_dir / "pointclouds/modelnet10/chair/train/chair_0001.pcd")
+    return require_data(data_dir / "pointclouds/modelnet10/chair/train/chair_0001.pcd")
 
 
 def test_load_real_binary_pcd(chair_pcd):
@@ -35,7 +25,7 @@ def test_load_real_binary_pcd(chair_pcd):
 
 
 def test_load_real_npy(data_dir):
-    p = _need(data_dir / "pointclouds/modelnet40/airplane/train/airplane_0001.npy")
+    p = require_data(data_dir / "pointclouds/modelnet40/airplane/train/airplane_0001.npy")
     pts = pc.load(p)
     assert pts.shape == (1024, 3)
     assert np.linalg.norm(pts, axis=1).max() <= 1.0 + 1e-5
@@ -78,7 +68,7 @@ def test_ply_points_with_normals(data_dir, tmp_path):
 
 
 def test_real_ply_point_files(data_dir):
-    p = _need(data_dir / "meshes/points_bin.ply")
+    p = require_data(data_dir / "meshes/points_bin.ply")
     pts = pc.load(p)
     assert pts.ndim == 2 and pts.shape[1] >= 3 and len(pts) > 0
 

@@ -1,7 +1,6 @@
 """motion3d.points.ops: normalise, gather, FPS, kNN, ball query, grouping (vs brute force)."""
 from __future__ import annotations
 
-import os
 
 import numpy as np
 import pytest
@@ -9,17 +8,14 @@ import torch
 
 from motion3d.io import pointcloud as pc
 from motion3d.points import ops
-from tests.conftest import assert_close
+from tests.conftest import require_data, assert_close
 
 
 @pytest.fixture(scope="module")
 def clouds(data_dir):
     """(4, 1024, 3) real ModelNet10 shapes, normalised."""
     root = data_dir / "pointclouds/modelnet10"
-    if not root.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"test data missing: {root}")
-        pytest.skip(f"test data missing: {root}")
+    require_data(root)
     files = [root / "chair/train/chair_0001.pcd", root / "bed/train/bed_0001.pcd",
              root / "toilet/train/toilet_0001.pcd", root / "monitor/train/monitor_0001.pcd"]
     return ops.normalize(torch.from_numpy(np.stack([pc.load(f) for f in files])))

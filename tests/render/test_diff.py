@@ -1,7 +1,6 @@
 """Differentiable renderer: projections, soft images, gradcheck, and recovering pose from silhouettes."""
 import math
 
-import numpy as np
 import pytest
 import torch
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 
 import lightning as L
@@ -16,7 +15,7 @@ from motion3d.metrics.classification import (confusion_matrix, mean_class_accura
 from motion3d.models.points import PointNet
 from motion3d.tasks import evaluation
 from motion3d.tasks.classify import ClassificationTask, WarmupCosine, plot_confusion, predict_proba
-from tests.conftest import assert_close
+from tests.conftest import require_data, assert_close
 
 CLASSES = ["bathtub", "desk", "monitor"]
 
@@ -24,10 +23,7 @@ CLASSES = ["bathtub", "desk", "monitor"]
 @pytest.fixture(scope="module")
 def modelnet10(data_dir):
     p = data_dir / "pointclouds/modelnet10"
-    if not p.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"test data missing: {p}")
-        pytest.skip(f"test data missing: {p}")
+    require_data(p)
     return p
 
 

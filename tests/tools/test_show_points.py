@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import importlib.util
-import os
 
 import pytest
 import torch
 
 from motion3d.models.points import PointNet
 from motion3d.paths import REPO_ROOT
+from tests.conftest import require_data
 
 
 def _script(rel: str):
@@ -21,10 +21,7 @@ def _script(rel: str):
 @pytest.fixture(scope="module")
 def shapes(data_dir):
     p = data_dir / "pointclouds/modelnet10"
-    if not p.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"test data missing: {p}")
-        pytest.skip(f"test data missing: {p}")
+    require_data(p)
     return [p / "chair/train/chair_0001.pcd", p / "bed/train/bed_0001.pcd", data_dir / "meshes/bunny.ply"]
 
 

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import importlib.util
-import os
 from pathlib import Path
 
 import pytest
 import torch
 
 from motion3d.paths import REPO_ROOT
+from tests.conftest import require_data
 
 CONFIGS = sorted((REPO_ROOT / "configs" / "points").glob("*.yaml"))
 # the others (DGCNN's k-NN graphs and PointNet++ MSG are heavy on 2 CPU cores) run with -m slow
@@ -25,10 +25,7 @@ def _tool(name: str):
 @pytest.fixture(scope="module")
 def shapes_data(data_dir):
     p = data_dir / "pointclouds"
-    if not p.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"test data missing: {p}")
-        pytest.skip(f"test data missing: {p}")
+    require_data(p)
     return p
 
 
