@@ -63,8 +63,10 @@ def stage_train_and_sample(out: Path, minutes: float) -> None:
         return
     run_dir = out / "vae"
     t0 = time.time()
+    secs = max(1, int(round(minutes * 60)))
+    max_time = f"{secs // 86400:02d}:{secs % 86400 // 3600:02d}:{secs % 3600 // 60:02d}:{secs % 60:02d}"
     run([sys.executable, "tools/train.py", "fit", "--config", str(CONFIG),
-         "--trainer.default_root_dir", str(run_dir), "--trainer.max_time", f"00:00:{int(minutes):02d}:00"])
+         "--trainer.default_root_dir", str(run_dir), "--trainer.max_time", max_time])
     print(f"trained for {(time.time() - t0) / 60:.1f} min -> {run_dir}")
     ckpts = sorted(run_dir.rglob("last.ckpt")) or sorted(run_dir.rglob("*.ckpt"))
     if not ckpts:

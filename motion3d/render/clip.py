@@ -72,14 +72,21 @@ class Clip:
 
         Every non-root joint, except links whose length changes by more than a quarter of the
         figure's height over the clip: those are translation channels, not bones (Bandai-Namco's
-        ``joint_Root`` stays on the origin while ``Hips`` walks away), and are not drawn.
+        ``joint_Root`` stays on the origin while ``Hips`` walks away), and are not drawn; nor the
+        link from a root that stays on the floor (a ground projection under the pelvis, as in some
+        Bandai-Namco takes) up to its children.
         """
         if self._bones is None:
             child = np.nonzero(self.parents >= 0)[0]
             pairs = np.stack([self.parents[child], child], axis=1)
             length = np.linalg.norm(self.positions[:, pairs[:, 1]] - self.positions[:, pairs[:, 0]], axis=-1)
-            height = max(float(np.ptp(self.positions[..., 1])), 1e-9)
-            self._bones = pairs[np.ptp(length, axis=0) <= 0.25 * height]
+            y = self.positions[..., 1]
+            height = max(float(np.ptp(y)), 1e-9)
+            keep = np.ptp(length, axis=0) <= 0.25 * height
+            roots = np.nonzero(self.parents < 0)[0]
+            grounded = roots[(y[:, roots] - y.min()).max(axis=0) < 0.1 * height]
+            keep &= ~np.isin(pairs[:, 0], grounded)
+            self._bones = pairs[keep]
         return self._bones
 
     def drawn_joints(self) -> np.ndarray:

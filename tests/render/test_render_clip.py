@@ -75,6 +75,12 @@ def test_translation_links_are_not_bones():
     c = Clip(pos, parents, 30)
     assert [0, 1] not in c.bones().tolist()
     assert 0 not in c.drawn_joints()
+    # a root that follows the hips on the floor (a ground projection) is not drawn either
+    ground = clip.positions[:, :1].copy()
+    ground[..., 1] = clip.positions[..., 1].min()
+    g = Clip(np.concatenate([ground, clip.positions], 1), parents, 30)
+    assert [0, 1] not in g.bones().tolist() and 0 not in g.drawn_joints()
+    assert len(g.bones()) == len(clip.bones())
 
 
 def test_timeline_samples_by_time():
