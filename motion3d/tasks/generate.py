@@ -6,6 +6,10 @@ skate, each beside the same numbers for the real clips.
 Loss: feature reconstruction + global joint positions + foot-contact consistency (see
 :mod:`motion3d.tasks.common`) + ``kl_weight x KL(q(z | x, labels) || N(0, I))``, the KL weight
 ramped linearly from 0 over ``kl_warmup_steps``.
+
+The posteriors of the training windows seen since the last validation are kept, and the network's
+sampling prior is fitted to them (:meth:`MotionVAE.fit_prior`) before each validation, so every
+checkpoint samples from a prior that matches its encoder.
 """
 from __future__ import annotations
 
@@ -54,7 +58,11 @@ class GenerationTask(MotionTask):
 
     def _step(self, batch, split: str) -> torch.Tensor:
         x = batch["x"]
-        recon, mu, logvar = self.net(x, labels_of(batch))
+        labels = labels_of(batch)
+        recon, mu, logvar = self.net(x, labels)
+        if split == "train" and hasattr(self.net, "fit_prior"):
+            self._posteriors.append((mu.detach().float(), logvar.detach().float(),
+                                     {k: v.detach() for k, v in labels.items()}))
         losses = self.reconstruction_losses(recon, x)
         losses["kl"] = self.net.kl_divergence(mu.float(), logvar.float())
         losses["loss"] = losses["loss"] + self.kl_factor() * losses["kl"]
@@ -66,6 +74,28 @@ class GenerationTask(MotionTask):
 
     def validation_step(self, batch, batch_idx: int) -> None:
         self._step(batch, "val")
+
+    @property
+    def _posteriors(self) -> list:
+        if not hasattr(self, "_posterior_list"):
+            self._posterior_list = []
+        return self._posterior_list
+
+    def fit_prior(self) -> bool:
+        """Fit the network's sampling prior to the posteriors kept since the last fit; False if none."""
+        kept = self._posteriors
+        if not kept or not hasattr(self.net, "fit_prior"):
+            return False
+        mu = torch.cat([m for m, _, _ in kept])
+        logvar = torch.cat([lv for _, lv, _ in kept])
+        labels = {k: torch.cat([lab[k] for _, _, lab in kept]) for k in kept[0][2]}
+        self.net.fit_prior(mu, logvar, labels)
+        kept.clear()
+        return True
+
+    def on_validation_epoch_start(self) -> None:
+        if not self.trainer.sanity_checking:
+            self.fit_prior()
 
     def video_features(self) -> torch.Tensor | None:
         """Samples of random labels, one window long."""

@@ -86,6 +86,41 @@ def test_vae_shapes_sampling_lengths_and_gradients():
     assert kl.item() == 0.0
 
 
+def test_vae_fitted_prior_means_covariance_and_sampling():
+    """fit_prior: a mean per (content, style) cell, marginal fallbacks, pooled covariance; sample()
+    draws around the requested cell's mean."""
+    net = small(MotionVAE).eval()
+    g = torch.Generator().manual_seed(0)
+    centre = {(0, 0): 5.0, (0, 1): -5.0, (2, 1): 10.0}
+    mu, cs, ss = [], [], []
+    for (c, s_), m in centre.items():
+        mu.append(m + 0.5 * torch.randn(400, 8, generator=g))
+        cs += [c] * 400
+        ss += [s_] * 400
+    mu = torch.cat(mu)
+    logvar = torch.full_like(mu, -20.0)  # posteriors nearly points: the scatter is the covariance
+    net.fit_prior(mu, logvar, {"content": torch.tensor(cs), "style": torch.tensor(ss)})
+    assert bool(net.prior_fitted)
+    torch.testing.assert_close(net.prior_mean[0, 0], torch.full((8,), 5.0), atol=0.1, rtol=0)
+    torch.testing.assert_close(net.prior_mean[2, 1], torch.full((8,), 10.0), atol=0.1, rtol=0)
+    torch.testing.assert_close(net.prior_mean[0, 2], torch.full((8,), 0.0), atol=0.1, rtol=0)   # content 0, any style
+    torch.testing.assert_close(net.prior_mean[2, 0], torch.full((8,), 10.0), atol=0.1, rtol=0)  # unseen -> content 2
+    torch.testing.assert_close(net.prior_mean[1, 1], torch.full((8,), 2.5), atol=0.1, rtol=0)   # unseen -> style 1
+    cov = net.prior_scale @ net.prior_scale.T
+    torch.testing.assert_close(cov, 0.25 * torch.eye(8), atol=0.06, rtol=0)
+    # sampling decodes z drawn around the cell mean (decode replaced by the identity to see z)
+    net.decode = lambda z, length, labels=None: z  # noqa: E731
+    z = net.sample(500, 4, {"content": 2, "style": 1}, generator=torch.Generator().manual_seed(1))
+    torch.testing.assert_close(z.mean(0), torch.full((8,), 10.0), atol=0.1, rtol=0)
+    torch.testing.assert_close(z.std(0), torch.full((8,), 0.5), atol=0.05, rtol=0)
+    with pytest.raises(ValueError, match="content label out of range"):
+        net.sample(2, 4, {"content": 3})
+    standard = small(MotionVAE, prior="standard").eval()
+    standard.load_state_dict(net.state_dict())
+    standard.decode = lambda z, length, labels=None: z  # noqa: E731
+    assert abs(float(standard.sample(2000, 4, {"content": 2}).mean())) < 0.1  # N(0, I) regardless
+
+
 @pytest.mark.parametrize("encoder", ["conv", "gru"])
 def test_classifier(encoder):
     net = small(MotionClassifier, encoder=encoder)

@@ -100,6 +100,10 @@ def test_generation_config_sample_evaluate_and_resume(cache, classifier_ckpt, tm
     ckpt = torch.load(last, map_location="cpu", weights_only=True)
     meta = ckpt["motion3d"]
     assert meta["task"] == "generate" and meta["context"]["label_names"]["content"]
+    # the sampling prior was fitted to the training posteriors before the validation (step 2)
+    sd = ckpt["state_dict"]
+    assert bool(sd["net.prior_fitted"]) and sd["net.prior_count"].sum() == 2 * 8  # 2 batches of 8
+    assert torch.isfinite(sd["net.prior_scale"]).all() and sd["net.prior_mean"].abs().sum() > 0
     # sample: BVH on the checkpoint's skeleton + an MP4
     out = _tool("sample").main(["--ckpt", str(last), "--label", "content=walk,style=angry", "--n", "2",
                                 "--length", "12", "-o", str(tmp_path / "samples")])

@@ -10,13 +10,20 @@ Decoder: ``z`` plus a label embedding is the memory of a transformer decoder who
 sinusoidal time encodings, one per requested frame, so any length can be decoded in one pass::
 
     memory = W_z z + E_dec(labels);  queries = PE(0..T-1)  -> decoder -> (B, T, D)
+
+Sampling draws ``z`` from the prior ``N(0, I)`` (``prior="standard"``), or (``prior="fitted"``,
+the default) from a Gaussian fitted to the encoder's posteriors on the training data, one mean per
+content x style cell and a pooled covariance (ex-post density estimation, Ghosh et al. 2020). With
+the small KL weights that keep the latent informative, the aggregate posterior does not fill
+``N(0, I)``, and decoding prior samples from its holes gives implausible clips; the fitted prior
+samples where the decoder was trained. :meth:`fit_prior` is called by the training task.
 """
 from __future__ import annotations
 
 import torch
 from torch import nn
 
-from motion3d.models.motion.blocks import (LabelEmbedding, Labels, MotionNet, PositionalEncoding,
+from motion3d.models.motion.blocks import (LabelEmbedding, Labels, MotionNet, PositionalEncoding, label_tensor,
                                            transformer_decoder, transformer_encoder)
 
 __all__ = ["MotionVAE"]
@@ -33,12 +40,18 @@ class MotionVAE(MotionNet):
         max_len: the longest clip (learned positional encodings only).
         positional: ``"sinusoidal"`` or ``"learned"`` encoding of the encoder's frames.
         conditional: use the labels (ACTOR is class-conditional).
+        prior: ``"fitted"`` (sample from the Gaussian of :meth:`fit_prior` once fitted) or
+            ``"standard"`` (always ``N(0, I)``).
     """
 
     def __init__(self, input_dim: int, num_content: int = 0, num_style: int = 0, latent_dim: int = 256,
                  dim: int = 256, layers: int = 4, heads: int = 4, ff_dim: int = 512, dropout: float = 0.1,
-                 max_len: int = 512, positional: str = "sinusoidal", conditional: bool = True):
+                 max_len: int = 512, positional: str = "sinusoidal", conditional: bool = True,
+                 prior: str = "fitted"):
         super().__init__()
+        if prior not in ("fitted", "standard"):
+            raise ValueError(f"prior must be 'fitted' or 'standard', got {prior!r}")
+        self.prior = prior
         self.input_dim, self.latent_dim, self.dim = int(input_dim), int(latent_dim), int(dim)
         self.conditional = bool(conditional)
         self.num_content = int(num_content) if self.conditional else 0
@@ -61,6 +74,13 @@ class MotionVAE(MotionNet):
         self.decoder = transformer_decoder(self.dim, heads, layers, ff_dim, dropout)
         self.dec_norm = nn.LayerNorm(self.dim)
         self.out = nn.Linear(self.dim, self.input_dim)
+        # the fitted prior: a mean per (content, style) cell, the last index of each kind standing
+        # for "unknown / any", and the Cholesky factor of the pooled covariance
+        cells = (self.num_content + 1, self.num_style + 1)
+        self.register_buffer("prior_mean", torch.zeros(*cells, self.latent_dim))
+        self.register_buffer("prior_count", torch.zeros(*cells))
+        self.register_buffer("prior_scale", torch.eye(self.latent_dim))
+        self.register_buffer("prior_fitted", torch.zeros((), dtype=torch.bool))
 
     # ------------------------------------------------------------------ the two halves
     def encode(self, x: torch.Tensor, labels: Labels = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -93,14 +113,69 @@ class MotionVAE(MotionNet):
             z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
         return self.decode(z, x.shape[1], labels), mu, logvar
 
+    def _cells(self, labels: Labels, n: int, device) -> tuple[torch.Tensor, torch.Tensor]:
+        """Row indices into ``prior_mean`` of ``labels``: unknown (-1) or unused kinds -> the last."""
+        out = []
+        for kind, size in (("content", self.num_content), ("style", self.num_style)):
+            idx = label_tensor(labels, kind, n, device) if size else torch.full((n,), -1, device=device)
+            if (idx >= size).any() or (idx < -1).any():
+                raise ValueError(f"{kind} label out of range [-1, {size - 1}]: {idx.tolist()}")
+            out.append(torch.where(idx < 0, torch.full_like(idx, size), idx))
+        return out[0], out[1]
+
+    @torch.no_grad()
+    def fit_prior(self, mu: torch.Tensor, logvar: torch.Tensor, labels: Labels = None) -> None:
+        """Fit the sampling prior to posteriors ``mu, logvar (N, latent_dim)`` of training clips.
+
+        Means: per (content, style) cell seen, per content and per style (any other label), and
+        overall; an unseen cell falls back to its content's, then its style's, then the overall
+        mean. Covariance: the pooled within-cell scatter of ``mu`` plus the mean posterior variance.
+        """
+        mu, var = mu.double(), logvar.double().exp()
+        n, L = mu.shape
+        if n < 2:
+            return
+        c, s = self._cells(labels, n, mu.device)
+        nc, ns = self.num_content + 1, self.num_style + 1
+        sums = torch.zeros(nc, ns, L, dtype=mu.dtype, device=mu.device)
+        counts = torch.zeros(nc, ns, dtype=mu.dtype, device=mu.device)
+        sums.index_put_((c, s), mu, accumulate=True)
+        counts.index_put_((c, s), torch.ones(n, dtype=mu.dtype, device=mu.device), accumulate=True)
+        cell_mean = sums / counts.clamp(min=1).unsqueeze(-1)
+        resid = mu - cell_mean[c, s]
+        dof = max(n - int((counts > 0).sum()), 1)
+        cov = resid.T @ resid / dof + torch.diag(var.mean(0))
+        cov = cov + torch.eye(L, dtype=cov.dtype, device=cov.device) * (1e-4 * cov.diagonal().mean())
+        # marginals: a content with any style, a style with any content, everything
+        c_sum, c_cnt = sums.sum(1), counts.sum(1)          # (nc, L), (nc,)
+        s_sum, s_cnt = sums.sum(0), counts.sum(0)          # (ns, L), (ns,)
+        overall = mu.mean(0)
+        c_mean = torch.where(c_cnt.unsqueeze(-1) > 0, c_sum / c_cnt.clamp(min=1).unsqueeze(-1), overall)
+        s_mean = torch.where(s_cnt.unsqueeze(-1) > 0, s_sum / s_cnt.clamp(min=1).unsqueeze(-1), overall)
+        table = torch.where(counts.unsqueeze(-1) > 0, cell_mean, torch.where(
+            c_cnt.view(nc, 1, 1) > 0, c_mean.unsqueeze(1).expand(nc, ns, L), s_mean.unsqueeze(0).expand(nc, ns, L)))
+        table[:, -1] = c_mean                               # style unknown: the content's mean
+        table[-1, :] = s_mean                               # content unknown: the style's mean
+        table[-1, -1] = overall
+        self.prior_mean.copy_(table.to(self.prior_mean.dtype))
+        self.prior_count.copy_(counts.to(self.prior_count.dtype))
+        self.prior_scale.copy_(torch.linalg.cholesky(cov).to(self.prior_scale.dtype))
+        self.prior_fitted.fill_(True)
+
     @torch.no_grad()
     def sample(self, n: int, length: int, labels: Labels = None, generator: torch.Generator | None = None,
                temperature: float = 1.0) -> torch.Tensor:
-        """``n`` clips ``(n, length, D)`` decoded from ``z ~ N(0, temperature^2 I)`` with ``labels``
-        (each ``(n,)``, a scalar, or ``None`` for unknown)."""
+        """``n`` clips ``(n, length, D)`` with ``labels`` (each ``(n,)``, a scalar, or ``None`` for
+        unknown), decoded from ``z`` drawn from the fitted prior (``prior="fitted"`` after
+        :meth:`fit_prior`) or from ``N(0, I)``, its spread scaled by ``temperature``."""
         device = self.out.weight.device
-        z = torch.randn(int(n), self.latent_dim, generator=generator, device="cpu" if generator is None
-                        else generator.device).to(device) * temperature
+        eps = torch.randn(int(n), self.latent_dim, generator=generator, device="cpu" if generator is None
+                          else generator.device).to(device) * temperature
+        if self.prior == "fitted" and bool(self.prior_fitted):
+            c, s = self._cells(labels, int(n), device)
+            z = self.prior_mean[c, s] + eps @ self.prior_scale.T
+        else:
+            z = eps
         return self.decode(z, length, labels)
 
     @staticmethod
