@@ -131,8 +131,9 @@ def foot_skate(positions, feet: Sequence[int], height: float, fps: float, contac
     per second ``(...)`` per clip (0 for perfect planting).
 
     A foot joint is in contact at a frame when both that frame and the next are within
-    ``contact_height x height`` above the floor (default floor: the lowest foot position of the
-    clip). Clips with no contact score 0.
+    ``contact_height x height`` above the floor. Default floor: the 5th percentile over frames of
+    the lowest foot's height, robust to a few outlying frames (a T-pose first frame, a glitch)
+    that would otherwise set the floor below every real contact. Clips with no contact score 0.
 
     Args:
         positions: ``(..., T, J, 3)`` global positions.
@@ -143,7 +144,11 @@ def foot_skate(positions, feet: Sequence[int], height: float, fps: float, contac
     p = _t(positions)
     f = p[..., list(feet), :]  # (..., T, F, 3)
     y = f[..., 1]
-    base = y.amin(dim=(-2, -1), keepdim=True) if floor is None else torch.as_tensor(floor, dtype=p.dtype)
+    if floor is None:
+        lowest = y.amin(dim=-1)  # (..., T)
+        base = torch.quantile(lowest.float(), 0.05, dim=-1, keepdim=True).to(y.dtype).unsqueeze(-1)
+    else:
+        base = torch.as_tensor(floor, dtype=p.dtype)
     low = (y - base) < contact_height * height  # (..., T, F)
     contact = low[..., 1:, :] & low[..., :-1, :]
     step = (f[..., 1:, :, :] - f[..., :-1, :, :])[..., [0, 2]].norm(dim=-1)  # (..., T-1, F)

@@ -70,3 +70,14 @@ def test_foot_skate():
     assert_close(foot_skate(pos, feet=[0], height=2.0, fps=10), 0.0)
     both = foot_skate(np.stack([pos.numpy(), np.zeros((T, 3, 3))]), feet=[0, 1], height=2.0, fps=10)
     assert_close(both, [0.25, 0.0], atol=1e-6)  # planted foot 0 halves the mean
+
+
+def test_foot_skate_floor_ignores_an_outlying_first_frame():
+    """A first frame with the foot far below the rest (a T-pose frame, as in CMU BVH files) must not
+    become the floor: the sliding contact frames after it are still measured."""
+    T = 60
+    pos = torch.zeros(T, 2, 3)
+    pos[:, 1, 0] = torch.arange(T) * 0.01  # slides 0.01 per frame on the floor (y = 0)
+    pos[0, 1, 1] = -1.0                    # frame 0: the foot 1.0 below the floor (half the height)
+    skate = foot_skate(pos, feet=[1], height=2.0, fps=30)
+    assert_close(skate, 0.01 * 30 / 2.0, atol=1e-6)
