@@ -140,11 +140,15 @@ def evaluation_datamodule(meta: Mapping, ctx: MotionContext, data: str | None, w
 
 def evaluation_windows(meta: Mapping, ctx: MotionContext, args, window: int) -> tuple[Iterator[dict], str]:
     """Batches of ``window``-frame windows in the checkpoint's normalisation and label ids, and a
-    description of where they come from. ``args``: ``data``, ``split``, ``batch_size``, ``limit``."""
+    description of where they come from. ``args``: ``data``, ``split``, ``batch_size``, ``limit``,
+    ``content`` (comma-separated content label names to keep; ``None``: all windows)."""
     dm, split, source = evaluation_datamodule(meta, ctx, getattr(args, "data", None), window,
                                               int(getattr(args, "batch_size", 64)), getattr(args, "split", "test"))
     data_ctx = MotionContext.from_datamodule(dm)
     limit = int(getattr(args, "limit", 0) or 0)
+    keep = content_ids(ctx, getattr(args, "content", None))
+    if keep is not None:
+        source = f"{source} [content: {args.content}]"
 
     def batches():
         seen = 0
@@ -152,12 +156,32 @@ def evaluation_windows(meta: Mapping, ctx: MotionContext, args, window: int) -> 
         for batch in loader:
             if limit and seen >= limit:
                 return
+            batch = translate_batch(batch, data_ctx, ctx)
+            if keep is not None:
+                if "content" not in batch:
+                    raise ValueError(f"--content: the clips of {source} have no content labels")
+                sel = torch.isin(batch["content"], keep)
+                batch = {k: v[sel] for k, v in batch.items()}
             if limit:
                 batch = {k: v[: limit - seen] for k, v in batch.items()}
-            seen += batch["x"].shape[0]
-            yield translate_batch(batch, data_ctx, ctx)
+            if batch["x"].shape[0]:
+                seen += batch["x"].shape[0]
+                yield batch
 
     return batches(), source
+
+
+def content_ids(ctx: MotionContext, names: str | None) -> torch.Tensor | None:
+    """Label ids of comma-separated content ``names`` in ``ctx`` (``None`` for ``None``); an unknown
+    name is an error listing the known ones."""
+    if not names:
+        return None
+    known = list(ctx.label_names.get("content", []))
+    wanted = [n.strip() for n in str(names).split(",") if n.strip()]
+    unknown = [n for n in wanted if n not in known]
+    if unknown:
+        raise ValueError(f"unknown content label(s) {unknown}; the checkpoint knows {known}")
+    return torch.tensor([known.index(n) for n in wanted], dtype=torch.long)
 
 
 def stack_windows(batches) -> dict[str, torch.Tensor]:

@@ -167,13 +167,16 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_data_arguments(g) -> None:
-    """``--data``, ``--split``, ``--batch-size``, ``--device``, ``--limit`` (shared by the motion evaluators)."""
+    """``--data``, ``--split``, ``--batch-size``, ``--device``, ``--limit``, ``--content`` (shared by the
+    motion evaluators)."""
     g.add_argument("--data", help="a folder of clips on the checkpoint's skeleton (default: the checkpoint's data)")
     g.add_argument("--split", default="test", choices=["train", "val", "test"],
                    help="split of the checkpoint's data (ignored with --data, which uses every clip)")
     g.add_argument("--batch-size", type=int, default=64)
     g.add_argument("--device", default="cpu")
     g.add_argument("--limit", type=int, default=0, help="evaluate at most this many windows (0: all)")
+    g.add_argument("--content", default=None,
+                   help="only windows with these content labels, comma-separated (e.g. walk,run)")
 
 
 def format_table(rows: dict[str, dict[float, float]], horizons: Sequence[float], title: str, unit: str) -> str:

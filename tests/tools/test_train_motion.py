@@ -87,6 +87,12 @@ def test_prediction_config_evaluate_and_sample(config, cache, bandai_dir, tmp_pa
         shutil.copytree(bandai_dir / "cfg", folder / "cfg")
         res = _tool("evaluate").main(["--ckpt", str(last), "--data", str(folder)])
         assert res["windows"] > 0 and str(folder) in res["source"]
+        walk = _tool("evaluate").main(["--ckpt", str(last), "--data", str(folder), "--content", "walk"])
+        assert walk["windows"] == res["windows"] and "[content: walk]" in walk["source"]  # the run is too short
+        with pytest.raises(ValueError, match="no windows"):
+            _tool("evaluate").main(["--ckpt", str(last), "--data", str(folder), "--content", "kick"])
+        with pytest.raises(ValueError, match="unknown content label"):
+            _tool("evaluate").main(["--ckpt", str(last), "--data", str(folder), "--content", "fly"])
     out = _tool("sample").main(["--ckpt", str(last), "--n", "2", "--length", "20", "-o", str(tmp_path / "s"),
                                 "--no-video"])
     assert len(out["bvh"]) == 2 and all(Path(p).is_file() for p in out["bvh"])
