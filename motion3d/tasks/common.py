@@ -219,6 +219,20 @@ def position_losses(ctx: MotionContext, pred: torch.Tensor, target: torch.Tensor
     return out
 
 
+def plain_hparams(hparams: Mapping[str, Any]) -> dict:
+    """A task's hyper-parameters in plain values for ``checkpoint["motion3d"]["hparams"]``."""
+    return _plain({k: v for k, v in dict(hparams).items() if not str(k).startswith("_")})
+
+
+def task_meta(checkpoint: Mapping, task_name: str) -> dict:
+    """``checkpoint["motion3d"]``, checked to be a ``task_name`` checkpoint (else ContextMismatch)."""
+    meta = checkpoint.get(META_KEY)
+    if not isinstance(meta, dict) or meta.get("task") != task_name:
+        found = meta.get("task") if isinstance(meta, dict) else None
+        raise ContextMismatch(f"not a '{task_name}' checkpoint (task: {found!r})")
+    return meta
+
+
 def labels_of(batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """``{"content", "style"}`` label tensors ``(B,)`` of a batch (missing kinds left out)."""
     return {k: batch[k] for k in ("content", "style") if k in batch}
@@ -370,14 +384,11 @@ class MotionTask(L.LightningModule):
         checkpoint[META_KEY] = {
             "task": self.task_name, "net": getattr(self.net, "config", None), "context": ctx.to_meta(),
             "data": datamodule_config(dm),
-            "hparams": _plain({k: v for k, v in dict(self.hparams).items() if not str(k).startswith("_")}),
+            "hparams": plain_hparams(self.hparams),
         }
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
-        meta = checkpoint.get(META_KEY)
-        if not isinstance(meta, dict) or meta.get("task") != self.task_name:
-            found = meta.get("task") if isinstance(meta, dict) else None
-            raise ContextMismatch(f"not a '{self.task_name}' checkpoint (task: {found!r})")
+        meta = task_meta(checkpoint, self.task_name)
         if self.context is not None:
             why = self.context.describe_difference(meta["context"])
             if why is not None:

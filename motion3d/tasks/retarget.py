@@ -34,11 +34,11 @@ from torch import nn
 
 import lightning as L
 
-from motion3d.models.motion.blocks import _plain, build_net
+from motion3d.models.motion.blocks import build_net
 from motion3d.models.retarget import DOMAINS, SkeletonDiscriminator
 from motion3d.retarget.evaluate import effector_limbs
 from motion3d.tasks.classify import WarmupCosine
-from motion3d.tasks.common import ContextMismatch, MotionContext, feature_loss
+from motion3d.tasks.common import ContextMismatch, MotionContext, feature_loss, plain_hparams, task_meta
 from motion3d.tasks.evaluation import META_KEY, load_checkpoint, register
 
 __all__ = ["RetargetTask", "RetargetNetFactory", "load_retarget_checkpoint", "scale_trajectory", "evaluate_retarget",
@@ -276,14 +276,11 @@ class RetargetTask(L.LightningModule):
             "task": self.task_name, "net": self.net.config,
             "contexts": {k: self.contexts[k].to_meta() for k in DOMAINS},
             "data": {k: datamodule_config(domains.get(k)) for k in DOMAINS},
-            "hparams": _plain({k: v for k, v in dict(self.hparams).items() if not str(k).startswith("_")}),
+            "hparams": plain_hparams(self.hparams),
         }
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
-        meta = checkpoint.get(META_KEY)
-        if not isinstance(meta, dict) or meta.get("task") != self.task_name:
-            found = meta.get("task") if isinstance(meta, dict) else None
-            raise ContextMismatch(f"not a '{self.task_name}' checkpoint (task: {found!r})")
+        meta = task_meta(checkpoint, self.task_name)
         if self.net is None:
             self.net = build_net(meta["net"])
         self.attach({k: MotionContext.from_meta(meta["contexts"][k]) for k in DOMAINS})
