@@ -25,11 +25,13 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--label", help="content=NAME,style=NAME (either optional)")
     p.add_argument("--length", type=int, help="frames per clip (default: the training window)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--temperature", type=float, default=1.0,
+                   help="spread of a VAE's latent samples (1: as fitted; below 1: more typical clips)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--no-video", action="store_true", help="write BVH files only")
     args = p.parse_args(argv)
     result = sample_checkpoint(args.ckpt, args.out, args.n, args.length, args.label, args.seed, args.device,
-                               video=not args.no_video)
+                               video=not args.no_video, temperature=args.temperature)
     for path, lab in zip(result["bvh"], result["labels"]):
         print(f"{path}  {lab}")
     if result["video"]:

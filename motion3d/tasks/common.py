@@ -253,6 +253,9 @@ class MotionTask(L.LightningModule):
         feature_weight, position_weight, contact_weight: loss weights.
         video_every_n_epochs: log a rendered video of samples every N validation epochs (0: never).
         video_samples: clips in that video.
+        velocity_weight: weight of the feature velocity loss (frame-to-frame differences of the
+            prediction against the target's, as MDM's ``L_vel``); counters over-smoothed, damped
+            outputs that a per-frame loss alone tolerates. 0: off.
     """
 
     task_name = ""
@@ -260,7 +263,7 @@ class MotionTask(L.LightningModule):
     def __init__(self, net: NetFactory, lr: float = 1e-3, weight_decay: float = 1e-4, warmup_steps: int = 100,
                  min_lr_ratio: float = 0.05, loss: str = "l1", feature_weight: float = 1.0,
                  position_weight: float = 1.0, contact_weight: float = 0.1, video_every_n_epochs: int = 5,
-                 video_samples: int = 4):
+                 video_samples: int = 4, velocity_weight: float = 0.0):
         super().__init__()
         self.save_hyperparameters(ignore=["net"])
         self._net_factory: NetFactory | None = None
@@ -327,6 +330,11 @@ class MotionTask(L.LightningModule):
             out["position"] = out["contact"] = pred.new_zeros(())
         out["loss"] = (hp.feature_weight * out["feature"] + hp.position_weight * out["position"]
                        + hp.contact_weight * out["contact"])
+        velocity_weight = float(hp.get("velocity_weight", 0.0))
+        if velocity_weight > 0 and pred.shape[-2] > 1:
+            out["velocity"] = feature_loss((pred[..., 1:, :] - pred[..., :-1, :]).float(),
+                                           (target[..., 1:, :] - target[..., :-1, :]).float(), hp.loss)
+            out["loss"] = out["loss"] + velocity_weight * out["velocity"]
         return out
 
     def log_losses(self, split: str, losses: Mapping[str, torch.Tensor], batch_size: int) -> None:

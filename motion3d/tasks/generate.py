@@ -45,9 +45,9 @@ class GenerationTask(MotionTask):
                  classifier: str | None = None, lr: float = 1e-4, weight_decay: float = 1e-4,
                  warmup_steps: int = 100, min_lr_ratio: float = 0.05, loss: str = "l1", feature_weight: float = 1.0,
                  position_weight: float = 1.0, contact_weight: float = 0.1, video_every_n_epochs: int = 5,
-                 video_samples: int = 4):
+                 video_samples: int = 4, velocity_weight: float = 0.0):
         super().__init__(net, lr, weight_decay, warmup_steps, min_lr_ratio, loss, feature_weight, position_weight,
-                         contact_weight, video_every_n_epochs, video_samples)
+                         contact_weight, video_every_n_epochs, video_samples, velocity_weight)
 
     def kl_factor(self) -> float:
         """The KL weight now (after the warm-up ramp)."""
@@ -168,6 +168,7 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--classifier", help="a 'recognize' checkpoint (default: the one named in the config)")
     g.add_argument("--runs", type=int, default=5, help="repetitions with different seeds (ACTOR: 20)")
     g.add_argument("--length", type=int, help="frames per generated clip (default: the training window)")
+    g.add_argument("--temperature", type=float, default=1.0, help="spread of the latent samples (1: as fitted)")
     g.add_argument("--rollouts", help="a 'predict' checkpoint: add a row for its free rollouts from each real "
                                       "window's first frame")
 
@@ -216,7 +217,8 @@ def evaluate_generation(checkpoint: dict, args: argparse.Namespace) -> dict:
         out = []
         for i in range(0, real["x"].shape[0], args.batch_size):
             lab = {k: v[i:i + args.batch_size].to(args.device) for k, v in gen_labels.items()}
-            out.append(net.sample(min(args.batch_size, real["x"].shape[0] - i), length, lab, generator=g).cpu())
+            out.append(net.sample(min(args.batch_size, real["x"].shape[0] - i), length, lab, generator=g,
+                                  temperature=args.temperature).cpu())
         return torch.cat(out)
 
     rows = {"generated": _over_runs(vae_clips, ctx, labels, classifier, clf_ctx, real_np, args.runs)}
@@ -240,7 +242,8 @@ def evaluate_generation(checkpoint: dict, args: argparse.Namespace) -> dict:
                                                                     real_np, 1)
 
     print(f"checkpoint task: {TASK_NAME}   model: {type(net).__name__}   data: {source}   clips: {real['x'].shape[0]} "
-          f"x {length} frames   runs: {args.runs}   classifier: {clf_path or '- (pass --classifier)'}")
+          f"x {length} frames   runs: {args.runs}   temperature: {args.temperature:g}   "
+          f"classifier: {clf_path or '- (pass --classifier)'}")
     keys = [k for k in ("accuracy_content", "accuracy_style", "fid", "diversity", "multimodality", "foot_skate")
             if k in rows["generated"] or k in real_m]
     print("".ljust(24) + "".join(f"{k:>22}" for k in keys))

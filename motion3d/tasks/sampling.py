@@ -36,9 +36,10 @@ def parse_labels(text: str | None, ctx: MotionContext) -> dict[str, str]:
 
 @torch.no_grad()
 def sample_features(net, ctx: MotionContext, task: str, n: int, length: int, labels: Mapping[str, str] | None = None,
-                    seed: int = 0) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+                    seed: int = 0, temperature: float = 1.0) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """``n`` normalised clips ``(n, length, D)`` and their label ids. Kinds not given in ``labels``
-    are drawn uniformly from the checkpoint's label names."""
+    are drawn uniformly from the checkpoint's label names. ``temperature`` scales the spread of a
+    VAE's latent samples (below 1: more typical, less varied clips)."""
     g = torch.Generator().manual_seed(int(seed))
     ids = random_labels(ctx, n, g)
     for kind, name in (labels or {}).items():
@@ -51,7 +52,7 @@ def sample_features(net, ctx: MotionContext, task: str, n: int, length: int, lab
     device = next(net.parameters()).device
     dev_ids = {k: v.to(device) for k, v in ids.items()}
     if task == "generate":
-        x = net.sample(n, length, dev_ids, generator=g)
+        x = net.sample(n, length, dev_ids, generator=g, temperature=temperature)
     elif task == "predict":
         seed_frame = torch.zeros(n, 1, ctx.dim, device=device)
         if hasattr(net, "generate"):
@@ -85,12 +86,13 @@ def write_samples(motions: list[Motion], out: str | Path, video: bool = True) ->
 
 
 def sample_checkpoint(ckpt: str | Path, out: str | Path, n: int = 8, length: int | None = None,
-                      labels: str | None = None, seed: int = 0, device: str = "cpu", video: bool = True) -> dict:
+                      labels: str | None = None, seed: int = 0, device: str = "cpu", video: bool = True,
+                      temperature: float = 1.0) -> dict:
     """Sample ``n`` clips from a checkpoint into ``out`` (BVH + MP4); see the module docstring."""
     net, ctx, meta = load_motion_checkpoint(ckpt, device=device)
     wanted = parse_labels(labels, ctx)
     length = int(length or ctx.window or 60)
-    x, ids = sample_features(net, ctx, meta["task"], n, length, wanted, seed)
+    x, ids = sample_features(net, ctx, meta["task"], n, length, wanted, seed, temperature)
     feats = ctx.normalizer.denormalize(x.double())
     motions = ctx.representation.decode(feats, fps=ctx.fps)
     for i, m in enumerate(motions):

@@ -84,6 +84,14 @@ def test_vae_shapes_sampling_lengths_and_gradients():
     torch.testing.assert_close(net.sample(2, 5, generator=g1), net.sample(2, 5, generator=g2))
     kl = MotionVAE.kl_divergence(torch.zeros(2, 4), torch.zeros(2, 4))
     assert kl.item() == 0.0
+    # several memory tokens: same interface, and different frames can read different tokens
+    multi = small(MotionVAE, memory_tokens=4)
+    recon, mu, _ = multi(x, LABELS)
+    assert recon.shape == (3, 16, D)
+    recon.square().mean().backward()
+    assert multi.memory_embed.grad is not None and multi.from_z.weight.shape == (4 * 16, 8)
+    with pytest.raises(ValueError, match="memory_tokens"):
+        small(MotionVAE, memory_tokens=0)
 
 
 def test_vae_fitted_prior_means_covariance_and_sampling():

@@ -78,6 +78,19 @@ def test_generation_task_kl_warmup_and_video(dm, tmp_path):
     assert net.sample(3, 40, {"content": 0}).shape == (3, 40, dm.representation.dim)
 
 
+def test_velocity_loss_compares_frame_differences(dm):
+    net = MotionVAE(dm.representation.dim, 0, 0, latent_dim=8, dim=16, layers=1, heads=2, ff_dim=32)
+    task = GenerationTask(net, position_weight=0.0, contact_weight=0.0, velocity_weight=2.0)
+    x = next(iter(dm.train_dataloader()))["x"]
+    static = x[:, :1].expand_as(x)  # the first pose held: no motion at all
+    out = task.reconstruction_losses(static, x)
+    vel = (x[:, 1:] - x[:, :-1]).abs().mean()
+    torch.testing.assert_close(out["velocity"], vel)
+    torch.testing.assert_close(out["loss"], out["feature"] + 2.0 * vel)
+    off = GenerationTask(net, position_weight=0.0, contact_weight=0.0)  # off by default
+    assert "velocity" not in off.reconstruction_losses(static, x)
+
+
 def test_recognition_task(dm, tmp_path):
     task = RecognitionTask(lambda d, c, s: MotionClassifier(d, c, s, hidden=16, layers=2, feature_dim=8))
     trainer, path = fit(task, dm, tmp_path, steps=3)
