@@ -90,6 +90,10 @@ def test_vae_shapes_sampling_lengths_and_gradients():
     assert recon.shape == (3, 16, D)
     recon.square().mean().backward()
     assert multi.memory_embed.grad is not None and multi.from_z.weight.shape == (4 * 16, 8)
+    zq = small(MotionVAE, z_in_queries=True)
+    recon, _, _ = zq(x, LABELS)
+    recon.square().mean().backward()
+    assert zq.query_from_z.weight.grad is not None and zq.sample(2, 7).shape == (2, 7, D)
     with pytest.raises(ValueError, match="memory_tokens"):
         small(MotionVAE, memory_tokens=0)
 

@@ -14,7 +14,9 @@ sinusoidal time encodings, one per requested frame, so any length can be decoded
 With ``memory_tokens = K > 1`` the memory is K tokens (``W_z z`` reshaped to ``(K, C)`` plus a
 learned embedding per token): cross-attention from one token gives every frame the same value, so
 all variation over time must then come from the queries; with several tokens each frame can read a
-different part of ``z``, and the decoder learns time-varying motion much sooner.
+different part of ``z``. With ``z_in_queries`` the projected latent (and the label embedding) is
+also added to every frame's query, so the decoder's self-attention and feed-forward layers see
+time and latent together from the first layer on instead of only through cross-attention.
 
 Sampling draws ``z`` from the prior ``N(0, I)`` (``prior="standard"``), or (``prior="fitted"``,
 the default) from a Gaussian fitted to the encoder's posteriors on the training data, one mean per
@@ -48,16 +50,18 @@ class MotionVAE(MotionNet):
         prior: ``"fitted"`` (sample from the Gaussian of :meth:`fit_prior` once fitted) or
             ``"standard"`` (always ``N(0, I)``).
         memory_tokens: tokens the latent is spread over in the decoder's memory (1: ACTOR).
+        z_in_queries: add the latent and label embedding to every frame query as well (see above).
     """
 
     def __init__(self, input_dim: int, num_content: int = 0, num_style: int = 0, latent_dim: int = 256,
                  dim: int = 256, layers: int = 4, heads: int = 4, ff_dim: int = 512, dropout: float = 0.1,
                  max_len: int = 512, positional: str = "sinusoidal", conditional: bool = True,
-                 prior: str = "fitted", memory_tokens: int = 1):
+                 prior: str = "fitted", memory_tokens: int = 1, z_in_queries: bool = False):
         super().__init__()
         if int(memory_tokens) < 1:
             raise ValueError(f"memory_tokens must be >= 1, got {memory_tokens}")
         self.memory_tokens = int(memory_tokens)
+        self.z_in_queries = bool(z_in_queries)
         if prior not in ("fitted", "standard"):
             raise ValueError(f"prior must be 'fitted' or 'standard', got {prior!r}")
         self.prior = prior
@@ -80,6 +84,7 @@ class MotionVAE(MotionNet):
         self.from_z = nn.Linear(self.latent_dim, self.dim * self.memory_tokens)
         self.memory_embed = nn.Parameter(torch.randn(self.memory_tokens, self.dim) * 0.02) \
             if self.memory_tokens > 1 else None
+        self.query_from_z = nn.Linear(self.latent_dim, self.dim) if self.z_in_queries else None
         self.dec_labels = LabelEmbedding(self.dim, self.num_content, self.num_style)
         self.dec_position = PositionalEncoding(self.dim, max_len, "sinusoidal", 0.0)
         self.decoder = transformer_decoder(self.dim, heads, layers, ff_dim, dropout)
@@ -112,9 +117,12 @@ class MotionVAE(MotionNet):
         memory = self.from_z(z).view(B, self.memory_tokens, self.dim)  # (B, K, C)
         if self.memory_embed is not None:
             memory = memory + self.memory_embed
-        memory = memory + self.dec_labels(labels, B, z.device).to(z.dtype).unsqueeze(1)
-        queries = self.dec_position.encoding(int(length), device=z.device, dtype=memory.dtype)
-        h = self.decoder(queries.unsqueeze(0).expand(B, -1, -1), memory)
+        label = self.dec_labels(labels, B, z.device).to(z.dtype).unsqueeze(1)  # (B, 1, C)
+        memory = memory + label
+        queries = self.dec_position.encoding(int(length), device=z.device, dtype=memory.dtype).unsqueeze(0)
+        if self.query_from_z is not None:
+            queries = queries + self.query_from_z(z).unsqueeze(1) + label  # (B, T, C)
+        h = self.decoder(queries.expand(B, -1, -1), memory)
         return self.out(self.dec_norm(h))
 
     # ------------------------------------------------------------------ the VAE
