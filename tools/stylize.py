@@ -32,6 +32,8 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--overlap", type=int, help="frames shared by consecutive windows (default: half a window)")
     p.add_argument("--plant-feet", action="store_true",
                    help="IK clean-up: keep the ankles still where the content's feet are planted")
+    p.add_argument("--strength", type=float, default=1.0,
+                   help="style strength in [0, 1]: 0 keeps the content's own style, 1 the requested one")
     p.add_argument("--device", default="cpu")
     args = p.parse_args(argv)
 
@@ -45,7 +47,8 @@ def main(argv: list[str] | None = None) -> dict:
         else:
             style_clip = load_motion(args.style)
             code = st.code_from_clip(style_clip, args.style)
-        out = st.stylize(content, code, args.content, args.overlap, plant_feet=args.plant_feet)
+        out = st.stylize(content, code, args.content, args.overlap, plant_feet=args.plant_feet,
+                         strength=args.strength)
     except (ValueError, RuntimeError, FileNotFoundError) as e:
         p.error(str(e))
     out.name = f"{Path(args.content).stem}_{args.style_label or Path(args.style).stem}"

@@ -55,10 +55,20 @@ def keep_content_root(ctx: MotionContext, out: torch.Tensor, content: torch.Tens
 
 
 def stylize_features(net, ctx: MotionContext, content: torch.Tensor, code: torch.Tensor,
-                     root: str = "content") -> torch.Tensor:
-    """Normalised content clips ``(B, T, D)`` performed with style codes ``(B, S)``: ``(B, T, D)``."""
+                     root: str = "content", strength: float = 1.0) -> torch.Tensor:
+    """Normalised content clips ``(B, T, D)`` performed with style codes ``(B, S)``: ``(B, T, D)``.
+
+    ``strength`` in [0, 1] interpolates the style code from the content clip's own (its style
+    encoder code, 0: the content's style) to the requested one (1): the content-style trade-off of
+    AdaIN's interpolation (Huang and Belongie 2017), applied to the code that drives AdaIN here.
+    """
     if root not in ROOT_MODES:
         raise ValueError(f"root must be one of {ROOT_MODES}, got {root!r}")
+    if not 0.0 <= float(strength) <= 1.0:
+        raise ValueError(f"style strength must be in [0, 1], got {strength}")
+    if float(strength) != 1.0:
+        own = net.encode_style(content)
+        code = own + float(strength) * (code.to(own.dtype) - own)
     out = net(content, code)
     return keep_content_root(ctx, out, content) if root == "content" else out
 
@@ -272,6 +282,8 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--classifier", help="a 'recognize' checkpoint (default: the one named in the style config)")
     g.add_argument("--style-source", choices=["label", "clip"], default="label",
                    help="style codes from the label embedding, or from a real clip of the target style")
+    g.add_argument("--strength", type=float, default=1.0,
+                   help="style strength in [0, 1]: interpolate from the content's own style code (0) to the target's (1)")
     g.add_argument("--plant-feet", action="store_true",
                    help="also score the outputs after the IK foot clean-up of tools/stylize.py (row 'model + IK feet')")
 
@@ -294,8 +306,9 @@ def all_windows(clips: list[np.ndarray], window: int, stride: int) -> tuple[torc
 
 @torch.no_grad()
 def _transfer_all(net, ctx: MotionContext, x: torch.Tensor, codes: torch.Tensor, root: str, batch: int,
-                  device) -> torch.Tensor:
-    out = [stylize_features(net, ctx, x[i:i + batch].to(device), codes[i:i + batch].to(device), root).cpu()
+                  device, strength: float = 1.0) -> torch.Tensor:
+    out = [stylize_features(net, ctx, x[i:i + batch].to(device), codes[i:i + batch].to(device), root,
+                            strength).cpu()
            for i in range(0, x.shape[0], batch)]
     return torch.cat(out)
 
@@ -362,7 +375,8 @@ def evaluate_stylize(checkpoint: dict, args: argparse.Namespace) -> dict:
             pick = pool[torch.randint(0, len(pool), (len(sel),), generator=g)]
             codes = torch.cat([net.encode_style(x[pick[i:i + args.batch_size]].to(args.device)).cpu()
                                for i in range(0, len(pick), args.batch_size)])
-        out = _transfer_all(net, ctx, content, codes, root, args.batch_size, args.device)
+        out = _transfer_all(net, ctx, content, codes, root, args.batch_size, args.device,
+                            getattr(args, "strength", 1.0))
         labels = {"content": relabel(content_id[sel], *to_clf["content"]), "style": relabel(t_ids, *to_clf["style"])}
         ref = real_feats[torch.from_numpy(np.isin(owner, torch.nonzero(style_id == t).flatten().numpy()))]
         ref = ref.numpy() if ref.shape[0] >= 2 else None
@@ -394,7 +408,7 @@ def evaluate_stylize(checkpoint: dict, args: argparse.Namespace) -> dict:
 
     print(f"checkpoint task: {TASK_NAME}   model: {type(net).__name__}   data: {source}   clips: {len(keep)} "
           f"(middle {window} frames)   target styles: {len(per_style)}   transfers: {result['model']['n']}   "
-          f"style codes: {args.style_source}   root: {root}   classifier: {clf_path}")
+          f"style codes: {args.style_source}   strength: {getattr(args, 'strength', 1.0):g}   root: {root}   classifier: {clf_path}")
     head = "".ljust(22) + "".join(f"{k:>12}" for k in ("SRA", "CRA", "FMD", "foot skate", "skate ratio"))
     print(head)
     for name in result:

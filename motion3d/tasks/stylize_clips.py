@@ -152,15 +152,18 @@ class Stylizer:
 
     # ------------------------------------------------------------------ transfer
     @torch.no_grad()
-    def stylize_features(self, x: torch.Tensor, code: torch.Tensor, overlap: int | None = None) -> torch.Tensor:
+    def stylize_features(self, x: torch.Tensor, code: torch.Tensor, overlap: int | None = None,
+                         strength: float = 1.0) -> torch.Tensor:
         """Normalised content features ``(T, D)`` in the style ``code (1, S)``: ``(T, D)``,
-        windowed with overlap and cross-faded (see the module docstring)."""
+        windowed with overlap and cross-faded (see the module docstring); ``strength``: see
+        :func:`motion3d.tasks.stylize.stylize_features`."""
         T, W = x.shape[0], self.window
         overlap = W // 2 if overlap is None else int(overlap)
         starts = window_starts(T, W, overlap)
         n = min(W, T)
         wins = torch.stack([x[s:s + n] for s in starts]).to(self.device)  # (K, n, D)
-        out = stylize_features(self.net, self.ctx, wins, code.expand(len(starts), -1), self.root).cpu().double()
+        out = stylize_features(self.net, self.ctx, wins, code.expand(len(starts), -1), self.root,
+                               strength).cpu().double()
         weights = torch.from_numpy(crossfade_weights(starts, W, T))  # (K, n)
         blended = torch.zeros(T, x.shape[1], dtype=torch.float64)
         for k, s in enumerate(starts):
@@ -168,14 +171,14 @@ class Stylizer:
         return blended.float()
 
     def stylize(self, content: Motion, code: torch.Tensor, path="<content clip>", overlap: int | None = None,
-                plant_feet: bool = False) -> Motion:
+                plant_feet: bool = False, strength: float = 1.0) -> Motion:
         """``content`` performed in the style ``code``: a Motion on the content's skeleton with the
         content's frame count and fps; ``plant_feet``: :func:`plant_content_feet` afterwards."""
         m = self.conform(content, path, "content")
         if m.num_frames < 2:
             raise ValueError(f"content clip {path} has {m.num_frames} frame(s); at least 2 are needed")
         x = self.features(m)
-        feats = self.ctx.normalizer.denormalize(self.stylize_features(x, code, overlap).double())
+        feats = self.ctx.normalizer.denormalize(self.stylize_features(x, code, overlap, strength).double())
         out = self.ctx.representation.decode(feats, initial=self.ctx.representation.initial_state(m), fps=self.ctx.fps)
         out = Motion(content.skeleton, out.rotations, out.root_positions, out.fps, out.translations, content.name)
         if plant_feet:

@@ -75,6 +75,22 @@ def test_content_root_is_kept(style_ckpt):
     assert not torch.equal(stylize_features(net, ctx, x, code, "predict")[..., a:b], x[..., a:b])
 
 
+def test_style_strength_interpolates_codes(style_ckpt):
+    from motion3d.tasks.stylize import stylize_features
+
+    net, ctx, _ = load_motion_checkpoint(style_ckpt, "stylize")
+    x = torch.randn(2, 40, ctx.dim)
+    code = net.embed_style(torch.tensor([2, 3]))
+    with torch.no_grad():
+        own = net(x, net.encode_style(x))
+        torch.testing.assert_close(stylize_features(net, ctx, x, code, "predict", strength=0.0), own)
+        torch.testing.assert_close(stylize_features(net, ctx, x, code, "predict", strength=1.0), net(x, code))
+        half = net.encode_style(x) + 0.5 * (code - net.encode_style(x))
+        torch.testing.assert_close(stylize_features(net, ctx, x, code, "predict", strength=0.5), net(x, half))
+    with pytest.raises(ValueError, match="strength"):
+        stylize_features(net, ctx, x, code, strength=1.5)
+
+
 def test_tensorboard_video_logged(style_ckpt):
     events = list(style_ckpt.parent.parent.glob("events.out.tfevents.*"))
     assert events
