@@ -125,3 +125,16 @@ def test_gradients_flow_through_conversions():
     assert torch.autograd.gradcheck(lambda x: R.sixd_to_quat(x), (d6,))
     e = torch.randn(4, 3, dtype=torch.float64, requires_grad=True)
     assert torch.autograd.gradcheck(lambda x: R.euler_to_quat(x, "ZXY"), (e,))
+
+
+def test_explicit_quat_product_and_matrix_match_roma():
+    """quat_mul and quat_to_matrix are written out on components (for speed and torch.compile
+    fusion); they must equal roma's functions."""
+    import roma
+
+    g = torch.Generator().manual_seed(5)
+    a = R.quat_normalize(torch.randn(64, 4, generator=g, dtype=torch.float64))
+    b = R.quat_normalize(torch.randn(64, 4, generator=g, dtype=torch.float64))
+    torch.testing.assert_close(R.quat_mul(a, b), roma.quat_product(a, b), atol=1e-12, rtol=0)
+    torch.testing.assert_close(R.quat_mul(a[:1], b), roma.quat_product(a[:1].expand_as(b), b), atol=1e-12, rtol=0)
+    torch.testing.assert_close(R.quat_to_matrix(a), roma.unitquat_to_rotmat(a), atol=1e-12, rtol=0)
