@@ -108,6 +108,7 @@ def forward_kinematics(
         raise ValueError(f"rotations must be (..., J, 4) quaternions or (..., J, 3, 3) matrices, got {tuple(rotations.shape)}")
     batch = rotations.shape[:-3] if as_matrices else rotations.shape[:-2]
     offs = as_tensor(translations, dtype=dtype, device=device) if translations is not None else offsets
+    perm, inv, levels, _ = _plan(parents_t)  # validates parents for both schedules (cached)
     if compiled:
         fk = _compiled_joint_loop()
         if fk is not None:
@@ -115,7 +116,6 @@ def forward_kinematics(
                 return fk(rotations, offs, root_positions.expand(batch + (3,)), parents_t, as_matrices)
             except Exception as err:  # no C++ compiler, unsupported platform, ...
                 _compile_failed(err)
-    perm, inv, levels, _ = _plan(parents_t)
     if device.type != "cpu":
         perm, inv = perm.to(device), inv.to(device)
     # 1. local rotation matrices, in level order (joints of one depth are contiguous)

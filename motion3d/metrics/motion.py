@@ -146,7 +146,7 @@ def foot_skate(positions, feet: Sequence[int], height: float, fps: float, contac
     y = f[..., 1]
     if floor is None:
         lowest = y.amin(dim=-1)  # (..., T)
-        base = torch.quantile(lowest.float(), 0.05, dim=-1, keepdim=True).to(y.dtype).unsqueeze(-1)
+        base = torch.quantile(lowest, 0.05, dim=-1, keepdim=True).unsqueeze(-1)
     else:
         base = torch.as_tensor(floor, dtype=p.dtype)
     low = (y - base) < contact_height * height  # (..., T, F)

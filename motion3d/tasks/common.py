@@ -32,7 +32,8 @@ from torch import nn
 import lightning as L
 
 from motion3d.features import MotionRepresentation, Normalizer, from_dict
-from motion3d.models.motion.blocks import _plain, build_net
+from motion3d.models.config import plain
+from motion3d.models.motion.blocks import build_net
 from motion3d.skeleton import Skeleton
 from motion3d.tasks.classify import WarmupCosine
 from motion3d.tasks.evaluation import META_KEY, load_checkpoint
@@ -221,7 +222,7 @@ def position_losses(ctx: MotionContext, pred: torch.Tensor, target: torch.Tensor
 
 def plain_hparams(hparams: Mapping[str, Any]) -> dict:
     """A task's hyper-parameters in plain values for ``checkpoint["motion3d"]["hparams"]``."""
-    return _plain({k: v for k, v in dict(hparams).items() if not str(k).startswith("_")})
+    return plain({k: v for k, v in dict(hparams).items() if not str(k).startswith("_")})
 
 
 def task_meta(checkpoint: Mapping, task_name: str) -> dict:

@@ -48,6 +48,7 @@ class GenerationTask(MotionTask):
                  video_samples: int = 4, velocity_weight: float = 0.0):
         super().__init__(net, lr, weight_decay, warmup_steps, min_lr_ratio, loss, feature_weight, position_weight,
                          contact_weight, video_every_n_epochs, video_samples, velocity_weight)
+        self._posteriors: list = []  # (mu, logvar, labels) of training batches since the last fit
 
     def kl_factor(self) -> float:
         """The KL weight now (after the warm-up ramp)."""
@@ -74,12 +75,6 @@ class GenerationTask(MotionTask):
 
     def validation_step(self, batch, batch_idx: int) -> None:
         self._step(batch, "val")
-
-    @property
-    def _posteriors(self) -> list:
-        if not hasattr(self, "_posterior_list"):
-            self._posterior_list = []
-        return self._posterior_list
 
     def fit_prior(self) -> bool:
         """Fit the network's sampling prior to the posteriors kept since the last fit; False if none."""

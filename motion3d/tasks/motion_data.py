@@ -13,7 +13,7 @@ from typing import Any, Iterator, Mapping
 
 import torch
 
-from motion3d.models.motion.blocks import _plain
+from motion3d.models.config import plain
 from motion3d.skeleton import Skeleton
 from motion3d.tasks.common import ContextMismatch, MotionContext, layout_difference, skeleton_difference
 
@@ -52,7 +52,7 @@ def datamodule_config(dm) -> dict | None:
                 args[name] = value
         if not args:
             return None
-    return {"class_path": f"{cls.__module__}.{cls.__qualname__}", "init_args": _plain(args)}
+    return {"class_path": f"{cls.__module__}.{cls.__qualname__}", "init_args": plain(args)}
 
 
 def _is_plain(v: Any) -> bool:

@@ -19,7 +19,7 @@ from typing import Mapping
 import torch
 from torch import nn
 
-from motion3d.models.config import Configurable, build, plain
+from motion3d.models.config import Configurable, build
 
 __all__ = [
     "MotionNet",
@@ -30,14 +30,12 @@ __all__ = [
     "MLP",
     "causal_mask",
     "label_tensor",
+    "label_rows",
     "Labels",
 ]
 
 Labels = Mapping[str, torch.Tensor] | None
 LABEL_KINDS = ("content", "style")
-
-
-_plain = plain  # kept for the tasks that import it from here
 
 
 class MotionNet(Configurable):
@@ -116,6 +114,18 @@ def label_tensor(labels: Labels, kind: str, batch: int, device) -> torch.Tensor:
     return value
 
 
+def label_rows(labels: Labels, kind: str, size: int, batch: int, device) -> torch.Tensor:
+    """``(B,)`` row indices of ``kind`` labels in a table of ``size + 1`` rows: the label itself, or
+    ``size`` (the extra "unknown" row) for ``-1``; all ``size`` when the kind is unused (``size`` 0).
+    Labels outside ``[-1, size - 1]`` are an error."""
+    if not size:
+        return torch.zeros(batch, dtype=torch.long, device=device)
+    idx = label_tensor(labels, kind, batch, device)
+    if (idx >= size).any() or (idx < -1).any():
+        raise ValueError(f"{kind} label out of range [-1, {size - 1}]: {idx.tolist()}")
+    return torch.where(idx < 0, torch.full_like(idx, size), idx)
+
+
 class LabelEmbedding(nn.Module):
     """Sum of a content and a style embedding: ``labels -> (B, dim)``.
 
@@ -140,11 +150,7 @@ class LabelEmbedding(nn.Module):
         """``labels`` (see :func:`label_tensor`) -> ``(B, dim)``."""
         out = torch.zeros(batch, self.dim, device=device)
         for kind, table in self.tables.items():
-            idx = label_tensor(labels, kind, batch, device)
-            n = self.sizes[kind]
-            if (idx >= n).any() or (idx < -1).any():
-                raise ValueError(f"{kind} label out of range [-1, {n - 1}]: {idx.tolist()}")
-            out = out + table(torch.where(idx < 0, torch.full_like(idx, n), idx))
+            out = out + table(label_rows(labels, kind, self.sizes[kind], batch, device))
         return out
 
 

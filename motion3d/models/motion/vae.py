@@ -30,7 +30,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from motion3d.models.motion.blocks import (LabelEmbedding, Labels, MotionNet, PositionalEncoding, label_tensor,
+from motion3d.models.motion.blocks import (LabelEmbedding, Labels, MotionNet, PositionalEncoding, label_rows,
                                            transformer_decoder, transformer_encoder)
 
 __all__ = ["MotionVAE"]
@@ -137,13 +137,8 @@ class MotionVAE(MotionNet):
 
     def _cells(self, labels: Labels, n: int, device) -> tuple[torch.Tensor, torch.Tensor]:
         """Row indices into ``prior_mean`` of ``labels``: unknown (-1) or unused kinds -> the last."""
-        out = []
-        for kind, size in (("content", self.num_content), ("style", self.num_style)):
-            idx = label_tensor(labels, kind, n, device) if size else torch.full((n,), -1, device=device)
-            if (idx >= size).any() or (idx < -1).any():
-                raise ValueError(f"{kind} label out of range [-1, {size - 1}]: {idx.tolist()}")
-            out.append(torch.where(idx < 0, torch.full_like(idx, size), idx))
-        return out[0], out[1]
+        return (label_rows(labels, "content", self.num_content, n, device),
+                label_rows(labels, "style", self.num_style, n, device))
 
     @torch.no_grad()
     def fit_prior(self, mu: torch.Tensor, logvar: torch.Tensor, labels: Labels = None) -> None:
