@@ -88,8 +88,10 @@ def test_models_do_not_import_lightning():
 
 @pytest.mark.parametrize("activation", ["relu", "leaky_relu"])
 @pytest.mark.parametrize("train", [True, False])
-def test_fused_bn_act_max_pool_matches_unfused(activation, train):
-    """SharedMLP.pool == SharedMLP(x).max(dim): outputs, input gradients, parameter gradients, BN stats."""
+@pytest.mark.parametrize("k", [11, 40])                   # pooled dim shorter / longer than C_in (16)
+def test_fused_linear_bn_act_max_pool_matches_unfused(activation, train, k):
+    """SharedMLP.pool == SharedMLP(x).max(dim): outputs, input gradients, parameter gradients, BN stats,
+    on both backward paths (dense arg-max mask for short pooled dims, gather/scatter for long ones)."""
     from motion3d.models.points.common import SharedMLP
 
     torch.manual_seed(0)
@@ -101,7 +103,7 @@ def test_fused_bn_act_max_pool_matches_unfused(activation, train):
     b = SharedMLP(5, [16, 32], activation=activation).double()
     b.load_state_dict(a.state_dict())
     a.train(train), b.train(train)
-    x = torch.randn(3, 7, 11, 5, dtype=torch.float64)
+    x = torch.randn(3, 7, k, 5, dtype=torch.float64)
     xa, xb = x.clone().requires_grad_(), x.clone().requires_grad_()
     ya, yb = a.pool(xa, dim=2), b(xb).max(dim=2).values
     assert ya.shape == (3, 7, 32)
@@ -115,3 +117,68 @@ def test_fused_bn_act_max_pool_matches_unfused(activation, train):
     assert_close(a[-2].running_mean, b[-2].running_mean, atol=1e-12)
     assert_close(a[-2].running_var, b[-2].running_var, atol=1e-12)
     assert int(a[-2].num_batches_tracked) == int(b[-2].num_batches_tracked)
+
+
+@pytest.mark.parametrize("k", [12, 40])
+def test_fused_pool_gradient_with_repeated_points(k):
+    """Ball query pads neighbourhoods by repeating a point: tied maxima must not multiply its gradient."""
+    from motion3d.models.points.common import SharedMLP
+
+    torch.manual_seed(1)
+    a = SharedMLP(5, [16, 32]).double()
+    b = SharedMLP(5, [16, 32]).double()
+    b.load_state_dict(a.state_dict())
+    src = torch.randn(3, 7, 6, 5, dtype=torch.float64)
+    idx = torch.cat([torch.arange(6), torch.zeros(k - 6, dtype=torch.long)])     # point 0 repeated
+    sa, sb = src.clone().requires_grad_(), src.clone().requires_grad_()
+    ya, yb = a.pool(sa[:, :, idx], dim=2), b(sb[:, :, idx]).max(dim=2).values
+    assert_close(ya, yb, atol=1e-10)
+    g = torch.randn_like(ya)
+    (ya * g).sum().backward()
+    (yb * g).sum().backward()
+    assert_close(sa.grad, sb.grad, atol=1e-10)
+    assert_close(a[-3].weight.grad, b[-3].weight.grad, atol=1e-10)
+
+
+def test_set_abstraction_first_layer_before_grouping_is_exact():
+    """The first Linear applied to points and centres before grouping == applied to grouped offsets."""
+    from motion3d.models.points.pointnet2 import SetAbstraction
+    from motion3d.points.ops import ball_query, farthest_point_sample, group, index_points
+
+    torch.manual_seed(0)
+    sa = SetAbstraction(16, [0.5], [8], [[16, 24]], in_channels=4).double().train()
+    ref = SetAbstraction(16, [0.5], [8], [[16, 24]], in_channels=4).double().train()
+    ref.load_state_dict(sa.state_dict())
+    xyz = torch.rand(2, 64, 3, dtype=torch.float64)
+    feats = torch.randn(2, 64, 4, dtype=torch.float64, requires_grad=True)
+    centres, out = sa(xyz, feats)
+    c = index_points(xyz, farthest_point_sample(xyz, 16))
+    g = group(torch.cat([xyz, feats], -1), ball_query(xyz, c, 0.5, 8), c)          # (2, 16, 8, 7)
+    expected = ref.mlps[0](g).max(dim=2).values
+    assert_close(centres, c)
+    assert_close(out, expected, atol=1e-10)
+    gf, = torch.autograd.grad(out.square().sum(), feats)
+    ge, = torch.autograd.grad(expected.square().sum(), feats)
+    assert_close(gf, ge, atol=1e-9)
+
+
+@pytest.mark.parametrize("k", [11, 40])
+def test_fused_pool_under_bf16_autocast(k):
+    """Under CPU bf16 autocast the fused pool runs its big products in bf16: float32 results as close to
+    the float32 ones as the unfused layers under autocast are (bf16 rounding moves some arg-maxes)."""
+    from motion3d.models.points.common import SharedMLP
+
+    torch.manual_seed(0)
+    m = SharedMLP(5, [16, 32]).train()
+    x = torch.randn(3, 7, k, 5, requires_grad=True)
+    rel = lambda a, b: float((a - b).detach().norm() / b.detach().norm())  # noqa: E731
+    y32 = m.pool(x, dim=2)
+    g32, = torch.autograd.grad(y32.sum(), x)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        y16 = m.pool(x, dim=2)
+        yu = m(x).max(dim=2).values
+    g16, = torch.autograd.grad(y16.sum(), x)
+    gu, = torch.autograd.grad(yu.sum(), x)
+    assert y16.dtype == torch.float32 and g16.dtype == torch.float32
+    assert rel(y16, y32) < 0.01
+    assert rel(g16, g32) < 1.5 * rel(gu, g32) + 0.02

@@ -5,7 +5,10 @@ References follow the usual PyTorch ports (Pointnet_Pointnet2_pytorch for PointN
 Conv1d/Conv2d layouts, full-sort ball query, masked-assignment FPS; the DGCNN authors' layout for
 EdgeConv) and ``torch.cdist + topk`` for kNN.
 
-    python tools/bench/bench_points.py [--threads 2] [--batch 24] [--points 1024] [--steps 3] [--quick]
+    python tools/bench/bench_points.py [--threads 2] [--batch 24] [--points 1024] [--steps 3] [--quick] [--bf16]
+
+With ``--bf16`` each training step is also timed under ``torch.autocast("cpu", torch.bfloat16)``
+(Lightning's ``precision: bf16-mixed``), ours against the reference under the same autocast.
 """
 from __future__ import annotations
 
@@ -217,13 +220,14 @@ def timeit(fn, repeat: int, warmup: int = 1) -> float:
     return (time.perf_counter() - t) / repeat
 
 
-def train_step_fn(model, pts, labels):
+def train_step_fn(model, pts, labels, bf16: bool = False):
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     model.train()
 
     def step():
-        logits, reg = model.forward_train(pts)
-        loss = F.cross_entropy(logits, labels) + reg
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            logits, reg = model.forward_train(pts)
+            loss = F.cross_entropy(logits.float(), labels) + reg
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -250,6 +254,8 @@ def main(argv=None) -> dict:
     ap.add_argument("--quick", action="store_true", help="ops only, no training steps")
     ap.add_argument("--models", default="pointnet,pointnet2_ssg,dgcnn",
                     help="comma list of pointnet, pointnet2_ssg, pointnet2_msg, dgcnn")
+    ap.add_argument("--bf16", action="store_true",
+                    help="also time every training step under CPU bf16 autocast (ours and the reference)")
     a = ap.parse_args(argv)
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
@@ -292,9 +298,10 @@ def main(argv=None) -> dict:
         }
         for key in a.models.split(","):
             for name, ours, ref in pairs[key]:
-                to = timeit(train_step_fn(ours(), xyz, labels), a.steps)
-                tr = timeit(train_step_fn(ref(), xyz, labels), a.steps)
-                report(name, to, tr, B)
+                for bf16 in (False, True) if a.bf16 else (False,):
+                    to = timeit(train_step_fn(ours(), xyz, labels, bf16), a.steps)
+                    tr = timeit(train_step_fn(ref(), xyz, labels, bf16), a.steps)
+                    report(name + (", bf16 autocast" if bf16 else ""), to, tr, B)
     return {r[0]: {"ours_per_s": r[1], "ref_per_s": r[2], "ratio": r[3]} for r in rows}
 
 

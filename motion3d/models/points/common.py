@@ -28,9 +28,10 @@ class PointBatchNorm(nn.BatchNorm1d):
 class SharedMLP(nn.Sequential):
     """Per-point MLP ``(..., C_in) -> (..., C_out)``: Linear (no bias) + BatchNorm + activation per layer.
 
-    ``pool(x, dim)`` is ``self(x).max(dim).values`` computed without materialising the last layer's
-    normalised and activated ``(..., C_out)`` tensor (see :class:`BNActMaxPool`): same result,
-    same parameters, less memory traffic on the widest layer.
+    ``pool(x, dim)`` is ``self(x).max(dim).values`` with the last layer's Linear, BatchNorm,
+    activation and max pooling fused into one autograd function (see :class:`LinearBNActPool`):
+    same result, same parameters, same BatchNorm statistics, but neither the last layer's
+    ``(..., C_out)`` output nor its gradient is kept or formed densely where the pooled dim is long.
     """
 
     def __init__(self, in_channels: int, channels: Sequence[int], activation: str = "relu",
@@ -44,84 +45,164 @@ class SharedMLP(nn.Sequential):
             c = h
         super().__init__(*layers)
         self.out_channels = c
+        self.num_layers = len(channels)
         self.slope = 0.2 if activation == "leaky_relu" else 0.0
         self.fusable = last_activation and activation in ("relu", "leaky_relu")
 
-    def pool(self, x: torch.Tensor, dim: int) -> torch.Tensor:
-        """Max over ``dim`` of the MLP's output: ``(..., K, ..., C_in) -> (..., C_out)`` with K removed."""
+    def pool(self, x: torch.Tensor, dim: int, first_linear_done: bool = False) -> torch.Tensor:
+        """Max over ``dim`` of the MLP's output: ``(..., K, ..., C_in) -> (..., C_out)`` with K removed.
+
+        ``first_linear_done``: ``x`` is already the first Linear's output ``(..., K, ..., C_1)`` (a
+        caller that can compute it more cheaply, e.g. before grouping, see :meth:`first_linear`).
+        """
+        layers = list(self)
+        if first_linear_done:
+            if self.num_layers < 2:
+                raise ValueError("first_linear_done needs at least two layers (the last one is fused)")
+            layers = layers[1:]
         if not self.fusable:
-            return self(x).max(dim=dim).values
-        for layer in list(self)[:-3]:
+            for layer in layers:
+                x = layer(x)
+            return x.max(dim=dim).values
+        for layer in layers[:-3]:
             x = layer(x)
-        y = self[-3](x)                                            # last Linear, (..., C_out)
+        lin: nn.Linear = self[-3]
         bn: nn.BatchNorm1d = self[-2]
         if dim < 0:
-            dim += y.dim()
+            dim += x.dim()
+        x = x.movedim(dim, -2)                                     # (..., K, C_in)
+        lead = x.shape[:-2]
         training = bn.training or bn.running_mean is None
         if training and bn.running_mean is not None:
             bn.num_batches_tracked += 1
-        return BNActMaxPool.apply(y, bn.weight, bn.bias, bn.running_mean, bn.running_var, training,
-                                  bn.momentum if bn.momentum is not None else 0.1, bn.eps, self.slope, dim)
+        out = LinearBNActPool.apply(x.reshape(-1, *x.shape[-2:]), lin.weight, bn.weight, bn.bias,
+                                    bn.running_mean, bn.running_var, training,
+                                    bn.momentum if bn.momentum is not None else 0.1, bn.eps, self.slope)
+        return out.reshape(*lead, out.shape[-1])
 
 
-class BNActMaxPool(torch.autograd.Function):
-    """``max_dim act(BN(y))`` for a per-channel BatchNorm and a monotone activation (ReLU / LeakyReLU).
+    @property
+    def first_linear(self) -> nn.Linear:
+        """The first layer's (bias-free) Linear; ``pool(first_linear(x), dim, first_linear_done=True)``
+        equals ``pool(x, dim)``."""
+        return self[0]
 
-    BN is an affine map per channel: increasing where ``weight / std >= 0``, decreasing elsewhere;
-    the activation is increasing. So the max over ``dim`` of the activated output is the activation
-    of BN applied to the max (or min) of ``y`` itself: only ``(..., C)`` pooled values are normalised.
-    The batch statistics still use every element, and the backward pass routes gradients through
-    them exactly as BatchNorm does (a dense ``a + b * y`` term) plus the max/min positions.
-    Shapes: y ``(B, ..., K, ..., C)`` -> ``(B, ..., C)`` (``dim`` removed).
+
+class LinearBNActPool(torch.autograd.Function):
+    """``max_K act(BN(x @ W^T))`` for a bias-free Linear, a per-channel BatchNorm and a monotone
+    activation (ReLU / LeakyReLU), exact in value and gradient, with three shortcuts:
+
+    * Statistics: ``y = x W^T`` is linear in ``x``, so the batch mean and (biased) variance of
+      channel c are ``W_c mu`` and ``W_c S W_c^T`` with ``mu``, ``S`` the mean and covariance of the
+      rows of ``x`` (``C_in x C_in``, from centred rows: no cancellation). No pass over ``y``.
+    * Pooling: BN is affine per channel (increasing where ``weight / std >= 0``) and the activation
+      is increasing, so the max of the activated output is the activation of BN applied to the max
+      of ``sign_c * y`` (max for positive scales, min for negative): only ``(P, C)`` pooled values are
+      normalised and activated.
+    * Backward: the gradient through the statistics is a rank-structured term computed from ``mu``,
+      ``S`` and ``W`` (``C x C_in`` and ``C_in x C_in`` products); the gradient through the pooled
+      values touches one row of ``x`` per (cloud, channel). When the pooled dim K is longer than
+      ``C_in`` that term is a gather / scatter of ``(P, C, C_in)`` values instead of two
+      ``(P K) x C x C_in`` matrix products; otherwise it is those products with a one-hot matrix.
+      Only the arg-max indices are kept, never ``y`` (ties go to one index, as ``Tensor.max`` does).
+
+    Shapes: x ``(P, K, C_in)``, weight ``(C, C_in)`` -> ``(P, C)``.
     """
 
     @staticmethod
-    def forward(ctx, y, weight, bias, running_mean, running_var, training, momentum, eps, slope, dim):
-        C = y.shape[-1]
-        if training:
-            var, mean = torch.var_mean(y.reshape(-1, C), dim=0, unbiased=False)
-            if running_mean is not None:
-                m = y.numel() // C
-                with torch.no_grad():
-                    running_mean.mul_(1 - momentum).add_(mean, alpha=momentum)
-                    running_var.mul_(1 - momentum).add_(var * (m / max(m - 1, 1)), alpha=momentum)
-        else:
-            mean, var = running_mean, running_var
-        invstd = torch.rsqrt(var + eps)
-        w = weight if weight is not None else torch.ones_like(invstd)
-        b = bias if bias is not None else torch.zeros_like(invstd)
-        scale = w * invstd
-        sel = torch.where(scale >= 0, y.amax(dim=dim), y.amin(dim=dim))      # (..., C)
-        pre = (sel - mean) * scale + b
-        out = torch.where(pre > 0, pre, pre * slope)
-        ctx.save_for_backward(y, sel, mean, invstd, w, pre)
-        ctx.training, ctx.slope, ctx.dim = training, slope, dim
-        ctx.has_affine = weight is not None
+    def forward(ctx, x, weight, bn_weight, bn_bias, running_mean, running_var, training, momentum, eps,
+                slope):
+        device = x.device.type
+        # Under autocast the two big products (y and, in backward, the dense one-hot term) run in
+        # the autocast dtype; statistics, normalisation and the rank-structured terms stay in float32.
+        amp = torch.is_autocast_enabled(device)
+        cdt = torch.get_autocast_dtype(device) if amp else x.dtype
+        sdt = torch.promote_types(torch.promote_types(x.dtype, weight.dtype), torch.float32)
+        with torch.autocast(device, enabled=False):
+            out, saved = LinearBNActPool._forward(x, weight, bn_weight, bn_bias, running_mean, running_var,
+                                                  training, momentum, eps, slope, cdt, sdt)
+        ctx.save_for_backward(x, weight, *saved)
+        ctx.training, ctx.slope, ctx.cdt, ctx.sdt = training, slope, cdt, sdt
+        ctx.has_affine = bn_weight is not None
         return out
 
     @staticmethod
-    def backward(ctx, g):
-        y, sel, mean, invstd, w, pre = ctx.saved_tensors
-        dim = ctx.dim
-        C = y.shape[-1]
-        red = tuple(range(g.dim() - 1))                                     # all but channels
-        gpre = torch.where(pre > 0, g, g * ctx.slope)
-        xhat = (sel - mean) * invstd
-        g_weight = (gpre * xhat).sum(red) if ctx.has_affine else None
-        g_bias = gpre.sum(red) if ctx.has_affine else None
-        g_sel = gpre * (w * invstd)                                         # (..., C)
-        if ctx.training:
-            m = y.numel() // C
-            g_mean = -g_sel.sum(red)                                        # explicit dependence
-            g_var = (gpre * (sel - mean) * w).sum(red) * (-0.5) * invstd.pow(3)
-            b = 2.0 * g_var / m
-            a = g_mean / m - b * mean
-            g_y = torch.addcmul(a, y, b)                                    # dense: through the statistics
+    def _forward(x, weight, bn_weight, bn_bias, running_mean, running_var, training, momentum, eps, slope,
+                 cdt, sdt):
+        P, K, Cin = x.shape
+        m = P * K
+        weight = weight.to(sdt)
+        if training:
+            xf = x.reshape(m, Cin).to(sdt)
+            mu = xf.mean(0)
+            xc = xf - mu
+            cov = (xc.T @ xc) / m                                   # (C_in, C_in)
+            ws = weight @ cov                                       # (C, C_in)
+            mean = weight @ mu
+            var = (ws * weight).sum(1).clamp_min(0.0)
+            if running_mean is not None:
+                with torch.no_grad():
+                    running_mean.mul_(1 - momentum).add_(mean.to(running_mean.dtype), alpha=momentum)
+                    running_var.mul_(1 - momentum).add_((var * (m / max(m - 1, 1))).to(running_var.dtype),
+                                                        alpha=momentum)
         else:
-            g_y = torch.zeros_like(y)
-        g_sel_b = g_sel.unsqueeze(dim)
-        g_y.add_((y == sel.unsqueeze(dim)) * g_sel_b)                       # sparse: through max / min
-        return g_y, g_weight, g_bias, None, None, None, None, None, None, None
+            mu = ws = None
+            mean, var = running_mean.to(sdt), running_var.to(sdt)
+        invstd = torch.rsqrt(var + eps)
+        w = bn_weight.to(sdt) if bn_weight is not None else torch.ones_like(invstd)
+        b = bn_bias.to(sdt) if bn_bias is not None else torch.zeros_like(invstd)
+        scale = w * invstd
+        sign = torch.where(scale >= 0, 1.0, -1.0).to(sdt)
+        xb, wsigned = x.to(cdt), (weight * sign[:, None]).to(cdt)
+        if K > Cin:                                                 # (P, C, K): max over a contiguous dim
+            sel_s, idx = torch.matmul(wsigned, xb.transpose(1, 2)).max(dim=-1)
+        else:                                                       # (P, K, C)
+            sel_s, idx = (xb @ wsigned.T).max(dim=1)
+        sel = sel_s.to(sdt) * sign                                  # max or min of y per (cloud, channel)
+        pre = (sel - mean) * scale + b
+        out = torch.where(pre > 0, pre, pre * slope)
+        return out, (sel, mean, invstd, w, pre, mu, ws, idx)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, weight, sel, mean, invstd, w, pre, mu, ws, idx = ctx.saved_tensors
+        with torch.autocast(x.device.type, enabled=False):
+            g_x, g_w, g_bn_w, g_bn_b = LinearBNActPool._backward(ctx, g.to(ctx.sdt), x, weight.to(ctx.sdt), sel,
+                                                                 mean, invstd, w, pre, mu, ws, idx)
+        return (g_x.to(x.dtype), g_w.to(weight.dtype), g_bn_w, g_bn_b,
+                None, None, None, None, None, None)
+
+    @staticmethod
+    def _backward(ctx, g, x, weight, sel, mean, invstd, w, pre, mu, ws, idx):
+        P, K, Cin = x.shape
+        C = weight.shape[0]
+        m = P * K
+        gpre = torch.where(pre > 0, g, g * ctx.slope)               # (P, C)
+        g_bn_w = (gpre * (sel - mean) * invstd).sum(0) if ctx.has_affine else None
+        g_bn_b = gpre.sum(0) if ctx.has_affine else None
+        g_sel = gpre * (w * invstd)                                 # dL / d(pooled y)
+        xs = x.reshape(m, Cin).to(ctx.sdt)
+        if ctx.training:
+            g_mean = -g_sel.sum(0)                                  # (C,)
+            g_var = (gpre * (sel - mean) * w).sum(0) * (-0.5) * invstd.pow(3)
+            # mean_c = W_c mu, var_c = W_c S W_c^T
+            g_w = torch.outer(g_mean, mu) + 2.0 * g_var[:, None] * ws
+            a = weight.T @ (g_var[:, None] * weight)                # (C_in, C_in), symmetric
+            g_x = torch.addmm((g_mean @ weight / m).expand(m, Cin), xs - mu, a, alpha=2.0 / m)
+        else:
+            g_w = torch.zeros_like(weight)
+            g_x = torch.zeros_like(xs)
+        if K > Cin:                                                 # one row of x per (cloud, channel)
+            idx_e = idx.unsqueeze(-1).expand(P, C, Cin)
+            g_w += torch.einsum("pc,pci->ci", g_sel, xs.view(P, K, Cin).gather(1, idx_e))
+            g_x.view(P, K, Cin).scatter_add_(1, idx_e, g_sel.unsqueeze(-1) * weight)
+        else:                                                       # dense: one-hot rows at the arg-max
+            cdt = ctx.cdt
+            s = g_sel.to(cdt).new_zeros(P, K, C).scatter_(1, idx.unsqueeze(1), g_sel.to(cdt).unsqueeze(1))
+            s = s.view(m, C)
+            g_w += (s.T @ x.reshape(m, Cin).to(cdt)).to(ctx.sdt)
+            g_x += (s @ weight.to(cdt)).to(ctx.sdt)
+        return g_x.view(P, K, Cin), g_w, g_bn_w, g_bn_b
 
 
 class ClassifierHead(nn.Sequential):

@@ -41,8 +41,14 @@ class SetAbstraction(nn.Module):
         outs = []
         for radius, k, mlp in zip(self.radii, self.nsamples, self.mlps):
             idx = ball_query(xyz, centres, radius, k)                           # (B, M, K)
-            g = group(pts, idx, centres)                                        # (B, M, K, 3 + C)
-            outs.append(mlp.pool(g, dim=2))                                     # (B, M, C')
+            if mlp.num_layers > 1:
+                # The first layer is linear in [x_j - c, f_j]: apply it to the N points and the M
+                # centres, then group its output. Exact, and K times fewer rows through it.
+                w = mlp.first_linear.weight                                     # (C1, 3 + C)
+                h = index_points(pts @ w.T, idx) + (centres @ -w[:, :3].T).unsqueeze(2)
+                outs.append(mlp.pool(h, dim=2, first_linear_done=True))         # (B, M, C')
+            else:
+                outs.append(mlp.pool(group(pts, idx, centres), dim=2))          # (B, M, K, 3 + C) -> (B, M, C')
         return centres, torch.cat(outs, dim=-1)
 
 
