@@ -13,7 +13,6 @@ else and ``torch.load(weights_only=True)`` works.
 from __future__ import annotations
 
 import argparse
-import math
 from pathlib import Path
 from typing import Sequence
 
@@ -27,6 +26,7 @@ import lightning as L
 from motion3d.metrics.classification import (confusion_matrix, mean_class_accuracy, overall_accuracy,
                                              per_class_accuracy)
 from motion3d.tasks.evaluation import META_KEY, register
+from motion3d.tasks.schedule import RunProgress, WarmupCosine, lambda_lr
 
 TASK_NAME = "classify"
 
@@ -52,6 +52,7 @@ class ClassificationTask(L.LightningModule):
         self.class_names = list(class_names) if class_names else []
         self.num_classes = int(getattr(model, "num_classes", len(self.class_names)))
         self._cm: torch.Tensor | None = None
+        self.progress = RunProgress(self)          # steps or max_time, whichever is further on
 
     # ---------------------------------------------------------------------------------- set-up
     def setup(self, stage: str) -> None:
@@ -134,9 +135,12 @@ class ClassificationTask(L.LightningModule):
         else:
             raise ValueError(f"optimizer must be 'adamw' or 'sgd', got {hp.optimizer!r}")
         total = max(int(self.trainer.estimated_stepping_batches), 1)
-        sched = torch.optim.lr_scheduler.LambdaLR(
-            opt, WarmupCosine(min(hp.warmup_steps, total // 2), total, hp.min_lr_ratio))
+        sched = lambda_lr(
+            opt, WarmupCosine(min(hp.warmup_steps, total // 2), total, hp.min_lr_ratio, self.progress))
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+
+    def on_train_epoch_start(self) -> None:
+        self.progress.refresh()
 
     # ---------------------------------------------------------------------------------- checkpoints
     def on_save_checkpoint(self, checkpoint: dict) -> None:
@@ -150,19 +154,6 @@ class ClassificationTask(L.LightningModule):
         meta = checkpoint.get(META_KEY) or {}
         if meta.get("class_names"):
             self.class_names = list(meta["class_names"])
-
-
-class WarmupCosine:
-    """LR factor: linear warm-up over ``warmup`` steps, cosine from 1 to ``floor`` at ``total``."""
-
-    def __init__(self, warmup: int, total: int, floor: float):
-        self.warmup, self.total, self.floor = warmup, total, floor
-
-    def __call__(self, step: int) -> float:
-        if step < self.warmup:
-            return (step + 1) / self.warmup
-        t = min(1.0, (step - self.warmup) / max(1, self.total - self.warmup))
-        return self.floor + (1 - self.floor) * 0.5 * (1 + math.cos(math.pi * t))
 
 
 @torch.no_grad()
@@ -314,4 +305,4 @@ def evaluate(checkpoint: dict, args: argparse.Namespace) -> dict:
     return metrics
 
 
-__all__ = ["ClassificationTask", "WarmupCosine", "predict_proba", "plot_confusion", "load_model", "evaluate"]
+__all__ = ["ClassificationTask", "predict_proba", "plot_confusion", "load_model", "evaluate"]

@@ -35,7 +35,7 @@ from motion3d.features import MotionRepresentation, Normalizer, from_dict
 from motion3d.models.config import plain
 from motion3d.models.motion.blocks import build_net
 from motion3d.skeleton import Skeleton
-from motion3d.tasks.classify import WarmupCosine
+from motion3d.tasks.schedule import RunProgress, WarmupCosine, lambda_lr
 from motion3d.tasks.evaluation import META_KEY, load_checkpoint
 
 __all__ = ["MotionContext", "MotionTask", "NetFactory", "load_motion_checkpoint", "labels_of", "position_losses",
@@ -197,6 +197,19 @@ def feature_loss(pred: torch.Tensor, target: torch.Tensor, kind: str = "l1") -> 
     raise ValueError(f"loss must be 'l1', 'mse' or 'smooth_l1', got {kind!r}")
 
 
+def spectral_loss(pred: torch.Tensor, target: torch.Tensor, kind: str = "mse") -> torch.Tensor:
+    """Distance of the temporal amplitude spectra of ``pred`` and ``target (B, T, D)``, per channel.
+
+    ``|rfft|`` over time (orthonormal, so the energies are those of the signals), the constant term
+    left out: it compares how much each channel oscillates at each frequency and ignores the phase.
+    A per-frame loss alone, while the model cannot yet tell the phase of a cycle from its inputs,
+    is minimised by the phase average, a motionless clip; this term is not.
+    """
+    fp = torch.fft.rfft(pred.float(), dim=-2, norm="ortho").abs()[..., 1:, :]
+    ft = torch.fft.rfft(target.float(), dim=-2, norm="ortho").abs()[..., 1:, :]
+    return feature_loss(fp, ft, kind)
+
+
 def position_losses(ctx: MotionContext, pred: torch.Tensor, target: torch.Tensor,
                     previous: torch.Tensor | None = None, kind: str = "l1") -> dict[str, torch.Tensor]:
     """Losses through the differentiable decoder, on normalised features ``(B, T, D)``:
@@ -257,6 +270,7 @@ class MotionTask(L.LightningModule):
         velocity_weight: weight of the feature velocity loss (frame-to-frame differences of the
             prediction against the target's, as MDM's ``L_vel``); counters over-smoothed, damped
             outputs that a per-frame loss alone tolerates. 0: off.
+        spectral_weight: weight of :func:`spectral_loss` (phase-free amplitude spectra over time). 0: off.
     """
 
     task_name = ""
@@ -264,7 +278,7 @@ class MotionTask(L.LightningModule):
     def __init__(self, net: NetFactory, lr: float = 1e-3, weight_decay: float = 1e-4, warmup_steps: int = 100,
                  min_lr_ratio: float = 0.05, loss: str = "l1", feature_weight: float = 1.0,
                  position_weight: float = 1.0, contact_weight: float = 0.1, video_every_n_epochs: int = 5,
-                 video_samples: int = 4, velocity_weight: float = 0.0):
+                 video_samples: int = 4, velocity_weight: float = 0.0, spectral_weight: float = 0.0):
         super().__init__()
         self.save_hyperparameters(ignore=["net"])
         self._net_factory: NetFactory | None = None
@@ -276,6 +290,7 @@ class MotionTask(L.LightningModule):
         else:
             raise TypeError(f"net must be an nn.Module or a callable building one, got {type(net).__name__}")
         self.context: MotionContext | None = None
+        self.progress = RunProgress(self)          # steps or max_time, whichever is further on
 
     # ------------------------------------------------------------------ data and network
     def setup(self, stage: str) -> None:
@@ -336,6 +351,10 @@ class MotionTask(L.LightningModule):
             out["velocity"] = feature_loss((pred[..., 1:, :] - pred[..., :-1, :]).float(),
                                            (target[..., 1:, :] - target[..., :-1, :]).float(), hp.loss)
             out["loss"] = out["loss"] + velocity_weight * out["velocity"]
+        spectral_weight = float(hp.get("spectral_weight", 0.0))
+        if spectral_weight > 0 and pred.shape[-2] > 2:
+            out["spectral"] = spectral_loss(pred, target, hp.loss)
+            out["loss"] = out["loss"] + spectral_weight * out["spectral"]
         return out
 
     def log_losses(self, split: str, losses: Mapping[str, torch.Tensor], batch_size: int) -> None:
@@ -380,9 +399,12 @@ class MotionTask(L.LightningModule):
         total = max(int(self.trainer.estimated_stepping_batches), 1) if self._trainer is not None else 1
         if not math.isfinite(total):
             total = 100_000
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, WarmupCosine(min(hp.warmup_steps, total // 2), total,
-                                                                    hp.min_lr_ratio))
+        sched = lambda_lr(opt, WarmupCosine(min(hp.warmup_steps, total // 2), total, hp.min_lr_ratio,
+                                            self.progress))
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+
+    def on_train_epoch_start(self) -> None:
+        self.progress.refresh()
 
     # ------------------------------------------------------------------ checkpoints
     def on_save_checkpoint(self, checkpoint: dict) -> None:

@@ -67,12 +67,11 @@ class PredictionTask(MotionTask):
         return x[:, :need]
 
     def sampling_prob(self) -> float:
-        """Scheduled-sampling probability now: linear from 0 to ``scheduled_sampling`` over the run."""
+        """Scheduled-sampling probability now: linear from 0 to ``scheduled_sampling`` over the run
+        (by steps, or by ``max_time`` when that ends the run first: see :class:`RunProgress`)."""
         if self._trainer is None or self.hparams.scheduled_sampling <= 0:
             return 0.0
-        total = float(self.trainer.estimated_stepping_batches)
-        frac = min(1.0, self.global_step / total) if total and total != float("inf") else 1.0
-        return float(self.hparams.scheduled_sampling) * frac
+        return float(self.hparams.scheduled_sampling) * self.progress()
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         x = self._window(batch)

@@ -37,7 +37,7 @@ import lightning as L
 from motion3d.models.motion.blocks import build_net
 from motion3d.models.retarget import DOMAINS, SkeletonDiscriminator
 from motion3d.retarget.evaluate import effector_limbs
-from motion3d.tasks.classify import WarmupCosine
+from motion3d.tasks.schedule import RunProgress, WarmupCosine, lambda_lr
 from motion3d.tasks.common import ContextMismatch, MotionContext, feature_loss, plain_hparams, task_meta
 from motion3d.tasks.evaluation import META_KEY, load_checkpoint, register
 
@@ -104,6 +104,7 @@ class RetargetTask(L.LightningModule):
         self.disc: nn.ModuleDict | None = None
         self.contexts: dict[str, MotionContext] = {}
         self.automatic_optimization = False
+        self.progress = RunProgress(self)          # steps or max_time, whichever is further on
 
     # ------------------------------------------------------------------ data and network
     def setup(self, stage: str) -> None:
@@ -253,14 +254,17 @@ class RetargetTask(L.LightningModule):
         losses, _ = self.losses(batch)
         self._log("test", losses, batch["a"]["x"].shape[0])
 
+    def on_train_epoch_start(self) -> None:
+        self.progress.refresh()
+
     def configure_optimizers(self):
         hp = self.hparams
         opt = torch.optim.AdamW(self.net.parameters(), lr=hp.lr, weight_decay=hp.weight_decay)
         total = max(int(self.trainer.estimated_stepping_batches), 1) if self._trainer is not None else 1
         if not math.isfinite(total):
             total = 100_000
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, WarmupCosine(min(hp.warmup_steps, total // 2), total,
-                                                                    hp.min_lr_ratio))
+        sched = lambda_lr(opt, WarmupCosine(min(hp.warmup_steps, total // 2), total, hp.min_lr_ratio,
+                                            self.progress))
         if self.disc is None:
             return [opt], [sched]
         return [opt, torch.optim.AdamW(self.disc.parameters(), lr=hp.disc_lr, betas=(0.5, 0.999))], [sched]

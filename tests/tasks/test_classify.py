@@ -14,7 +14,7 @@ from motion3d.metrics.classification import (confusion_matrix, mean_class_accura
                                              per_class_accuracy)
 from motion3d.models.points import PointNet
 from motion3d.tasks import evaluation
-from motion3d.tasks.classify import ClassificationTask, WarmupCosine, plot_confusion, predict_proba
+from motion3d.tasks.classify import ClassificationTask, plot_confusion, predict_proba
 from tests.conftest import require_data, assert_close
 
 CLASSES = ["bathtub", "desk", "monitor"]
@@ -52,13 +52,6 @@ def test_metrics():
     assert_close(per[:3], torch.tensor([1.0, 0.5, 0.75], dtype=torch.float64))
     assert torch.isnan(per[3])
     assert mean_class_accuracy(cm) == pytest.approx((1 + 0.5 + 0.75) / 3)
-
-
-def test_warmup_cosine():
-    f = WarmupCosine(10, 110, 0.01)
-    assert f(0) == pytest.approx(0.1) and f(9) == pytest.approx(1.0)
-    assert f(60) == pytest.approx(0.01 + 0.99 * 0.5)
-    assert f(110) == pytest.approx(0.01) and f(500) == pytest.approx(0.01)
 
 
 def test_stratified_split_is_seeded_and_stratified():
