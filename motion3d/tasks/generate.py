@@ -5,7 +5,9 @@ skate, each beside the same numbers for the real clips.
 
 Loss: feature reconstruction + global joint positions + foot-contact consistency (see
 :mod:`motion3d.tasks.common`) + ``kl_weight x KL(q(z | x, labels) || N(0, I))``, the KL weight
-ramped linearly from 0 over ``kl_warmup_steps``.
+ramped linearly from 0 over ``kl_warmup_steps``; optionally (``spectral_weight``) the distance of the
+clips' temporal amplitude spectra (:func:`motion3d.tasks.common.spectral_loss`), which, unlike a
+per-frame loss, does not reward a motionless average while the phase of a cycle is still uncertain.
 
 The posteriors of the training windows seen since the last validation are kept, and the network's
 sampling prior is fitted to them (:meth:`MotionVAE.fit_prior`) before each validation, so every
@@ -45,9 +47,9 @@ class GenerationTask(MotionTask):
                  classifier: str | None = None, lr: float = 1e-4, weight_decay: float = 1e-4,
                  warmup_steps: int = 100, min_lr_ratio: float = 0.05, loss: str = "l1", feature_weight: float = 1.0,
                  position_weight: float = 1.0, contact_weight: float = 0.1, video_every_n_epochs: int = 5,
-                 video_samples: int = 4, velocity_weight: float = 0.0):
+                 video_samples: int = 4, velocity_weight: float = 0.0, spectral_weight: float = 0.0):
         super().__init__(net, lr, weight_decay, warmup_steps, min_lr_ratio, loss, feature_weight, position_weight,
-                         contact_weight, video_every_n_epochs, video_samples, velocity_weight)
+                         contact_weight, video_every_n_epochs, video_samples, velocity_weight, spectral_weight)
         self._posteriors: list = []  # (mu, logvar, labels) of training batches since the last fit
 
     def kl_factor(self) -> float:

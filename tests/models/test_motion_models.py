@@ -68,6 +68,20 @@ def test_transformer_predict_generate_and_scheduled_sampling():
         net(torch.randn(1, 41, D))
 
 
+def test_transformer_sampling_passes_compound_predictions():
+    """With every frame replaced (p = 1), k passes feed the trained pass the k-step free-running
+    predictions of the first k + 1 frames: the output there equals predict()'s."""
+    torch.manual_seed(0)
+    x = torch.randn(2, 12, D)
+    for k in (1, 3):
+        net = small(MotionTransformer, sampling_passes=k).eval()   # eval: no dropout, same passes
+        out = net(x, sampling_prob=1.0)
+        free = net.predict(x[:, :1], k + 1)                        # frames 1 .. k+1 from frame 0 only
+        torch.testing.assert_close(out[:, :k + 1], free, rtol=1e-4, atol=1e-5)
+    with pytest.raises(ValueError, match="sampling_passes"):
+        small(MotionTransformer, sampling_passes=0)
+
+
 def test_vae_shapes_sampling_lengths_and_gradients():
     net = small(MotionVAE)
     x = torch.randn(3, 16, D)

@@ -91,6 +91,28 @@ def test_velocity_loss_compares_frame_differences(dm):
     assert "velocity" not in off.reconstruction_losses(static, x)
 
 
+def test_spectral_loss_ignores_phase_and_penalises_stillness():
+    from motion3d.tasks.common import spectral_loss
+
+    t = torch.arange(60, dtype=torch.float32)
+    walk = torch.stack([torch.sin(2 * torch.pi * t / 30), torch.cos(2 * torch.pi * t / 20)], -1)[None]  # (1, 60, 2)
+    shifted = torch.roll(walk, 7, dims=1)          # same cycles, other phase (whole periods: circular)
+    still = torch.full_like(walk, 0.3)             # a held pose, any offset
+    assert spectral_loss(shifted, walk, "mse") < 1e-10
+    # Parseval (orthonormal rfft): the missing oscillation's energy, spread over the frequency bins
+    assert spectral_loss(still, walk, "mse") > 0.1
+    assert torch.nn.functional.mse_loss(still * 0, walk) < torch.nn.functional.mse_loss(shifted, walk)
+
+
+def test_spectral_weight_adds_the_term(dm):
+    net = MotionVAE(dm.representation.dim, 0, 0, latent_dim=8, dim=16, layers=1, heads=2, ff_dim=32)
+    task = GenerationTask(net, position_weight=0.0, contact_weight=0.0, spectral_weight=0.5, loss="mse")
+    x = next(iter(dm.train_dataloader()))["x"]
+    out = task.reconstruction_losses(x[:, :1].expand_as(x), x)
+    assert out["spectral"] > 0
+    torch.testing.assert_close(out["loss"], out["feature"] + 0.5 * out["spectral"])
+
+
 def test_recognition_task(dm, tmp_path):
     task = RecognitionTask(lambda d, c, s: MotionClassifier(d, c, s, hidden=16, layers=2, feature_dim=8))
     trainer, path = fit(task, dm, tmp_path, steps=3)

@@ -7,7 +7,10 @@ al.). Labels (content/style) are embedded and added to every token.
 Exposure bias is cured with parallel scheduled sampling (Duckworth et al. 2019): during training,
 a first pass (no gradient) predicts every next frame from the ground truth, then each input frame
 after the first is replaced by that prediction with probability ``sampling_prob`` and the second
-pass is trained. The task ramps ``sampling_prob`` up during training.
+pass is trained. With ``sampling_passes = k > 1`` the no-gradient pass is repeated on the mixed
+input, so a replaced frame may have been predicted from frames that were themselves predictions
+(k steps of compounding error, as in free-running prediction). The task ramps ``sampling_prob``
+up during training.
 """
 from __future__ import annotations
 
@@ -31,12 +34,16 @@ class MotionTransformer(MotionNet):
         max_len: the longest context (older frames are dropped when predicting further).
         positional: ``"sinusoidal"`` or ``"learned"``.
         conditional: add a content/style label embedding to every token.
+        sampling_passes: no-gradient passes of parallel scheduled sampling (see above).
     """
 
     def __init__(self, input_dim: int, num_content: int = 0, num_style: int = 0, dim: int = 256, layers: int = 4,
                  heads: int = 4, ff_dim: int = 512, dropout: float = 0.1, max_len: int = 256,
-                 positional: str = "sinusoidal", conditional: bool = False):
+                 positional: str = "sinusoidal", conditional: bool = False, sampling_passes: int = 1):
         super().__init__()
+        if int(sampling_passes) < 1:
+            raise ValueError(f"sampling_passes must be >= 1, got {sampling_passes}")
+        self.sampling_passes = int(sampling_passes)
         self.input_dim, self.dim, self.max_len = int(input_dim), int(dim), int(max_len)
         self.conditional = bool(conditional) and (num_content > 0 or num_style > 0)
         self.num_content = int(num_content) if self.conditional else 0
@@ -59,10 +66,13 @@ class MotionTransformer(MotionNet):
         if x.shape[1] > self.max_len:
             raise ValueError(f"{x.shape[1]} frames exceed max_len={self.max_len}")
         if sampling_prob > 0.0 and x.shape[1] > 1:
-            with torch.no_grad():
-                guess = self._step(x, labels)  # (B, T, D): guess[:, t] predicts x[:, t + 1]
             swap = torch.rand(x.shape[0], x.shape[1] - 1, 1, device=x.device) < sampling_prob
-            x = torch.cat([x[:, :1], torch.where(swap, guess[:, :-1].to(x.dtype), x[:, 1:])], dim=1)
+            mixed = x
+            for _ in range(self.sampling_passes):
+                with torch.no_grad():
+                    guess = self._step(mixed, labels)  # (B, T, D): guess[:, t] predicts frame t + 1
+                mixed = torch.cat([x[:, :1], torch.where(swap, guess[:, :-1].to(x.dtype), x[:, 1:])], dim=1)
+            x = mixed
         return self._step(x, labels)
 
     def _step(self, x: torch.Tensor, labels: Labels, offset: int = 0) -> torch.Tensor:
