@@ -26,7 +26,7 @@ import lightning as L
 from motion3d.metrics.classification import (confusion_matrix, mean_class_accuracy, overall_accuracy,
                                              per_class_accuracy)
 from motion3d.tasks.evaluation import META_KEY, register
-from motion3d.tasks.schedule import RunProgress, WarmupCosine, lambda_lr
+from motion3d.tasks.schedule import RunProgress, warmup_cosine_lr
 
 TASK_NAME = "classify"
 
@@ -134,9 +134,7 @@ class ClassificationTask(L.LightningModule):
             opt = torch.optim.SGD(groups, lr=hp.lr, momentum=hp.momentum, nesterov=True)
         else:
             raise ValueError(f"optimizer must be 'adamw' or 'sgd', got {hp.optimizer!r}")
-        total = max(int(self.trainer.estimated_stepping_batches), 1)
-        sched = lambda_lr(
-            opt, WarmupCosine(min(hp.warmup_steps, total // 2), total, hp.min_lr_ratio, self.progress))
+        sched = warmup_cosine_lr(opt, self, hp.warmup_steps, hp.min_lr_ratio)
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
 
     def on_train_epoch_start(self) -> None:

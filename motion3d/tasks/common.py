@@ -20,7 +20,6 @@ says which.
 from __future__ import annotations
 
 import contextlib
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
@@ -35,7 +34,7 @@ from motion3d.features import MotionRepresentation, Normalizer, from_dict
 from motion3d.models.config import plain
 from motion3d.models.motion.blocks import build_net
 from motion3d.skeleton import Skeleton
-from motion3d.tasks.schedule import RunProgress, WarmupCosine, lambda_lr
+from motion3d.tasks.schedule import RunProgress, warmup_cosine_lr
 from motion3d.tasks.evaluation import META_KEY, load_checkpoint
 
 __all__ = ["MotionContext", "MotionTask", "NetFactory", "load_motion_checkpoint", "labels_of", "position_losses",
@@ -396,11 +395,7 @@ class MotionTask(L.LightningModule):
             (no_decay if p.ndim <= 1 else decay).append(p)
         opt = torch.optim.AdamW([{"params": decay, "weight_decay": hp.weight_decay},
                                  {"params": no_decay, "weight_decay": 0.0}], lr=hp.lr)
-        total = max(int(self.trainer.estimated_stepping_batches), 1) if self._trainer is not None else 1
-        if not math.isfinite(total):
-            total = 100_000
-        sched = lambda_lr(opt, WarmupCosine(min(hp.warmup_steps, total // 2), total, hp.min_lr_ratio,
-                                            self.progress))
+        sched = warmup_cosine_lr(opt, self, hp.warmup_steps, hp.min_lr_ratio)
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
 
     def on_train_epoch_start(self) -> None:

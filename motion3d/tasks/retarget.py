@@ -24,7 +24,6 @@ column to the table of naive and analytic retargeting.
 from __future__ import annotations
 
 import argparse
-import math
 from pathlib import Path
 from typing import Callable, Mapping
 
@@ -37,7 +36,7 @@ import lightning as L
 from motion3d.models.motion.blocks import build_net
 from motion3d.models.retarget import DOMAINS, SkeletonDiscriminator
 from motion3d.retarget.evaluate import effector_limbs
-from motion3d.tasks.schedule import RunProgress, WarmupCosine, lambda_lr
+from motion3d.tasks.schedule import RunProgress, warmup_cosine_lr
 from motion3d.tasks.common import ContextMismatch, MotionContext, feature_loss, plain_hparams, task_meta
 from motion3d.tasks.evaluation import META_KEY, load_checkpoint, register
 
@@ -260,11 +259,7 @@ class RetargetTask(L.LightningModule):
     def configure_optimizers(self):
         hp = self.hparams
         opt = torch.optim.AdamW(self.net.parameters(), lr=hp.lr, weight_decay=hp.weight_decay)
-        total = max(int(self.trainer.estimated_stepping_batches), 1) if self._trainer is not None else 1
-        if not math.isfinite(total):
-            total = 100_000
-        sched = lambda_lr(opt, WarmupCosine(min(hp.warmup_steps, total // 2), total, hp.min_lr_ratio,
-                                            self.progress))
+        sched = warmup_cosine_lr(opt, self, hp.warmup_steps, hp.min_lr_ratio)
         if self.disc is None:
             return [opt], [sched]
         return [opt, torch.optim.AdamW(self.disc.parameters(), lr=hp.disc_lr, betas=(0.5, 0.999))], [sched]

@@ -11,7 +11,9 @@ from __future__ import annotations
 import math
 from typing import Callable
 
-__all__ = ["WarmupCosine", "RunProgress", "time_fraction", "lambda_lr"]
+import torch
+
+__all__ = ["WarmupCosine", "RunProgress", "time_fraction", "lambda_lr", "warmup_cosine_lr"]
 
 
 class WarmupCosine:
@@ -38,9 +40,17 @@ def lambda_lr(optimizer, schedule: Callable[[int], float]):
     ``__dict__`` of callable objects in its state (and so in checkpoints), and a schedule holding a
     :class:`RunProgress` would make checkpoints unloadable with ``torch.load(weights_only=True)``.
     The schedule is rebuilt from the hyper-parameters on resume, so nothing is lost."""
-    import torch
-
     return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: schedule(step))
+
+
+def warmup_cosine_lr(optimizer, module, warmup_steps: int, floor: float):
+    """The tasks' LR schedule: :class:`WarmupCosine` over the trainer's estimated steps (100,000 when
+    that is unbounded), following ``module.progress`` (a :class:`RunProgress`), as :func:`lambda_lr`.
+    The warm-up is at most half the run."""
+    trainer = getattr(module, "_trainer", None)
+    total = float(trainer.estimated_stepping_batches) if trainer is not None else 1.0
+    total = max(int(total), 1) if math.isfinite(total) else 100_000
+    return lambda_lr(optimizer, WarmupCosine(min(warmup_steps, total // 2), total, floor, module.progress))
 
 
 def time_fraction(trainer) -> float:

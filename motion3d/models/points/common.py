@@ -80,7 +80,6 @@ class SharedMLP(nn.Sequential):
                                     bn.momentum if bn.momentum is not None else 0.1, bn.eps, self.slope)
         return out.reshape(*lead, out.shape[-1])
 
-
     @property
     def first_linear(self) -> nn.Linear:
         """The first layer's (bias-free) Linear; ``pool(first_linear(x), dim, first_linear_done=True)``
@@ -108,6 +107,12 @@ class LinearBNActPool(torch.autograd.Function):
 
     Shapes: x ``(P, K, C_in)``, weight ``(C, C_in)`` -> ``(P, C)``.
     """
+
+    @staticmethod
+    def _gathers(K: int, Cin: int) -> bool:
+        """Whether the pooled-value gradient is a gather / scatter (long pooled dim) rather than
+        dense one-hot products; the forward pass then lays ``y`` out as ``(P, C, K)``."""
+        return K > Cin
 
     @staticmethod
     def forward(ctx, x, weight, bn_weight, bn_bias, running_mean, running_var, training, momentum, eps,
@@ -154,7 +159,7 @@ class LinearBNActPool(torch.autograd.Function):
         scale = w * invstd
         sign = torch.where(scale >= 0, 1.0, -1.0).to(sdt)
         xb, wsigned = x.to(cdt), (weight * sign[:, None]).to(cdt)
-        if K > Cin:                                                 # (P, C, K): max over a contiguous dim
+        if LinearBNActPool._gathers(K, Cin):                        # (P, C, K): max over a contiguous dim
             sel_s, idx = torch.matmul(wsigned, xb.transpose(1, 2)).max(dim=-1)
         else:                                                       # (P, K, C)
             sel_s, idx = (xb @ wsigned.T).max(dim=1)
@@ -192,16 +197,15 @@ class LinearBNActPool(torch.autograd.Function):
         else:
             g_w = torch.zeros_like(weight)
             g_x = torch.zeros_like(xs)
-        if K > Cin:                                                 # one row of x per (cloud, channel)
+        if LinearBNActPool._gathers(K, Cin):                        # one row of x per (cloud, channel)
             idx_e = idx.unsqueeze(-1).expand(P, C, Cin)
             g_w += torch.einsum("pc,pci->ci", g_sel, xs.view(P, K, Cin).gather(1, idx_e))
             g_x.view(P, K, Cin).scatter_add_(1, idx_e, g_sel.unsqueeze(-1) * weight)
         else:                                                       # dense: one-hot rows at the arg-max
-            cdt = ctx.cdt
-            s = g_sel.to(cdt).new_zeros(P, K, C).scatter_(1, idx.unsqueeze(1), g_sel.to(cdt).unsqueeze(1))
-            s = s.view(m, C)
-            g_w += (s.T @ x.reshape(m, Cin).to(cdt)).to(ctx.sdt)
-            g_x += (s @ weight.to(cdt)).to(ctx.sdt)
+            gc = g_sel.to(ctx.cdt)
+            s = gc.new_zeros(P, K, C).scatter_(1, idx.unsqueeze(1), gc.unsqueeze(1)).view(m, C)
+            g_w += (s.T @ x.reshape(m, Cin).to(ctx.cdt)).to(ctx.sdt)
+            g_x += (s @ weight.to(ctx.cdt)).to(ctx.sdt)
         return g_x.view(P, K, Cin), g_w, g_bn_w, g_bn_b
 
 
