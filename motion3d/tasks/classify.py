@@ -234,6 +234,7 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--num-points", type=int, help="points per shape (default: as trained)")
     g.add_argument("--vote", type=int, help="test-time votes (default: the checkpoint's)")
     g.add_argument("--batch-size", type=int, default=32)
+    g.add_argument("--device", default="cpu", help="torch device of the model (cpu, cuda, cuda:1, ...)")
     g.add_argument("--out", help="folder for confusion.png and metrics.json (default: beside the checkpoint)")
     g.add_argument("--cache-dir", help="preprocessing cache folder")
 
@@ -247,6 +248,8 @@ def evaluate(checkpoint: dict, args: argparse.Namespace) -> dict:
     from motion3d.paths import resolve_data_path
 
     model, names = load_model(checkpoint)
+    device = torch.device(getattr(args, "device", "cpu"))
+    model = model.to(device)
     meta = checkpoint[META_KEY]
     data_meta = meta.get("data", {})
     root = resolve_data_path(args.data or data_meta.get("root") or "data:pointclouds/modelnet10")
@@ -276,7 +279,7 @@ def evaluate(checkpoint: dict, args: argparse.Namespace) -> dict:
     target = torch.as_tensor(labels)
     preds = []
     for i in range(0, len(points), args.batch_size):
-        preds.append(predict_proba(model, points[i:i + args.batch_size], vote).argmax(-1))
+        preds.append(predict_proba(model, points[i:i + args.batch_size].to(device), vote).argmax(-1).cpu())
     pred = torch.cat(preds)
     cm = confusion_matrix(pred, target, len(names))
     oa, macc, per = overall_accuracy(cm), mean_class_accuracy(cm), per_class_accuracy(cm)
