@@ -89,3 +89,25 @@ def test_rebuild_from_config():
     assert_close(net.eval()(x, code), again.eval()(x, code))
     with pytest.raises(ValueError, match="num_style"):
         StyleTransferNet(D, 3, 0)
+
+
+def test_residual_layers_let_the_content_mean_pose_through():
+    """A plain AdaIN stack replaces the content code's per-clip channel means by style values, so a
+    constant offset of the content code cannot change the output; residual layers carry it through.
+    Likewise an unnormalised first content layer keeps the input clip's mean pose in the code."""
+    torch.manual_seed(0)
+    content, code = torch.randn(2, 16, 20), torch.randn(2, 8)
+    shift = torch.randn(2, 16, 1) * 3
+    plain = AdaINDecoder(D, channels=16, style_dim=8, layers=2, upsample=1)
+    assert_close(plain(content + shift, code), plain(content, code), atol=1e-4)
+    res = AdaINDecoder(D, channels=16, style_dim=8, layers=2, upsample=1, residual=True)
+    assert (res(content + shift, code) - res(content, code)).abs().mean() > 0.1
+    x, pose = torch.randn(2, 32, D), torch.randn(2, 1, D) * 3
+    for first_norm, changes in (("instance", False), ("none", True)):
+        enc = ContentEncoder(D, channels=16, layers=3, downsample=1, residual=True, first_norm=first_norm)
+        moved = float((enc(x + pose) - enc(x)).abs().mean())
+        assert (moved > 0.1) == changes, (first_norm, moved)
+    net = _net(residual=True, content_first_norm="none")
+    assert net(x, net.embed_style(torch.tensor([0, 1]))).shape == x.shape
+    rebuilt = build_net(net.config)
+    assert rebuilt.decoder.residual and rebuilt.content_encoder.skip == net.content_encoder.skip == [False, True, True]

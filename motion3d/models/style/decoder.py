@@ -16,14 +16,20 @@ class AdaINDecoder(nn.Module):
     with that layer's scale and bias from the style code (:class:`AdaINParams`), LeakyReLU; then a
     1x1 conv to the D output channels.
 
+    With ``residual`` each layer adds its result to its (upsampled) input, as the AdaIN residual
+    blocks of MUNIT and of Aberman et al.'s decoder do: the per-clip channel means of the content code
+    (a clip's mean pose: sitting vs standing) then reach the output through the skip path, where a
+    plain AdaIN stack replaces them, at every layer, by values computed from the style code alone.
+
     Args:
         output_dim: D. channels: C. style_dim: S. layers: AdaIN conv layers.
         upsample: layers that double T (match the content encoder's ``downsample``).
         kernel: temporal kernel size. mlp_hidden: width of the style MLP.
+        residual: residual AdaIN layers.
     """
 
     def __init__(self, output_dim: int, channels: int = 128, style_dim: int = 64, layers: int = 3,
-                 upsample: int = 1, kernel: int = 5, mlp_hidden: int = 128):
+                 upsample: int = 1, kernel: int = 5, mlp_hidden: int = 128, residual: bool = False):
         super().__init__()
         if upsample > layers:
             raise ValueError(f"upsample ({upsample}) cannot exceed layers ({layers})")
@@ -32,9 +38,13 @@ class AdaINDecoder(nn.Module):
         self.params = AdaINParams(style_dim, [channels] * layers, mlp_hidden)
         self.act = nn.LeakyReLU(0.2)
         self.out = nn.Conv1d(channels, output_dim, 1)
+        self.residual = bool(residual)
 
     def forward(self, content: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
         h = content
         for layer, (gamma, beta) in zip(self.layers, self.params(code)):
-            h = self.act(adain(layer(h), gamma, beta))
+            y = self.act(adain(layer(h), gamma, beta))
+            if self.residual:
+                y = y + (nn.functional.interpolate(h, scale_factor=2, mode="nearest") if layer.upsample else h)
+            h = y
         return self.out(h).transpose(1, 2)

@@ -23,23 +23,34 @@ def _check(x: torch.Tensor, dim: int) -> None:
 class ContentEncoder(nn.Module):
     """``(B, T, D) -> (B, channels, T / 2^downsample)`` content code.
 
+    Every layer is a temporal conv with instance normalisation, which removes the per-clip channel
+    means and scales of its output. With ``residual``, the layers after the first that keep T add
+    their result to their input, and ``first_norm="none"`` leaves the first layer unnormalised: the
+    per-clip means that the first layer computes (the clip's mean pose) then survive into the code.
+
     Args:
         input_dim: D. channels: width. layers: conv layers (the first ``downsample`` halve T).
-        kernel: temporal kernel size.
+        kernel: temporal kernel size. residual: residual stride-1 layers after the first.
+        first_norm: ``"instance"`` or ``"none"``, the first layer's normalisation.
     """
 
-    def __init__(self, input_dim: int, channels: int = 128, layers: int = 3, downsample: int = 1, kernel: int = 5):
+    def __init__(self, input_dim: int, channels: int = 128, layers: int = 3, downsample: int = 1, kernel: int = 5,
+                 residual: bool = False, first_norm: str = "instance"):
         super().__init__()
         if downsample > layers:
             raise ValueError(f"downsample ({downsample}) cannot exceed layers ({layers})")
         self.input_dim, self.downsample = int(input_dim), int(downsample)
-        mods = [ConvLayer(input_dim if i == 0 else channels, channels, kernel, 2 if i < downsample else 1, "instance")
-                for i in range(layers)]
-        self.body = nn.Sequential(*mods)
+        self.body = nn.ModuleList([ConvLayer(input_dim if i == 0 else channels, channels, kernel,
+                                             2 if i < downsample else 1, first_norm if i == 0 else "instance")
+                                   for i in range(layers)])
+        self.skip = [bool(residual) and i > 0 and i >= downsample for i in range(layers)]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _check(x, self.input_dim)
-        return self.body(x.transpose(1, 2))
+        h = x.transpose(1, 2)
+        for layer, skip in zip(self.body, self.skip):
+            h = h + layer(h) if skip else layer(h)
+        return h
 
 
 class StyleEncoder(nn.Module):

@@ -35,21 +35,28 @@ class StyleTransferNet(MotionNet):
             padded to a multiple of ``2^downsample`` frames and cropped back.
         kernel: temporal kernel size.
         disc_channels, disc_layers: the discriminator.
+        residual: residual layers in the content encoder and the AdaIN decoder (see
+            :class:`ContentEncoder` and :class:`AdaINDecoder`: the content's mean pose reaches the
+            output through the skips).
+        content_first_norm: ``"instance"`` or ``"none"``: the content encoder's first layer.
     """
 
     def __init__(self, input_dim: int, num_content: int = 0, num_style: int = 0, channels: int = 128,
                  style_dim: int = 64, content_layers: int = 3, decoder_layers: int = 3, style_layers: int = 3,
-                 downsample: int = 1, kernel: int = 5, disc_channels: int = 96, disc_layers: int = 3):
+                 downsample: int = 1, kernel: int = 5, disc_channels: int = 96, disc_layers: int = 3,
+                 residual: bool = False, content_first_norm: str = "instance"):
         super().__init__()
         if num_style <= 0:
             raise ValueError("StyleTransferNet needs style labels (num_style > 0)")
         self.input_dim, self.num_content, self.num_style = int(input_dim), int(num_content), int(num_style)
         self.style_dim, self.downsample = int(style_dim), int(downsample)
-        self.content_encoder = ContentEncoder(input_dim, channels, content_layers, downsample, kernel)
+        self.content_encoder = ContentEncoder(input_dim, channels, content_layers, downsample, kernel, residual,
+                                              content_first_norm)
         self.style_encoder = StyleEncoder(input_dim, style_dim, channels, style_layers, kernel)
         self.style_embedding = nn.Embedding(self.num_style, style_dim)
         nn.init.normal_(self.style_embedding.weight, std=1.0)
-        self.decoder = AdaINDecoder(input_dim, channels, style_dim, decoder_layers, downsample, kernel)
+        self.decoder = AdaINDecoder(input_dim, channels, style_dim, decoder_layers, downsample, kernel,
+                                    residual=residual)
         self.discriminator = MultiStyleDiscriminator(input_dim, self.num_style, disc_channels, disc_layers, kernel)
 
     # ------------------------------------------------------------------ parts
