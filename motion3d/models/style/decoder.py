@@ -16,10 +16,10 @@ class AdaINDecoder(nn.Module):
     with that layer's scale and bias from the style code (:class:`AdaINParams`), LeakyReLU; then a
     1x1 conv to the D output channels.
 
-    With ``residual`` each layer adds its result to its (upsampled) input, as the AdaIN residual
-    blocks of MUNIT and of Aberman et al.'s decoder do: the per-clip channel means of the content code
-    (a clip's mean pose: sitting vs standing) then reach the output through the skip path, where a
-    plain AdaIN stack replaces them, at every layer, by values computed from the style code alone.
+    With ``residual`` each layer adds its result to its (upsampled) input, as MUNIT's AdaIN residual
+    blocks do: the per-clip channel means of the content code (a clip's mean pose: sitting vs
+    standing) then reach the output through the skip path, where a plain AdaIN stack replaces them,
+    at every layer, by values computed from the style code alone.
 
     Args:
         output_dim: D. channels: C. style_dim: S. layers: AdaIN conv layers.
