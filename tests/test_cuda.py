@@ -101,22 +101,9 @@ def test_point_models_match_cpu_in_training_mode(name):
 @pytest.mark.parametrize("k", [11, 40])
 def test_fused_pool_under_cuda_bf16_autocast(k):
     """Same contract as the CPU autocast test: float32 out, bf16 products, close to float32."""
-    from motion3d.models.points.common import SharedMLP
+    from tests.models.test_points_models import check_fused_pool_under_bf16_autocast
 
-    torch.manual_seed(0)
-    m = SharedMLP(5, [16, 32]).train().to(CUDA)
-    x = torch.randn(3, 7, k, 5, device=CUDA, requires_grad=True)
-    rel = lambda a, b: float((a - b).detach().norm() / b.detach().norm())  # noqa: E731
-    y32 = m.pool(x, dim=2)
-    g32, = torch.autograd.grad(y32.sum(), x)
-    with torch.autocast("cuda", dtype=torch.bfloat16):
-        y16 = m.pool(x, dim=2)
-        yu = m(x).max(dim=2).values
-    g16, = torch.autograd.grad(y16.sum(), x)
-    gu, = torch.autograd.grad(yu.sum(), x)
-    assert y16.dtype == torch.float32 and g16.dtype == torch.float32
-    assert rel(y16, y32) < 0.01
-    assert rel(g16, g32) < 1.5 * rel(gu, g32) + 0.02
+    check_fused_pool_under_bf16_autocast(k, "cuda")
 
 
 # ------------------------------------------------------------------ motion networks

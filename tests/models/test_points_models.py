@@ -162,19 +162,19 @@ def test_set_abstraction_first_layer_before_grouping_is_exact():
     assert_close(gf, ge, atol=1e-9)
 
 
-@pytest.mark.parametrize("k", [11, 40])
-def test_fused_pool_under_bf16_autocast(k):
-    """Under CPU bf16 autocast the fused pool runs its big products in bf16: float32 results as close to
-    the float32 ones as the unfused layers under autocast are (bf16 rounding moves some arg-maxes)."""
+def check_fused_pool_under_bf16_autocast(k: int, device: str = "cpu") -> None:
+    """Under bf16 autocast the fused pool runs its big products in bf16: float32 results as close to
+    the float32 ones as the unfused layers under autocast are (bf16 rounding moves some arg-maxes).
+    Shared by this test and the CUDA one (tests/test_cuda.py)."""
     from motion3d.models.points.common import SharedMLP
 
     torch.manual_seed(0)
-    m = SharedMLP(5, [16, 32]).train()
-    x = torch.randn(3, 7, k, 5, requires_grad=True)
+    m = SharedMLP(5, [16, 32]).train().to(device)
+    x = torch.randn(3, 7, k, 5, device=device, requires_grad=True)
     rel = lambda a, b: float((a - b).detach().norm() / b.detach().norm())  # noqa: E731
     y32 = m.pool(x, dim=2)
     g32, = torch.autograd.grad(y32.sum(), x)
-    with torch.autocast("cpu", dtype=torch.bfloat16):
+    with torch.autocast(torch.device(device).type, dtype=torch.bfloat16):
         y16 = m.pool(x, dim=2)
         yu = m(x).max(dim=2).values
     g16, = torch.autograd.grad(y16.sum(), x)
@@ -182,3 +182,8 @@ def test_fused_pool_under_bf16_autocast(k):
     assert y16.dtype == torch.float32 and g16.dtype == torch.float32
     assert rel(y16, y32) < 0.01
     assert rel(g16, g32) < 1.5 * rel(gu, g32) + 0.02
+
+
+@pytest.mark.parametrize("k", [11, 40])
+def test_fused_pool_under_bf16_autocast(k):
+    check_fused_pool_under_bf16_autocast(k, "cpu")
