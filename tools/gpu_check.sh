@@ -59,9 +59,7 @@ train pointnet2 configs/points/pointnet2_ssg_modelnet10.yaml
 train dgcnn configs/points/dgcnn_modelnet10.yaml
 
 VAE=$(ckpt vae); CLF=$(ckpt classifier); STYLE=$(ckpt style); RET=$(ckpt retarget)
-step resume_vae "$PY" tools/train.py fit -c configs/motion/vae_generate.yaml --ckpt_path "$VAE" \
-    --trainer.accelerator "$ACCEL" --trainer.devices 1 --trainer.precision "$PRECISION" --trainer.max_epochs 3 \
-    --trainer.limit_train_batches "$BATCHES" --trainer.limit_val_batches 3 --trainer.default_root_dir "$OUT/runs/vae_resumed"
+train vae_resumed configs/motion/vae_generate.yaml --ckpt_path "$VAE" --trainer.max_epochs 3   # one more epoch
 step evaluate_gru "$PY" tools/evaluate.py --ckpt "$(ckpt gru)" --split val --device "$DEVICE" --limit 64
 step evaluate_vae "$PY" tools/evaluate.py --ckpt "$VAE" --classifier "$CLF" --split val --device "$DEVICE" --runs 1
 step evaluate_style "$PY" tools/evaluate.py --ckpt "$STYLE" --classifier "$CLF" --split val --device "$DEVICE" --limit 24

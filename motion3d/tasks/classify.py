@@ -26,12 +26,12 @@ import lightning as L
 from motion3d.metrics.classification import (confusion_matrix, mean_class_accuracy, overall_accuracy,
                                              per_class_accuracy)
 from motion3d.tasks.evaluation import META_KEY, register
-from motion3d.tasks.schedule import RunProgress, warmup_cosine_lr
+from motion3d.tasks.schedule import TracksRunProgress, warmup_cosine_lr
 
 TASK_NAME = "classify"
 
 
-class ClassificationTask(L.LightningModule):
+class ClassificationTask(TracksRunProgress, L.LightningModule):
     """Point-cloud classification.
 
     Args:
@@ -52,7 +52,6 @@ class ClassificationTask(L.LightningModule):
         self.class_names = list(class_names) if class_names else []
         self.num_classes = int(getattr(model, "num_classes", len(self.class_names)))
         self._cm: torch.Tensor | None = None
-        self.progress = RunProgress(self)          # steps or max_time, whichever is further on
 
     # ---------------------------------------------------------------------------------- set-up
     def setup(self, stage: str) -> None:
@@ -136,9 +135,6 @@ class ClassificationTask(L.LightningModule):
             raise ValueError(f"optimizer must be 'adamw' or 'sgd', got {hp.optimizer!r}")
         sched = warmup_cosine_lr(opt, self, hp.warmup_steps, hp.min_lr_ratio)
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
-
-    def on_train_epoch_start(self) -> None:
-        self.progress.refresh()
 
     # ---------------------------------------------------------------------------------- checkpoints
     def on_save_checkpoint(self, checkpoint: dict) -> None:

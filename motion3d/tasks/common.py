@@ -34,7 +34,7 @@ from motion3d.features import MotionRepresentation, Normalizer, from_dict
 from motion3d.models.config import plain
 from motion3d.models.motion.blocks import build_net
 from motion3d.skeleton import Skeleton
-from motion3d.tasks.schedule import RunProgress, warmup_cosine_lr
+from motion3d.tasks.schedule import TracksRunProgress, warmup_cosine_lr
 from motion3d.tasks.evaluation import META_KEY, load_checkpoint
 
 __all__ = ["MotionContext", "MotionTask", "NetFactory", "load_motion_checkpoint", "labels_of", "position_losses",
@@ -254,7 +254,7 @@ def labels_of(batch: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 # ---------------------------------------------------------------------------------------------
 # the base LightningModule
 # ---------------------------------------------------------------------------------------------
-class MotionTask(L.LightningModule):
+class MotionTask(TracksRunProgress, L.LightningModule):
     """Base of the motion tasks: builds the network from the data, checks checkpoints against it,
     logs videos of samples, and configures AdamW with warm-up + cosine decay.
 
@@ -289,7 +289,6 @@ class MotionTask(L.LightningModule):
         else:
             raise TypeError(f"net must be an nn.Module or a callable building one, got {type(net).__name__}")
         self.context: MotionContext | None = None
-        self.progress = RunProgress(self)          # steps or max_time, whichever is further on
 
     # ------------------------------------------------------------------ data and network
     def setup(self, stage: str) -> None:
@@ -397,9 +396,6 @@ class MotionTask(L.LightningModule):
                                  {"params": no_decay, "weight_decay": 0.0}], lr=hp.lr)
         sched = warmup_cosine_lr(opt, self, hp.warmup_steps, hp.min_lr_ratio)
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
-
-    def on_train_epoch_start(self) -> None:
-        self.progress.refresh()
 
     # ------------------------------------------------------------------ checkpoints
     def on_save_checkpoint(self, checkpoint: dict) -> None:

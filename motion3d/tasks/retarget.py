@@ -36,7 +36,7 @@ import lightning as L
 from motion3d.models.motion.blocks import build_net
 from motion3d.models.retarget import DOMAINS, SkeletonDiscriminator
 from motion3d.retarget.evaluate import effector_limbs
-from motion3d.tasks.schedule import RunProgress, warmup_cosine_lr
+from motion3d.tasks.schedule import TracksRunProgress, warmup_cosine_lr
 from motion3d.tasks.common import ContextMismatch, MotionContext, feature_loss, plain_hparams, task_meta
 from motion3d.tasks.evaluation import META_KEY, load_checkpoint, register
 
@@ -63,7 +63,7 @@ def scale_trajectory(ctx: MotionContext, x: torch.Tensor, scale: torch.Tensor) -
     return out
 
 
-class RetargetTask(L.LightningModule):
+class RetargetTask(TracksRunProgress, L.LightningModule):
     """Train a two-domain :class:`RetargetNet` (see the module docstring for the losses).
 
     Args:
@@ -103,7 +103,6 @@ class RetargetTask(L.LightningModule):
         self.disc: nn.ModuleDict | None = None
         self.contexts: dict[str, MotionContext] = {}
         self.automatic_optimization = False
-        self.progress = RunProgress(self)          # steps or max_time, whichever is further on
 
     # ------------------------------------------------------------------ data and network
     def setup(self, stage: str) -> None:
@@ -252,9 +251,6 @@ class RetargetTask(L.LightningModule):
     def test_step(self, batch, batch_idx: int) -> None:
         losses, _ = self.losses(batch)
         self._log("test", losses, batch["a"]["x"].shape[0])
-
-    def on_train_epoch_start(self) -> None:
-        self.progress.refresh()
 
     def configure_optimizers(self):
         hp = self.hparams

@@ -13,7 +13,7 @@ from typing import Callable
 
 import torch
 
-__all__ = ["WarmupCosine", "RunProgress", "time_fraction", "lambda_lr", "warmup_cosine_lr"]
+__all__ = ["WarmupCosine", "RunProgress", "TracksRunProgress", "time_fraction", "lambda_lr", "warmup_cosine_lr"]
 
 
 class WarmupCosine:
@@ -96,3 +96,20 @@ class RunProgress:
         steps = min(1.0, trainer.global_step / total) if total and math.isfinite(total) else 0.0
         clock = self._time if trainer.world_size > 1 else time_fraction(trainer)
         return max(steps, clock)
+
+
+class TracksRunProgress:
+    """Mixin for the LightningModules: ``self.progress``, their :class:`RunProgress` (steps or
+    ``max_time``, whichever is further on), refreshed at the start of every training epoch. Put it
+    before ``L.LightningModule`` in the bases; a subclass overriding ``on_train_epoch_start`` calls
+    ``super()``."""
+
+    @property
+    def progress(self) -> RunProgress:
+        run = self.__dict__.get("_run_progress")
+        if run is None:
+            run = self.__dict__["_run_progress"] = RunProgress(self)
+        return run
+
+    def on_train_epoch_start(self) -> None:
+        self.progress.refresh()

@@ -33,8 +33,9 @@ class AdaINDecoder(nn.Module):
         super().__init__()
         if upsample > layers:
             raise ValueError(f"upsample ({upsample}) cannot exceed layers ({layers})")
-        self.layers = nn.ModuleList([ConvLayer(channels, channels, kernel, 1, "none", upsample=i < upsample,
-                                               activation=False) for i in range(layers)])
+        self.layers = nn.ModuleList([ConvLayer(channels, channels, kernel, 1, "none", activation=False)
+                                     for _ in range(layers)])
+        self.upsample = [i < upsample for i in range(layers)]
         self.params = AdaINParams(style_dim, [channels] * layers, mlp_hidden)
         self.act = nn.LeakyReLU(0.2)
         self.out = nn.Conv1d(channels, output_dim, 1)
@@ -42,9 +43,9 @@ class AdaINDecoder(nn.Module):
 
     def forward(self, content: torch.Tensor, code: torch.Tensor) -> torch.Tensor:
         h = content
-        for layer, (gamma, beta) in zip(self.layers, self.params(code)):
+        for layer, up, (gamma, beta) in zip(self.layers, self.upsample, self.params(code)):
+            if up:
+                h = nn.functional.interpolate(h, scale_factor=2, mode="nearest")
             y = self.act(adain(layer(h), gamma, beta))
-            if self.residual:
-                y = y + (nn.functional.interpolate(h, scale_factor=2, mode="nearest") if layer.upsample else h)
-            h = y
+            h = h + y if self.residual else y
         return self.out(h).transpose(1, 2)

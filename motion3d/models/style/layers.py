@@ -35,23 +35,19 @@ class ConvLayer(nn.Module):
 
     Args:
         norm: ``"instance"`` or ``"none"``.
-        upsample: nearest-neighbour upsampling by 2 before the convolution.
     """
 
     def __init__(self, c_in: int, c_out: int, kernel: int = 5, stride: int = 1, norm: str = "instance",
-                 upsample: bool = False, activation: bool = True):
+                 activation: bool = True):
         super().__init__()
         if norm not in ("instance", "none"):
             raise ValueError(f"norm must be 'instance' or 'none', got {norm!r}")
-        self.upsample = bool(upsample)
         self.pad = nn.ReflectionPad1d(kernel // 2) if kernel > 1 else nn.Identity()
         self.conv = nn.Conv1d(c_in, c_out, kernel, stride)
         self.norm = norm
         self.act = nn.LeakyReLU(0.2) if activation else nn.Identity()
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
-        if self.upsample:
-            h = nn.functional.interpolate(h, scale_factor=2, mode="nearest")
         h = self.conv(self.pad(h))
         if self.norm == "instance":
             h = instance_norm(h)
