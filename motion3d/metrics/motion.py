@@ -125,7 +125,11 @@ def constant_velocity(observed, horizon: int, root: int = 0, frames: int = 1, ho
     return o[..., -1:, :, :] + shift.unsqueeze(-2)
 
 
-def foot_skate(positions, feet: Sequence[int], height: float, fps: float, contact_height: float = 0.03,
+CONTACT_HEIGHT = 0.03
+"""A foot within this fraction of the body height above the floor is in contact (:func:`foot_skate`)."""
+
+
+def foot_skate(positions, feet: Sequence[int], height: float, fps: float, contact_height: float = CONTACT_HEIGHT,
                floor: float | None = None) -> torch.Tensor:
     """Foot skate: mean horizontal speed of feet while in contact with the floor, in body heights
     per second ``(...)`` per clip (0 for perfect planting).

@@ -16,7 +16,9 @@ either can supply it). Generator losses:
 * adversarial: the multi-style discriminator takes the output for a real clip of style ``t``
   (hinge loss); the discriminator is trained in the same step (manual optimisation);
 * foot contacts: the output's feet do not slide where the content clip's feet are planted
-  (the representation's contact channels of ``x``, positions through the differentiable decoder).
+  (the representation's contact channels of ``x``, positions through the differentiable decoder),
+  and/or (``foot_contacts``) where the output's own feet are on its floor, the frames that the
+  foot-skate metric scores.
 
 The root trajectory channels are copied from the content clip (``root="content"``, default) or
 predicted (``root="predict"``). Evaluation (``tools/evaluate.py``): :func:`evaluate_stylize`.
@@ -30,6 +32,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from motion3d.metrics.motion import CONTACT_HEIGHT
 from motion3d.tasks.common import MotionContext, MotionTask, NetFactory, feature_loss
 from motion3d.tasks.evaluation import register
 
@@ -38,6 +41,7 @@ __all__ = ["StyleTransferTask", "stylize_features", "keep_content_root", "foot_s
 
 TASK_NAME = "stylize"
 ROOT_MODES = ("content", "predict")
+FOOT_CONTACTS = ("content", "output", "both")
 _TRAJECTORY = ("root_height", "root_velocity", "root_angular_velocity")
 
 
@@ -86,14 +90,27 @@ def style_code(net, ctx: MotionContext, label: str | None = None, clip: torch.Te
     return net.encode_style(clip.float().unsqueeze(0).to(device))
 
 
-def foot_slide_loss(ctx: MotionContext, out: torch.Tensor, contacts: torch.Tensor) -> torch.Tensor:
+def foot_slide_loss(ctx: MotionContext, out: torch.Tensor, contacts: torch.Tensor | None = None,
+                    own_height: float | None = None) -> torch.Tensor:
     """Mean speed (body heights per second) of the foot joints of normalised ``out (B, T, D)``,
-    weighted by given contact probabilities ``(B, T, F)`` (e.g. the content clip's)."""
+    weighted per frame and foot by contacts: given contact probabilities ``(B, T, F)`` (e.g. the
+    content clip's), and/or, with ``own_height``, the output's own contacts by the rule of
+    :func:`motion3d.metrics.motion.foot_skate` (the foot within ``own_height`` body heights of the
+    clip's floor at both ends of the step; a weight without gradient, so that the loss cannot be
+    escaped by lifting the feet). Both: the larger weight."""
     if not ctx.feet or out.shape[-2] < 2:
         return out.new_zeros(())
     feet = ctx.decode_positions(out)[..., ctx.feet, :] / float(ctx.skeleton.height())  # (B, T, F, 3)
     speed = ((feet[..., 1:, :, :] - feet[..., :-1, :, :]).square().sum(-1) + 1e-10).sqrt() * ctx.fps
-    return (contacts[..., 1:, :].to(speed.dtype) * speed).mean()
+    weight = speed.new_zeros(())
+    if contacts is not None:
+        weight = contacts[..., 1:, :].to(speed.dtype)
+    if own_height is not None:
+        y = feet[..., 1].detach()  # (B, T, F), up is +y
+        floor = torch.quantile(y.amin(-1), 0.05, dim=-1, keepdim=True).unsqueeze(-1)  # (B, 1, 1)
+        low = (y - floor) < own_height
+        weight = torch.maximum(weight, (low[..., 1:, :] & low[..., :-1, :]).to(speed.dtype))
+    return (weight * speed).mean()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -108,6 +125,8 @@ class StyleTransferTask(MotionTask):
         content_weight, style_weight, cycle_weight, align_weight, adversarial_weight,
             foot_weight: loss weights (reconstruction: ``feature_weight``, ``position_weight``,
             ``contact_weight`` of :class:`MotionTask`).
+        foot_contacts: where the foot-slide loss applies: ``"content"`` (the content clip's
+            contacts), ``"output"`` (the output's own feet on its floor) or ``"both"``.
         label_code_prob: probability of taking a clip's style code from its label embedding
             rather than from the style encoder.
         lr, disc_lr, betas: AdamW of the generator and of the discriminator.
@@ -123,7 +142,8 @@ class StyleTransferTask(MotionTask):
 
     def __init__(self, net: NetFactory, root: str = "content", content_weight: float = 1.0,
                  style_weight: float = 1.0, cycle_weight: float = 1.0, align_weight: float = 0.1,
-                 adversarial_weight: float = 0.5, foot_weight: float = 0.5, label_code_prob: float = 0.5,
+                 adversarial_weight: float = 0.5, foot_weight: float = 0.5, foot_contacts: str = "content",
+                 label_code_prob: float = 0.5,
                  lr: float = 5e-4, disc_lr: float = 5e-4, betas: tuple[float, float] = (0.5, 0.999),
                  weight_decay: float = 1e-4, grad_clip: float = 1.0, loss: str = "l1", feature_weight: float = 1.0,
                  position_weight: float = 1.0, contact_weight: float = 0.1, decode_clips: int = 8,
@@ -133,6 +153,8 @@ class StyleTransferTask(MotionTask):
                          video_every_n_epochs, video_samples)
         if root not in ROOT_MODES:
             raise ValueError(f"root must be one of {ROOT_MODES}, got {root!r}")
+        if foot_contacts not in FOOT_CONTACTS:
+            raise ValueError(f"foot_contacts must be one of {FOOT_CONTACTS}, got {foot_contacts!r}")
         if not 0.0 <= label_code_prob <= 1.0:
             raise ValueError(f"label_code_prob must be in [0, 1], got {label_code_prob}")
         self.automatic_optimization = False
@@ -180,8 +202,9 @@ class StyleTransferTask(MotionTask):
         known_t = t >= 0
         losses["adversarial"] = (-net.discriminator(out[known_t], t[known_t]).mean() if known_t.any()
                                  else x.new_zeros(()))
-        contacts = ctx.contacts(x)
-        losses["foot"] = foot_slide_loss(ctx, out[:k], contacts[:k]) if contacts is not None else x.new_zeros(())
+        contacts = ctx.contacts(x) if hp.foot_contacts in ("content", "both") else None
+        own = CONTACT_HEIGHT if hp.foot_contacts in ("output", "both") else None
+        losses["foot"] = foot_slide_loss(ctx, out[:k], None if contacts is None else contacts[:k], own)
         losses["loss"] = (losses["rec_loss"] + hp.feature_weight * losses["rec_feature_all"] + hp.content_weight * losses["content"] + hp.style_weight * losses["style"]
                           + hp.cycle_weight * losses["cycle"] + hp.align_weight * losses["align"]
                           + hp.adversarial_weight * losses["adversarial"] + hp.foot_weight * losses["foot"])

@@ -4,6 +4,7 @@ import torch
 
 from motion3d.models.motion import (LabelEmbedding, MotionClassifier, MotionTransformer, MotionVAE, PositionalEncoding,
                                     Seq2SeqGRU, build_net)
+from motion3d.models.motion.blocks import KVCache, causal_encode, causal_mask, transformer_encoder
 
 D = 12
 LABELS = {"content": torch.tensor([0, 2, -1]), "style": torch.tensor([1, -1, 0])}
@@ -80,6 +81,59 @@ def test_transformer_sampling_passes_compound_predictions():
         torch.testing.assert_close(out[:, :k + 1], free, rtol=1e-4, atol=1e-5)
     with pytest.raises(ValueError, match="sampling_passes"):
         small(MotionTransformer, sampling_passes=0)
+
+
+def test_cached_causal_encoding_equals_full_causal_pass():
+    """Encoding frames in chunks against a key/value cache gives the rows of one masked pass."""
+    torch.manual_seed(0)
+    enc = transformer_encoder(16, 4, 2, 32, 0.0).eval()
+    tokens = torch.randn(3, 11, 16)
+    full = enc(tokens, mask=causal_mask(11), is_causal=True)
+    cache = KVCache(2)
+    chunks = [causal_encode(enc, tokens[:, a:b], cache) for a, b in ((0, 4), (4, 5), (5, 6), (6, 11))]
+    assert len(cache) == 11 and cache.keys[1].shape == (3, 4, 11, 4)
+    torch.testing.assert_close(torch.cat(chunks, 1), full, rtol=1e-5, atol=1e-5)
+
+
+def _naive_predict(net, observed, horizon):
+    """Reference autoregression: re-encode the last max_len frames from scratch for every frame."""
+    seq = observed
+    for _ in range(horizon):
+        seq = torch.cat([seq, net(seq[:, -net.max_len:])[:, -1:]], dim=1)
+    return seq[:, observed.shape[1]:]
+
+
+@pytest.mark.parametrize("positional", ["sinusoidal", "learned"])
+def test_transformer_cached_prediction_equals_reencoding(positional):
+    torch.manual_seed(0)
+    net = small(MotionTransformer, max_len=12, positional=positional).eval()
+    x = torch.randn(2, 7, D)
+    with torch.no_grad():
+        # within the context, and past it (the window slides and positions restart at 0)
+        torch.testing.assert_close(net.predict(x, 4), _naive_predict(net, x, 4), rtol=1e-4, atol=1e-5)
+        torch.testing.assert_close(net.predict(x, 15), _naive_predict(net, x, 15), rtol=1e-4, atol=1e-5)
+        torch.testing.assert_close(net.predict(torch.randn(2, 20, D), 3).shape, (2, 3, D))
+    assert net.predict(x, 0).shape == (2, 0, D)
+
+
+def test_transformer_rollout_training_backpropagates_through_its_own_predictions():
+    """rollout_training: teacher forcing over the observed frames, then the free-running rollout
+    (what predict() returns), with gradients reaching the observed frames through the rollout."""
+    torch.manual_seed(0)
+    net = small(MotionTransformer, rollout_training=True).eval()  # eval: no dropout, comparable passes
+    x = torch.randn(2, 14, D)
+    pred, start = net.forward_train(x, 6, sampling_prob=0.3)
+    assert start == 1 and pred.shape == (2, 13, D)
+    torch.testing.assert_close(pred[:, :5], net(x[:, :5]), rtol=1e-4, atol=1e-5)   # frames 1..5, teacher forced
+    torch.testing.assert_close(pred[:, 5:], net.predict(x[:, :6], 8), rtol=1e-4, atol=1e-5)
+    xg = x.clone().requires_grad_(True)
+    net.train()
+    pred, _ = net.forward_train(xg, 6)
+    pred[:, -1].sum().backward()   # the last frame depends on frame 5 only through 7 own predictions
+    assert xg.grad[:, :6].abs().max() > 0 and xg.grad[:, 6:].abs().max() == 0
+    assert all(p.grad is not None for p in net.parameters() if p.requires_grad)
+    with pytest.raises(ValueError, match="observe"):
+        net.forward_train(x, 14)
 
 
 def test_vae_shapes_sampling_lengths_and_gradients():

@@ -110,6 +110,41 @@ def test_predicted_root_option(cache, tmp_path):
     assert torch.load(ckpt, weights_only=True)["motion3d"]["hparams"]["root"] == "predict"
 
 
+def test_foot_slide_loss_on_content_and_own_contacts(style_ckpt, bandai_dir):
+    """The own-contact weights are the foot-skate metric's contact frames: on a real walk the loss
+    with them is the mean foot speed over those frames; they carry no gradient; with every frame
+    a contact the loss is the plain mean foot speed, whatever the own contacts."""
+    from motion3d.io import bvh
+    from motion3d.metrics.motion import CONTACT_HEIGHT, foot_skate
+    from motion3d.tasks.stylize import foot_slide_loss
+    from motion3d.tasks.stylize_clips import Stylizer
+
+    st = Stylizer.load(style_ckpt)
+    ctx = st.ctx
+    x = st.features(bvh.load(bandai_dir / "data" / "dataset-1_walk_normal_001.bvh"))[None, :90]
+    feet = ctx.decode_positions(x)[..., ctx.feet, :] / float(ctx.skeleton.height())
+    speed = (feet[:, 1:] - feet[:, :-1]).norm(dim=-1) * ctx.fps  # (1, T-1, F)
+    y = feet[..., 1]
+    floor = torch.quantile(y.amin(-1), 0.05, dim=-1)
+    low = (y - floor) < CONTACT_HEIGHT
+    own = (low[:, 1:] & low[:, :-1]).float()
+    assert 0.1 < own.mean() < 0.9  # a walk: each foot planted part of the time
+    loss = foot_slide_loss(ctx, x, None, CONTACT_HEIGHT)
+    torch.testing.assert_close(loss, (own * speed).mean(), rtol=1e-4, atol=1e-7)
+    # the metric's horizontal skate on the same frames is of the same order
+    skate = foot_skate(ctx.decode_positions(x), ctx.feet, 1.0 * ctx.skeleton.height(), ctx.fps)
+    assert 0.0 < float(skate) < 10 * float(loss / own.mean())
+    ones = torch.ones(1, x.shape[1], len(ctx.feet))
+    torch.testing.assert_close(foot_slide_loss(ctx, x, ones, CONTACT_HEIGHT), speed.mean(), rtol=1e-4, atol=1e-7)
+    assert foot_slide_loss(ctx, x, torch.zeros_like(ones)) == 0
+    xg = x.clone().requires_grad_(True)
+    foot_slide_loss(ctx, xg, None, CONTACT_HEIGHT).backward()
+    assert torch.isfinite(xg.grad).all() and xg.grad.abs().sum() > 0
+    with pytest.raises(ValueError, match="foot_contacts"):
+        from motion3d.tasks.stylize import StyleTransferTask
+        StyleTransferTask(net=st.net, foot_contacts="feet")
+
+
 @pytest.mark.slow
 def test_evaluate_prints_identity_and_model_table(style_ckpt, cache, tmp_path_factory, bandai_dir, capsys):
     clf_root = tmp_path_factory.mktemp("classifier")

@@ -1,5 +1,5 @@
 """Building blocks shared by the motion networks: config recording, positional encodings, label
-embeddings, an MLP and the causal mask.
+embeddings, an MLP, the causal mask and key/value-cached causal encoding.
 
 Conventions of every motion network (``MotionNet``):
 
@@ -17,6 +17,7 @@ import math
 from typing import Mapping
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from motion3d.models.config import Configurable, build
@@ -29,6 +30,8 @@ __all__ = [
     "LabelEmbedding",
     "MLP",
     "causal_mask",
+    "KVCache",
+    "causal_encode",
     "label_tensor",
     "label_rows",
     "Labels",
@@ -186,3 +189,60 @@ def transformer_decoder(dim: int, heads: int, layers: int, ff_dim: int, dropout:
     layer = nn.TransformerDecoderLayer(dim, heads, ff_dim, dropout, activation="gelu", batch_first=True,
                                        norm_first=True)
     return nn.TransformerDecoder(layer, layers)
+
+
+class KVCache:
+    """Keys and values of every layer of a causal encoder, so that new frames attend to old ones
+    without re-encoding them (incremental decoding). ``keys[l], values[l]: (B, heads, T, dim / heads)``.
+    """
+
+    def __init__(self, layers: int):
+        self.keys: list[torch.Tensor | None] = [None] * int(layers)
+        self.values: list[torch.Tensor | None] = [None] * int(layers)
+
+    def __len__(self) -> int:
+        """Frames cached so far."""
+        return 0 if self.keys[0] is None else int(self.keys[0].shape[2])
+
+    def append(self, layer: int, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Add ``(B, heads, T_new, d)`` keys/values to ``layer``'s cache; returns all of them."""
+        if self.keys[layer] is not None:
+            k = torch.cat([self.keys[layer], k], dim=2)
+            v = torch.cat([self.values[layer], v], dim=2)
+        self.keys[layer], self.values[layer] = k, v
+        return k, v
+
+
+def _cached_self_attention(attn: nn.MultiheadAttention, x: torch.Tensor, cache: KVCache, layer: int,
+                           past: int) -> torch.Tensor:
+    """``attn`` (batch-first, self-attention) of new tokens ``x (B, T_new, C)`` over the ``past``
+    tokens cached for ``layer`` and themselves, causally; the new keys/values join ``cache``."""
+    B, T, C = x.shape
+    H = attn.num_heads
+    q, k, v = F.linear(x, attn.in_proj_weight, attn.in_proj_bias).chunk(3, dim=-1)
+    q, k, v = (t.reshape(B, T, H, C // H).transpose(1, 2) for t in (q, k, v))
+    k, v = cache.append(layer, k, v)
+    # new token i (absolute past + i) sees keys 0 .. past + i; True = may attend (SDPA convention)
+    mask = None if T == 1 else torch.ones(T, past + T, dtype=torch.bool, device=x.device).tril(past)
+    out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask,
+                                         dropout_p=attn.dropout if attn.training else 0.0)
+    return attn.out_proj(out.transpose(1, 2).reshape(B, T, C))
+
+
+def causal_encode(encoder: nn.TransformerEncoder, tokens: torch.Tensor, cache: KVCache) -> torch.Tensor:
+    """Run the pre-norm causal ``encoder`` (from :func:`transformer_encoder`) on new tokens
+    ``(B, T_new, C)`` that follow the ``len(cache)`` tokens already in ``cache`` -> ``(B, T_new, C)``.
+
+    Equal to the new tokens' rows of ``encoder(all_tokens, mask=causal_mask(...))`` (same
+    parameters, same dropout semantics in training), at the cost of the new tokens only. With an
+    empty cache it is a full causal pass that fills the cache. Differentiable.
+    """
+    x, past = tokens, len(cache)
+    for i, layer in enumerate(encoder.layers):
+        if not layer.norm_first:
+            raise ValueError("causal_encode expects pre-norm layers (norm_first=True)")
+        x = x + layer.dropout1(_cached_self_attention(layer.self_attn, layer.norm1(x), cache, i, past))
+        x = x + layer._ff_block(layer.norm2(x))
+    if encoder.norm is not None:
+        x = encoder.norm(x)
+    return x

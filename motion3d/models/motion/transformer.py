@@ -11,14 +11,20 @@ pass is trained. With ``sampling_passes = k > 1`` the no-gradient pass is repeat
 input, so a replaced frame may have been predicted from frames that were themselves predictions
 (k steps of compounding error, as in free-running prediction). The task ramps ``sampling_prob``
 up during training.
+
+With ``rollout_training`` the cure is instead the one of Martinez et al.'s GRU: the observed frames
+are teacher-forced and every later frame of the window is predicted free-running from the model's
+own previous predictions, with the gradient flowing through the whole rollout (``sampling_prob`` is
+then unused). Keys and values of past frames are cached (:class:`KVCache`), so a rollout step
+costs one frame's worth of compute; prediction and generation use the same cache.
 """
 from __future__ import annotations
 
 import torch
 from torch import nn
 
-from motion3d.models.motion.blocks import (LabelEmbedding, Labels, MotionNet, PositionalEncoding, causal_mask,
-                                           transformer_encoder)
+from motion3d.models.motion.blocks import (KVCache, LabelEmbedding, Labels, MotionNet, PositionalEncoding,
+                                           causal_encode, transformer_encoder)
 
 __all__ = ["MotionTransformer"]
 
@@ -35,15 +41,20 @@ class MotionTransformer(MotionNet):
         positional: ``"sinusoidal"`` or ``"learned"``.
         conditional: add a content/style label embedding to every token.
         sampling_passes: no-gradient passes of parallel scheduled sampling (see above).
+        rollout_training: train the frames after the observed ones free-running, with gradient
+            through the rollout, instead of by scheduled sampling (see above).
     """
 
     def __init__(self, input_dim: int, num_content: int = 0, num_style: int = 0, dim: int = 256, layers: int = 4,
                  heads: int = 4, ff_dim: int = 512, dropout: float = 0.1, max_len: int = 256,
-                 positional: str = "sinusoidal", conditional: bool = False, sampling_passes: int = 1):
+                 positional: str = "sinusoidal", conditional: bool = False, sampling_passes: int = 1,
+                 rollout_training: bool = False):
         super().__init__()
         if int(sampling_passes) < 1:
             raise ValueError(f"sampling_passes must be >= 1, got {sampling_passes}")
         self.sampling_passes = int(sampling_passes)
+        self.rollout_training = bool(rollout_training)
+        self.layers = int(layers)
         self.input_dim, self.dim, self.max_len = int(input_dim), int(dim), int(max_len)
         self.conditional = bool(conditional) and (num_content > 0 or num_style > 0)
         self.num_content = int(num_content) if self.conditional else 0
@@ -75,35 +86,59 @@ class MotionTransformer(MotionNet):
             x = mixed
         return self._step(x, labels)
 
-    def _step(self, x: torch.Tensor, labels: Labels, offset: int = 0) -> torch.Tensor:
+    def _step(self, x: torch.Tensor, labels: Labels) -> torch.Tensor:
         """One causal pass: ``(B, T, D)`` -> ``(B, T, D)``."""
-        T = x.shape[1]
+        return self._encode(x, labels, KVCache(self.layers))
+
+    def _encode(self, x: torch.Tensor, labels: Labels, cache: KVCache) -> torch.Tensor:
+        """Next-frame predictions for new frames ``x (B, T_new, D)`` that follow the frames already in
+        ``cache`` (positions continue from there) -> ``(B, T_new, D)``; ``cache`` gains them."""
         tokens = self.embed(x)
         if self.labels is not None:
             tokens = tokens + self.labels(labels, x.shape[0], x.device).unsqueeze(1).to(tokens.dtype)
-        tokens = self.position(tokens, offset)
-        h = self.norm(self.encoder(tokens, mask=causal_mask(T, x.device), is_causal=True))
-        return x + self.out(h)
+        tokens = self.position(tokens, len(cache))
+        return x + self.out(self.norm(causal_encode(self.encoder, tokens, cache)))
 
     def forward_train(self, x: torch.Tensor, observe: int, labels: Labels = None,
                       sampling_prob: float = 0.0) -> tuple[torch.Tensor, int]:
-        """Training outputs for a window ``x (B, T, D)``: predictions of frames ``1 .. T-1`` (teacher
-        forcing with scheduled sampling) and the index of the first predicted frame (1)."""
-        return self(x[:, :-1], labels, sampling_prob), 1
+        """Training outputs for a window ``x (B, T, D)``: predictions of frames ``1 .. T-1`` and the
+        index of the first predicted frame (1). Teacher forcing with scheduled sampling, or with
+        ``rollout_training`` teacher forcing over the first ``observe`` frames and a free-running
+        rollout (with gradient) after them."""
+        if not self.rollout_training:
+            return self(x[:, :-1], labels, sampling_prob), 1
+        if x.shape[1] > self.max_len:
+            raise ValueError(f"{x.shape[1]} frames exceed max_len={self.max_len}")
+        if not 1 <= observe < x.shape[1]:
+            raise ValueError(f"observe must be in [1, {x.shape[1] - 1}], got {observe}")
+        return self._rollout(x[:, :observe], x.shape[1] - observe, labels, keep_observed=True), 1
+
+    def _rollout(self, observed: torch.Tensor, horizon: int, labels: Labels,
+                 keep_observed: bool = False) -> torch.Tensor:
+        """``horizon`` free-running frames after ``observed (B, T_obs, D)`` -> ``(B, horizon, D)``,
+        preceded with ``keep_observed`` by the teacher-forced predictions of frames ``1 .. T_obs - 1``.
+        The context is the last ``max_len`` frames: past that, the window slides and is re-encoded."""
+        horizon = int(horizon)
+        if horizon <= 0 and not keep_observed:
+            return observed.new_zeros(observed.shape[0], 0, self.input_dim)
+        cache = KVCache(self.layers)
+        guess = self._encode(observed[:, -self.max_len:], labels, cache)
+        outputs = [guess[:, :-1]] if keep_observed else []
+        new = [guess[:, -1:]]  # new[k] predicts frame T_obs + k
+        while len(new) < horizon:
+            if len(cache) < self.max_len:
+                new.append(self._encode(new[-1], labels, cache))
+            else:  # context full: slide the window (positions restart at 0, as in training)
+                cache = KVCache(self.layers)
+                context = torch.cat([observed] + new, dim=1)[:, -self.max_len:]
+                new.append(self._encode(context, labels, cache)[:, -1:])
+        return torch.cat(outputs + new[:horizon], dim=1)
 
     @torch.no_grad()
     def predict(self, observed: torch.Tensor, horizon: int, labels: Labels = None) -> torch.Tensor:
         """Autoregressive prediction of ``horizon`` frames after ``observed (B, T_obs, D)`` -> ``(B, horizon, D)``
-        (the context keeps the last ``max_len`` frames)."""
-        seq = observed
-        outputs = []
-        for _ in range(int(horizon)):
-            nxt = self._step(seq[:, -self.max_len:], labels)[:, -1:]
-            outputs.append(nxt)
-            seq = torch.cat([seq, nxt], dim=1)
-        if not outputs:
-            return observed.new_zeros(observed.shape[0], 0, self.input_dim)
-        return torch.cat(outputs, dim=1)
+        (the context keeps the last ``max_len`` frames; past frames' keys and values are cached)."""
+        return self._rollout(observed, horizon, labels)
 
     @torch.no_grad()
     def generate(self, n_frames: int, seed: torch.Tensor | None = None, labels: Labels = None,
