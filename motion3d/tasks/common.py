@@ -38,6 +38,7 @@ from motion3d.tasks.schedule import TracksRunProgress, warmup_cosine_lr
 from motion3d.tasks.evaluation import META_KEY, load_checkpoint
 
 __all__ = ["MotionContext", "MotionTask", "NetFactory", "load_motion_checkpoint", "labels_of", "position_losses",
+           "foot_slide_loss",
            "feature_loss", "ContextMismatch", "random_labels", "skeleton_difference", "layout_difference"]
 
 #: a network, or a callable building one from ``(input_dim, num_content, num_style)`` (a class with
@@ -232,6 +233,29 @@ def position_losses(ctx: MotionContext, pred: torch.Tensor, target: torch.Tensor
     return out
 
 
+def foot_slide_loss(ctx: MotionContext, out: torch.Tensor, contacts: torch.Tensor | None = None,
+                    own_height: float | None = None) -> torch.Tensor:
+    """Mean speed (body heights per second) of the foot joints of normalised ``out (B, T, D)``,
+    weighted per frame and foot by contacts: given contact probabilities ``(B, T, F)`` (e.g. the
+    content clip's), and/or, with ``own_height``, the output's own contacts by the rule of
+    :func:`motion3d.metrics.motion.foot_skate` (the foot within ``own_height`` body heights of the
+    clip's floor at both ends of the step; a weight without gradient, so that the loss cannot be
+    escaped by lifting the feet). Both: the larger weight."""
+    if not ctx.feet or out.shape[-2] < 2:
+        return out.new_zeros(())
+    feet = ctx.decode_positions(out)[..., ctx.feet, :] / float(ctx.skeleton.height())  # (B, T, F, 3)
+    speed = ((feet[..., 1:, :, :] - feet[..., :-1, :, :]).square().sum(-1) + 1e-10).sqrt() * ctx.fps
+    weight = speed.new_zeros(())
+    if contacts is not None:
+        weight = contacts[..., 1:, :].to(speed.dtype)
+    if own_height is not None:
+        y = feet[..., 1].detach()  # (B, T, F), up is +y
+        floor = torch.quantile(y.amin(-1), 0.05, dim=-1, keepdim=True).unsqueeze(-1)  # (B, 1, 1)
+        low = (y - floor) < own_height
+        weight = torch.maximum(weight, (low[..., 1:, :] & low[..., :-1, :]).to(speed.dtype))
+    return (weight * speed).mean()
+
+
 def plain_hparams(hparams: Mapping[str, Any]) -> dict:
     """A task's hyper-parameters in plain values for ``checkpoint["motion3d"]["hparams"]``."""
     return plain({k: v for k, v in dict(hparams).items() if not str(k).startswith("_")})
@@ -270,6 +294,8 @@ class MotionTask(TracksRunProgress, L.LightningModule):
             prediction against the target's, as MDM's ``L_vel``); counters over-smoothed, damped
             outputs that a per-frame loss alone tolerates. 0: off.
         spectral_weight: weight of :func:`spectral_loss` (phase-free amplitude spectra over time). 0: off.
+        foot_slide_weight: weight of :func:`foot_slide_loss` of the prediction where the target's
+            feet are in contact (the representation's contact channels). 0: off.
     """
 
     task_name = ""
@@ -277,7 +303,8 @@ class MotionTask(TracksRunProgress, L.LightningModule):
     def __init__(self, net: NetFactory, lr: float = 1e-3, weight_decay: float = 1e-4, warmup_steps: int = 100,
                  min_lr_ratio: float = 0.05, loss: str = "l1", feature_weight: float = 1.0,
                  position_weight: float = 1.0, contact_weight: float = 0.1, video_every_n_epochs: int = 5,
-                 video_samples: int = 4, velocity_weight: float = 0.0, spectral_weight: float = 0.0):
+                 video_samples: int = 4, velocity_weight: float = 0.0, spectral_weight: float = 0.0,
+                 foot_slide_weight: float = 0.0):
         super().__init__()
         self.save_hyperparameters(ignore=["net"])
         self._net_factory: NetFactory | None = None
@@ -353,6 +380,11 @@ class MotionTask(TracksRunProgress, L.LightningModule):
         if spectral_weight > 0 and pred.shape[-2] > 2:
             out["spectral"] = spectral_loss(pred, target, hp.loss)
             out["loss"] = out["loss"] + spectral_weight * out["spectral"]
+        foot_slide_weight = float(hp.get("foot_slide_weight", 0.0))
+        contacts = self._require().contacts(target) if foot_slide_weight > 0 else None
+        if contacts is not None:
+            out["foot_slide"] = foot_slide_loss(self.context, pred, contacts)
+            out["loss"] = out["loss"] + foot_slide_weight * out["foot_slide"]
         return out
 
     def log_losses(self, split: str, losses: Mapping[str, torch.Tensor], batch_size: int) -> None:

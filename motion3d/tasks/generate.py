@@ -7,7 +7,9 @@ Loss: feature reconstruction + global joint positions + foot-contact consistency
 :mod:`motion3d.tasks.common`) + ``kl_weight x KL(q(z | x, labels) || N(0, I))``, the KL weight
 ramped linearly from 0 over ``kl_warmup_steps``; optionally (``spectral_weight``) the distance of the
 clips' temporal amplitude spectra (:func:`motion3d.tasks.common.spectral_loss`), which, unlike a
-per-frame loss, does not reward a motionless average while the phase of a cycle is still uncertain.
+per-frame loss, does not reward a motionless average while the phase of a cycle is still uncertain;
+optionally (``foot_slide_weight``) the speed of the reconstruction's feet where the clip's feet are
+planted (:func:`motion3d.tasks.common.foot_slide_loss`).
 
 The posteriors of the training windows seen since the last validation are kept, and the network's
 sampling prior is fitted to them (:meth:`MotionVAE.fit_prior`) before each validation, so every
@@ -47,9 +49,11 @@ class GenerationTask(MotionTask):
                  classifier: str | None = None, lr: float = 1e-4, weight_decay: float = 1e-4,
                  warmup_steps: int = 100, min_lr_ratio: float = 0.05, loss: str = "l1", feature_weight: float = 1.0,
                  position_weight: float = 1.0, contact_weight: float = 0.1, video_every_n_epochs: int = 5,
-                 video_samples: int = 4, velocity_weight: float = 0.0, spectral_weight: float = 0.0):
+                 video_samples: int = 4, velocity_weight: float = 0.0, spectral_weight: float = 0.0,
+                 foot_slide_weight: float = 0.0):
         super().__init__(net, lr, weight_decay, warmup_steps, min_lr_ratio, loss, feature_weight, position_weight,
-                         contact_weight, video_every_n_epochs, video_samples, velocity_weight, spectral_weight)
+                         contact_weight, video_every_n_epochs, video_samples, velocity_weight, spectral_weight,
+                         foot_slide_weight)
         self._posteriors: list = []  # (mu, logvar, labels) of training batches since the last fit
 
     def kl_factor(self) -> float:

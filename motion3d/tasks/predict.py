@@ -6,9 +6,10 @@ baselines on the same windows.
 Training loss on the predicted frames: feature reconstruction + global joint positions through
 the representation's differentiable decoder + foot-contact consistency (see
 :mod:`motion3d.tasks.common`). The GRU always feeds back its own predictions (Martinez et al.'s
-sampling-based loss); the transformer is trained with teacher forcing and parallel scheduled
-sampling whose probability ramps from 0 to ``scheduled_sampling`` over the run. Validation always
-predicts autoregressively, as at test time.
+sampling-based loss); the transformer is trained either the same way (``rollout_training``: teacher
+forcing over the observed frames, its own free-running rollout after them) or with teacher forcing
+and parallel scheduled sampling whose probability ramps from 0 to ``scheduled_sampling`` over the
+run. Validation always predicts autoregressively, as at test time.
 """
 from __future__ import annotations
 
@@ -36,7 +37,8 @@ class PredictionTask(MotionTask):
             ``predict(observed, horizon, labels)``).
         observe, horizon: frames; ``observe + horizon`` must not exceed the data's window.
         scheduled_sampling: final probability of feeding the transformer its own predictions
-            (ramped linearly from 0 over training; ignored by the GRU).
+            (ramped linearly from 0 over training; ignored by the GRU and by a transformer with
+            ``rollout_training``).
         Others: see :class:`MotionTask`.
     """
 

@@ -33,10 +33,10 @@ import torch
 import torch.nn.functional as F
 
 from motion3d.metrics.motion import CONTACT_HEIGHT
-from motion3d.tasks.common import MotionContext, MotionTask, NetFactory, feature_loss
+from motion3d.tasks.common import MotionContext, MotionTask, NetFactory, feature_loss, foot_slide_loss
 from motion3d.tasks.evaluation import register
 
-__all__ = ["StyleTransferTask", "stylize_features", "keep_content_root", "foot_slide_loss", "evaluate_stylize",
+__all__ = ["StyleTransferTask", "stylize_features", "keep_content_root", "evaluate_stylize",
            "style_code", "ROOT_MODES"]
 
 TASK_NAME = "stylize"
@@ -88,29 +88,6 @@ def style_code(net, ctx: MotionContext, label: str | None = None, clip: torch.Te
             raise ValueError(f"unknown style label {label!r}; the checkpoint knows: {names}")
         return net.embed_style(torch.tensor([names.index(label)], device=device))
     return net.encode_style(clip.float().unsqueeze(0).to(device))
-
-
-def foot_slide_loss(ctx: MotionContext, out: torch.Tensor, contacts: torch.Tensor | None = None,
-                    own_height: float | None = None) -> torch.Tensor:
-    """Mean speed (body heights per second) of the foot joints of normalised ``out (B, T, D)``,
-    weighted per frame and foot by contacts: given contact probabilities ``(B, T, F)`` (e.g. the
-    content clip's), and/or, with ``own_height``, the output's own contacts by the rule of
-    :func:`motion3d.metrics.motion.foot_skate` (the foot within ``own_height`` body heights of the
-    clip's floor at both ends of the step; a weight without gradient, so that the loss cannot be
-    escaped by lifting the feet). Both: the larger weight."""
-    if not ctx.feet or out.shape[-2] < 2:
-        return out.new_zeros(())
-    feet = ctx.decode_positions(out)[..., ctx.feet, :] / float(ctx.skeleton.height())  # (B, T, F, 3)
-    speed = ((feet[..., 1:, :, :] - feet[..., :-1, :, :]).square().sum(-1) + 1e-10).sqrt() * ctx.fps
-    weight = speed.new_zeros(())
-    if contacts is not None:
-        weight = contacts[..., 1:, :].to(speed.dtype)
-    if own_height is not None:
-        y = feet[..., 1].detach()  # (B, T, F), up is +y
-        floor = torch.quantile(y.amin(-1), 0.05, dim=-1, keepdim=True).unsqueeze(-1)  # (B, 1, 1)
-        low = (y - floor) < own_height
-        weight = torch.maximum(weight, (low[..., 1:, :] & low[..., :-1, :]).to(speed.dtype))
-    return (weight * speed).mean()
 
 
 # ---------------------------------------------------------------------------------------------

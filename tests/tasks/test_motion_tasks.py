@@ -164,3 +164,18 @@ def test_prediction_errors_and_baselines(dm):
     assert (perfect["constant_velocity"]["global"].mean() < perfect["zero_velocity"]["global"].mean())
     # both baselines carry the same pose: equal root-relative errors
     torch.testing.assert_close(perfect["constant_velocity"]["root"], perfect["zero_velocity"]["root"])
+
+
+def test_foot_slide_weight_adds_the_term(dm):
+    from motion3d.tasks.common import MotionContext, foot_slide_loss
+
+    net = MotionVAE(dm.representation.dim, 0, 0, latent_dim=8, dim=16, layers=1, heads=2, ff_dim=32)
+    task = GenerationTask(net, position_weight=0.0, contact_weight=0.0, foot_slide_weight=3.0)
+    task.attach(MotionContext.from_datamodule(dm))
+    x = next(iter(dm.train_dataloader()))["x"]
+    moving = task.reconstruction_losses(x, x)
+    expected = foot_slide_loss(task.context, x, task.context.contacts(x))
+    assert expected > 0   # the root moves and decoded feet drift a little even while planted
+    torch.testing.assert_close(moving["foot_slide"], expected)
+    torch.testing.assert_close(moving["loss"], moving["feature"] + 3.0 * expected)
+    assert "foot_slide" not in GenerationTask(net, position_weight=0.0, contact_weight=0.0).reconstruction_losses(x, x)
