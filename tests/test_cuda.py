@@ -150,6 +150,26 @@ def test_motion_networks_match_cpu(name):
     assert grads and all(torch.isfinite(g).all() for g in grads)
 
 
+def test_transformer_cached_rollout_matches_cpu_and_trains_under_bf16():
+    """Key/value-cached prediction (past max_len too, where the window slides) equals the CPU's;
+    rollout training runs forward and backward under CUDA bf16 autocast."""
+    from motion3d.models.motion import MotionTransformer
+
+    D = 12
+    cpu, gpu = _twins(MotionTransformer(D, 3, 2, dim=16, layers=2, heads=2, ff_dim=32, max_len=24,
+                                        rollout_training=True).eval())
+    x = torch.randn(3, 20, D)
+    with torch.no_grad():
+        assert_close(gpu.predict(x[:, :8].to(CUDA), 30), cpu.predict(x[:, :8], 30), atol=1e-4, rtol=1e-4)
+    gpu.train()
+    with torch.autocast("cuda", dtype=torch.bfloat16):
+        pred, start = gpu.forward_train(x.to(CUDA), 8)
+    assert start == 1 and pred.shape == (3, 19, D)
+    (pred.float() - x[:, 1:].to(CUDA)).square().mean().backward()
+    grads = [p.grad for p in gpu.parameters() if p.grad is not None]
+    assert grads and all(torch.isfinite(g).all() for g in grads)
+
+
 def test_vae_samples_on_cuda_with_a_cpu_generator():
     """sample.py seeds a CPU generator: the same latents, so the same clips, on either device."""
     D, nets = _motion_nets()
