@@ -28,21 +28,14 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _timing import best_time  # noqa: E402
 from motion3d.geometry.kinematics import forward_kinematics  # noqa: E402
 from motion3d.geometry.rotations import quat_to_matrix  # noqa: E402
 from motion3d.io import bvh  # noqa: E402
 from motion3d.paths import data_root  # noqa: E402
 
 _MOTION = re.compile(rb"Frame\s*Time\s*:?[^\n]*\n", re.I)
-
-
-def _best(fn, repeat):
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def load_ours(files):
@@ -76,19 +69,19 @@ def bench_load(files, subset, repeat):
     frames = sum(bvh.read_header(f)[1] for f in files)
     sub_frames = sum(bvh.read_header(f)[1] for f in subset)
     print(f"BVH load: {len(files)} files, {frames} frames (baselines on {len(subset)} files, {sub_frames} frames)")
-    t_ours = _best(lambda: load_ours(files), repeat)
-    t_floor = _best(lambda: load_numpy_floor(files), repeat)
+    t_ours = best_time(lambda: load_ours(files), repeat)
+    t_floor = best_time(lambda: load_numpy_floor(files), repeat)
     print(f"  motion3d.io.bvh.load        {frames / t_ours:10.0f} frames/s")
     print(f"  numpy floor (np.fromstring) {frames / t_floor:10.0f} frames/s")
     print(f"  ratio motion3d / numpy floor time: {t_ours / t_floor:.2f}x (target <= 1.25x)")
-    t_ours_sub = _best(lambda: load_ours(subset), repeat)
+    t_ours_sub = best_time(lambda: load_ours(subset), repeat)
     for name, fn in (("bvhio readAsBvh", load_bvhio), ("fairmotion bvh.load", load_fairmotion)):
         try:
             fn(subset[:1])
         except ImportError:
             print(f"  {name:27s} not installed, skipped")
             continue
-        t = _best(lambda: fn(subset), 1)
+        t = best_time(lambda: fn(subset), 1)
         print(f"  {name:27s} {sub_frames / t:10.0f} frames/s; motion3d is {t / t_ours_sub:.1f}x faster "
               f"(target >= 5x vs bvhio)")
 
@@ -103,11 +96,11 @@ def bench_fk(skeleton_file, repeat):
     root = torch.randn(B, T, 3, generator=g)
     parents = sk.parents
     with torch.no_grad():
-        t_ours = _best(lambda: forward_kinematics(q, offsets, parents, root), repeat * 5)
+        t_ours = best_time(lambda: forward_kinematics(q, offsets, parents, root), repeat * 5)
         t0 = time.perf_counter()
         forward_kinematics(q, offsets, parents, root, compiled=True)
         t_compile = time.perf_counter() - t0
-        t_comp = _best(lambda: forward_kinematics(q, offsets, parents, root, compiled=True), repeat * 5)
+        t_comp = best_time(lambda: forward_kinematics(q, offsets, parents, root, compiled=True), repeat * 5)
         print(f"FK: {B} clips x {T} frames x {J} joints, float32, {torch.get_num_threads()} threads")
         print(f"  motion3d forward_kinematics, eager            {B * T / t_ours:10.0f} frames/s")
         print(f"  motion3d forward_kinematics, compiled=True    {B * T / t_comp:10.0f} frames/s"
@@ -120,7 +113,7 @@ def bench_fk(skeleton_file, repeat):
         rot = quat_to_matrix(q).reshape(B * T, J, 3, 3)
         joints = torch.tensor(sk.rest_positions(), dtype=torch.float32).expand(B * T, J, 3).clone()
         par = torch.tensor(parents)
-        t_smplx = _best(lambda: batch_rigid_transform(rot, joints, par), repeat * 5)
+        t_smplx = best_time(lambda: batch_rigid_transform(rot, joints, par), repeat * 5)
         print(f"  smplx batch_rigid_transform (matrices in)     {B * T / t_smplx:10.0f} frames/s")
         print("  ratio vs smplx (quaternion conversion included in motion3d's time):")
         print(f"    eager    {t_smplx / t_ours:5.1f}x")

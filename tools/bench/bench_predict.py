@@ -18,26 +18,17 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _timing import best_time  # noqa: E402
 from motion3d.models.motion import MotionTransformer  # noqa: E402
 from motion3d.models.motion.blocks import causal_mask  # noqa: E402
 
 D = 141
-
-
-def _best(fn, repeat: int) -> float:
-    fn()  # warm-up
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 @torch.no_grad()
@@ -74,8 +65,8 @@ def main(argv=None) -> dict:
 
     diff = (net.predict(obs, args.horizon) - reencode_predict(net, obs, args.horizon)).abs().max().item()
     frames = args.batch * args.horizon
-    ours = _best(lambda: net.predict(obs, args.horizon), args.repeat)
-    base = _best(lambda: reencode_predict(net, obs, args.horizon), args.repeat)
+    ours = best_time(lambda: net.predict(obs, args.horizon), args.repeat, warmup=1)
+    base = best_time(lambda: reencode_predict(net, obs, args.horizon), args.repeat, warmup=1)
     print(f"{'prediction':<44}{'frames/s':>12}")
     print(f"{'  ours: predict (key/value cache)':<44}{frames / ours:>12.0f}")
     print(f"{'  baseline: re-encode per frame':<44}{frames / base:>12.0f}")
@@ -88,7 +79,8 @@ def main(argv=None) -> dict:
 
     rollout = MotionTransformer(D, **sizes, rollout_training=True).train()
     sched = MotionTransformer(D, **sizes).train()
-    t_roll, t_sched = _best(lambda: step(rollout), args.repeat), _best(lambda: step(sched), args.repeat)
+    t_roll = best_time(lambda: step(rollout), args.repeat, warmup=1)
+    t_sched = best_time(lambda: step(sched), args.repeat, warmup=1)
     print(f"{'training step (forward + backward)':<44}{'windows/s':>12}")
     print(f"{'  rollout_training (gradient through rollout)':<44}{args.batch / t_roll:>12.1f}")
     print(f"{'  baseline: parallel scheduled sampling':<44}{args.batch / t_sched:>12.1f}")

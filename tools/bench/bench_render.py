@@ -24,13 +24,14 @@ from __future__ import annotations
 import argparse
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _timing import best_time  # noqa: E402
 from motion3d.io import bvh  # noqa: E402
 from motion3d.paths import data_root  # noqa: E402
 from motion3d.render import raster  # noqa: E402
@@ -44,13 +45,8 @@ REPEAT = 3
 
 
 def timed(fn, repeat: int | None = None) -> float:
-    """Best wall time of ``repeat`` runs of ``fn``."""
-    best = float("inf")
-    for _ in range(repeat or REPEAT):
-        t = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t)
-    return best
+    """Best wall time of ``repeat`` runs of ``fn`` (default ``REPEAT``)."""
+    return best_time(fn, repeat or REPEAT)
 
 
 def naive_matplotlib(clip, frames: int) -> None:
