@@ -38,8 +38,8 @@ from motion3d.tasks.schedule import TracksRunProgress, warmup_cosine_lr
 from motion3d.tasks.evaluation import META_KEY, load_checkpoint
 
 __all__ = ["MotionContext", "MotionTask", "NetFactory", "load_motion_checkpoint", "labels_of", "position_losses",
-           "foot_slide_loss",
-           "feature_loss", "ContextMismatch", "random_labels", "skeleton_difference", "layout_difference"]
+           "foot_slide_loss", "feature_loss", "ContextMismatch", "random_labels", "skeleton_difference",
+           "layout_difference"]
 
 #: a network, or a callable building one from ``(input_dim, num_content, num_style)`` (a class with
 #: its other arguments bound, as jsonargparse gives for ``class_path`` + ``init_args`` in a config)
