@@ -20,6 +20,8 @@ from motion3d.geometry.rotations import geodesic_angle
 
 __all__ = [
     "DEFAULT_HORIZONS_MS",
+    "CONTACT_HEIGHT",
+    "floor_contacts",
     "mpjpe",
     "mpjpe_per_frame",
     "root_relative",
@@ -129,6 +131,19 @@ CONTACT_HEIGHT = 0.03
 """A foot within this fraction of the body height above the floor is in contact (:func:`foot_skate`)."""
 
 
+def floor_contacts(heights: torch.Tensor, threshold: float, floor: float | None = None) -> torch.Tensor:
+    """Steps in contact with the floor: ``heights (..., T, F)`` of the foot joints (up axis) ->
+    ``(..., T-1, F)`` booleans, True where the foot is less than ``threshold`` (same units) above
+    the floor at both ends of the step. Default floor: the 5th percentile over frames of the lowest
+    foot's height (see :func:`foot_skate`)."""
+    if floor is None:
+        base = torch.quantile(heights.amin(dim=-1), 0.05, dim=-1, keepdim=True).unsqueeze(-1)
+    else:
+        base = torch.as_tensor(floor, dtype=heights.dtype, device=heights.device)
+    low = (heights - base) < threshold  # (..., T, F)
+    return low[..., 1:, :] & low[..., :-1, :]
+
+
 def foot_skate(positions, feet: Sequence[int], height: float, fps: float, contact_height: float = CONTACT_HEIGHT,
                floor: float | None = None) -> torch.Tensor:
     """Foot skate: mean horizontal speed of feet while in contact with the floor, in body heights
@@ -147,14 +162,7 @@ def foot_skate(positions, feet: Sequence[int], height: float, fps: float, contac
     """
     p = _t(positions)
     f = p[..., list(feet), :]  # (..., T, F, 3)
-    y = f[..., 1]
-    if floor is None:
-        lowest = y.amin(dim=-1)  # (..., T)
-        base = torch.quantile(lowest, 0.05, dim=-1, keepdim=True).unsqueeze(-1)
-    else:
-        base = torch.as_tensor(floor, dtype=p.dtype)
-    low = (y - base) < contact_height * height  # (..., T, F)
-    contact = low[..., 1:, :] & low[..., :-1, :]
+    contact = floor_contacts(f[..., 1], contact_height * height, floor)
     step = (f[..., 1:, :, :] - f[..., :-1, :, :])[..., [0, 2]].norm(dim=-1)  # (..., T-1, F)
     speed = step * fps / height
     n = contact.sum(dim=(-2, -1))

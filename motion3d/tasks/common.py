@@ -31,6 +31,7 @@ from torch import nn
 import lightning as L
 
 from motion3d.features import MotionRepresentation, Normalizer, from_dict
+from motion3d.metrics.motion import floor_contacts
 from motion3d.models.config import plain
 from motion3d.models.motion.blocks import build_net
 from motion3d.skeleton import Skeleton
@@ -238,7 +239,7 @@ def foot_slide_loss(ctx: MotionContext, out: torch.Tensor, contacts: torch.Tenso
     """Mean speed (body heights per second) of the foot joints of normalised ``out (B, T, D)``,
     weighted per frame and foot by contacts: given contact probabilities ``(B, T, F)`` (e.g. the
     content clip's), and/or, with ``own_height``, the output's own contacts by the rule of
-    :func:`motion3d.metrics.motion.foot_skate` (the foot within ``own_height`` body heights of the
+    :func:`motion3d.metrics.motion.floor_contacts` (the foot within ``own_height`` body heights of the
     clip's floor at both ends of the step; a weight without gradient, so that the loss cannot be
     escaped by lifting the feet). Both: the larger weight."""
     if not ctx.feet or out.shape[-2] < 2:
@@ -248,11 +249,8 @@ def foot_slide_loss(ctx: MotionContext, out: torch.Tensor, contacts: torch.Tenso
     weight = speed.new_zeros(())
     if contacts is not None:
         weight = contacts[..., 1:, :].to(speed.dtype)
-    if own_height is not None:
-        y = feet[..., 1].detach()  # (B, T, F), up is +y
-        floor = torch.quantile(y.amin(-1), 0.05, dim=-1, keepdim=True).unsqueeze(-1)  # (B, 1, 1)
-        low = (y - floor) < own_height
-        weight = torch.maximum(weight, (low[..., 1:, :] & low[..., :-1, :]).to(speed.dtype))
+    if own_height is not None:  # up is +y
+        weight = torch.maximum(weight, floor_contacts(feet[..., 1].detach(), own_height).to(speed.dtype))
     return (weight * speed).mean()
 
 

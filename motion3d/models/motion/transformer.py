@@ -54,7 +54,6 @@ class MotionTransformer(MotionNet):
             raise ValueError(f"sampling_passes must be >= 1, got {sampling_passes}")
         self.sampling_passes = int(sampling_passes)
         self.rollout_training = bool(rollout_training)
-        self.layers = int(layers)
         self.input_dim, self.dim, self.max_len = int(input_dim), int(dim), int(max_len)
         self.conditional = bool(conditional) and (num_content > 0 or num_style > 0)
         self.num_content = int(num_content) if self.conditional else 0
@@ -86,9 +85,12 @@ class MotionTransformer(MotionNet):
             x = mixed
         return self._step(x, labels)
 
+    def _new_cache(self) -> KVCache:
+        return KVCache(len(self.encoder.layers))
+
     def _step(self, x: torch.Tensor, labels: Labels) -> torch.Tensor:
         """One causal pass: ``(B, T, D)`` -> ``(B, T, D)``."""
-        return self._encode(x, labels, KVCache(self.layers))
+        return self._encode(x, labels, self._new_cache())
 
     def _encode(self, x: torch.Tensor, labels: Labels, cache: KVCache) -> torch.Tensor:
         """Next-frame predictions for new frames ``x (B, T_new, D)`` that follow the frames already in
@@ -121,7 +123,7 @@ class MotionTransformer(MotionNet):
         horizon = int(horizon)
         if horizon <= 0 and not keep_observed:
             return observed.new_zeros(observed.shape[0], 0, self.input_dim)
-        cache = KVCache(self.layers)
+        cache = self._new_cache()
         guess = self._encode(observed[:, -self.max_len:], labels, cache)
         outputs = [guess[:, :-1]] if keep_observed else []
         new = [guess[:, -1:]]  # new[k] predicts frame T_obs + k
@@ -129,7 +131,7 @@ class MotionTransformer(MotionNet):
             if len(cache) < self.max_len:
                 new.append(self._encode(new[-1], labels, cache))
             else:  # context full: slide the window (positions restart at 0, as in training)
-                cache = KVCache(self.layers)
+                cache = self._new_cache()
                 context = torch.cat([observed] + new, dim=1)[:, -self.max_len:]
                 new.append(self._encode(context, labels, cache)[:, -1:])
         return torch.cat(outputs + new[:horizon], dim=1)
