@@ -399,8 +399,10 @@ class MocapDataModule(L.LightningDataModule):
                  len(used_files), len(rejected))
 
     # ================================================================== loaders
-    def _loader(self, split: str, shuffle: bool) -> DataLoader:
-        self._check_ready()
+    def dataloader(self, split: str, shuffle: bool = False) -> DataLoader:
+        """The windows of ``split`` in batches; unshuffled (and all of them) unless ``shuffle``, which
+        is how training reads its split."""
+        self._check_split(split)
         return DataLoader(
             self._datasets[split], batch_size=self.batch_size, shuffle=shuffle, num_workers=self.num_workers,
             collate_fn=collate_windows, drop_last=self.drop_last and shuffle,
@@ -408,13 +410,13 @@ class MocapDataModule(L.LightningDataModule):
         )
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader("train", shuffle=True)
+        return self.dataloader("train", shuffle=True)
 
     def val_dataloader(self) -> DataLoader:
-        return self._loader("val", shuffle=False)
+        return self.dataloader("val", shuffle=False)
 
     def test_dataloader(self) -> DataLoader:
-        return self._loader("test", shuffle=False)
+        return self.dataloader("test", shuffle=False)
 
     # ================================================================== for tasks and evaluation
     def _check_ready(self):

@@ -170,8 +170,9 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--runs", type=int, default=5, help="repetitions with different seeds (ACTOR: 20)")
     g.add_argument("--length", type=int, help="frames per generated clip (default: the training window)")
     g.add_argument("--temperature", type=float, default=1.0, help="spread of the latent samples (1: as fitted)")
-    g.add_argument("--rollouts", help="a 'predict' checkpoint: add a row for its free rollouts from each real "
-                                      "window's first frame")
+    g.add_argument("--rollouts", help="a 'predict' checkpoint: add rows for its free rollouts, seeded with the "
+                                      "first frame of a training window with the same labels, and with each "
+                                      "evaluated window's own first frame")
 
 
 def _mean_ci(values: list[float]) -> tuple[float, float]:
@@ -183,10 +184,55 @@ def _mean_ci(values: list[float]) -> tuple[float, float]:
     return float(v.mean()), float(half)
 
 
+def same_label_indices(pool: dict[str, torch.Tensor], wanted: dict[str, torch.Tensor],
+                       generator: torch.Generator) -> torch.Tensor:
+    """For each wanted label pair (``wanted[kind]: (N,)``), the index of a random pool window
+    (``pool[kind]: (P,)``) with the same content and style, else the same content, else the same
+    style, else any window -> ``(N,)`` long. Unknown labels (-1) match nothing."""
+    kinds = [k for k in ("content", "style") if k in pool and k in wanted]
+    n = next(iter(wanted.values())).shape[0] if wanted else 0
+    P = next(iter(pool.values())).shape[0] if pool else 0
+    if P == 0:
+        raise ValueError("no pool windows to draw from")
+    same = {k: (wanted[k].view(-1, 1) == pool[k].view(1, -1)) & (wanted[k].view(-1, 1) >= 0) for k in kinds}
+    levels = ([same["content"] & same["style"]] if len(kinds) == 2 else []) + [same[k] for k in kinds]
+    score = torch.rand(n, P, generator=generator)
+    pick = torch.randint(P, (n,), generator=generator)  # "any window"
+    chosen = torch.zeros(n, dtype=torch.bool)
+    for mask in levels:
+        ok = mask.any(1) & ~chosen
+        pick[ok] = torch.where(mask[ok], score[ok], torch.full_like(score[ok], -1.0)).argmax(1)
+        chosen |= ok
+    return pick
+
+
+def _training_windows(meta: dict, ctx: MotionContext, args: argparse.Namespace, length: int) -> dict | None:
+    """The checkpoint's training windows (``--content`` kept) in its normalisation, or ``None`` (with
+    the reason printed) when its training data cannot be read here."""
+    from motion3d.tasks.motion_data import evaluation_windows, stack_windows
+
+    ns = argparse.Namespace(**{**vars(args), "data": None, "split": "train", "limit": 0})
+    try:
+        batches, _ = evaluation_windows(meta, ctx, ns, length)
+        pool = stack_windows(batches)
+    except (OSError, KeyError, ValueError) as e:
+        print(f"no training windows for the train-clip and rollout rows ({e})")
+        return None
+    return pool or None
+
+
 @register(TASK_NAME, add_arguments=_add_arguments)
 def evaluate_generation(checkpoint: dict, args: argparse.Namespace) -> dict:
     """Generate one clip per real window of the split, with that window's labels; print the real
-    and generated metrics (mean and 95% interval over ``--runs`` seeds)."""
+    and generated metrics (mean and 95% interval over ``--runs`` seeds).
+
+    Reference rows: ``train clips``, windows of the training split drawn with the same labels (what
+    a model that reproduced its training data exactly would score: with a split by file, the held-out
+    clips are other performances, so even these are far from the held-out set in FID); with
+    ``--rollouts``, a predictor's free rollouts seeded with the first frame of such a training
+    window (a generator that, like the VAE, has seen only the training split), and seeded with each
+    evaluated window's own first frame (which shows it the held-out clip's pose and position).
+    """
     from motion3d.tasks.common import load_motion_checkpoint
     from motion3d.tasks.motion_data import evaluation_windows, relabel, stack_windows
 
@@ -213,51 +259,74 @@ def evaluate_generation(checkpoint: dict, args: argparse.Namespace) -> dict:
         real_m["fid"] = fid(real_feats[perm[:half]].numpy(), real_feats[perm[half:]].numpy())
     gen_labels = {k: real[k] for k in ("content", "style") if k in real}
     real_np = None if real_feats is None else real_feats.numpy()
+    n = real["x"].shape[0]
 
     def vae_clips(g: torch.Generator) -> torch.Tensor:
         out = []
-        for i in range(0, real["x"].shape[0], args.batch_size):
+        for i in range(0, n, args.batch_size):
             lab = {k: v[i:i + args.batch_size].to(args.device) for k, v in gen_labels.items()}
-            out.append(net.sample(min(args.batch_size, real["x"].shape[0] - i), length, lab, generator=g,
+            out.append(net.sample(min(args.batch_size, n - i), length, lab, generator=g,
                                   temperature=args.temperature).cpu())
         return torch.cat(out)
 
-    rows = {"generated": _over_runs(vae_clips, ctx, labels, classifier, clf_ctx, real_np, args.runs)}
-    if args.rollouts:  # a predictor rolling out freely from each real window's first frame
+    def metrics_over_runs(make_clips, runs: int) -> dict[str, tuple[float, float]]:
+        return _over_runs(make_clips, ctx, labels, classifier, clf_ctx, real_np, runs)
+
+    rows = {"generated": ("generated", metrics_over_runs(vae_clips, args.runs))}
+    pool = _training_windows(meta, ctx, args, length)
+
+    def train_indices(g: torch.Generator) -> torch.Tensor:
+        return same_label_indices({k: pool[k] for k in gen_labels if k in pool}, gen_labels, g)
+
+    if pool is not None:
+        rows["train_clips"] = ("train clips", metrics_over_runs(lambda g: pool["x"][train_indices(g)], args.runs))
+    if args.rollouts:
         pred_net, pred_ctx, _ = load_motion_checkpoint(args.rollouts, "predict", args.device)
         why = pred_ctx.describe_difference(ctx.to_meta(), labels=False)
         if why is not None:
             raise ValueError(f"the predictor {args.rollouts} was trained on other data: {why}")
 
-        def rollout_clips(g: torch.Generator) -> torch.Tensor:
+        def rollouts_from(first: torch.Tensor) -> torch.Tensor:
+            """Free rollouts ``(N, length, D)`` from first frames ``first (N, 1, D)`` (this checkpoint's
+            normalisation)."""
             out = []
-            for i in range(0, real["x"].shape[0], args.batch_size):
-                seed = real["x"][i:i + args.batch_size, :1].to(args.device)
+            for i in range(0, first.shape[0], args.batch_size):
+                seed = first[i:i + args.batch_size].to(args.device)
                 seed = pred_ctx.normalizer.normalize(ctx.normalizer.denormalize(seed.double())).float()
                 with torch.no_grad():
                     x = torch.cat([seed, pred_net.predict(seed, length - 1)], dim=1)
                 out.append(ctx.normalizer.normalize(pred_ctx.normalizer.denormalize(x.double().cpu())).float())
             return torch.cat(out)
 
-        rows[f"rollouts ({type(pred_net).__name__})"] = _over_runs(rollout_clips, ctx, labels, classifier, clf_ctx,
-                                                                    real_np, 1)
+        name = type(pred_net).__name__
+        if pool is not None:
+            rows["rollouts"] = (f"{name}, train seeds", metrics_over_runs(
+                lambda g: rollouts_from(pool["x"][train_indices(g), :1]), args.runs))
+        rows["rollouts_eval_seeds"] = (f"{name}, eval seeds", metrics_over_runs(
+            lambda g: rollouts_from(real["x"][:, :1]), 1))
 
-    print(f"checkpoint task: {TASK_NAME}   model: {type(net).__name__}   data: {source}   clips: {real['x'].shape[0]} "
+    print(f"checkpoint task: {TASK_NAME}   model: {type(net).__name__}   data: {source}   clips: {n} "
           f"x {length} frames   runs: {args.runs}   temperature: {args.temperature:g}   "
           f"classifier: {clf_path or '- (pass --classifier)'}")
     keys = [k for k in ("accuracy_content", "accuracy_style", "fid", "diversity", "multimodality", "foot_skate")
-            if k in rows["generated"] or k in real_m]
-    print("".ljust(24) + "".join(f"{k:>22}" for k in keys))
-    print("real".ljust(24) + "".join(f"{real_m.get(k, float('nan')):>22.4f}" for k in keys))
-    for name, row in rows.items():
-        print(name.ljust(24) + "".join(f"{row[k][0]:>13.4f} ± {row[k][1]:<6.4f}" if k in row else f"{'-':>22}"
-                                       for k in keys))
+            if k in rows["generated"][1] or k in real_m]
+    print("".ljust(28) + "".join(f"{k:>22}" for k in keys))
+    print("real".ljust(28) + "".join(f"{real_m.get(k, float('nan')):>22.4f}" for k in keys))
+    for title, row in rows.values():
+        print(title.ljust(28) + "".join(f"{row[k][0]:>13.4f} ± {row[k][1]:<6.4f}" if k in row else f"{'-':>22}"
+                                        for k in keys))
+    if pool is not None:
+        print("real: the evaluated windows (FID between two random halves); train clips: training windows with "
+              "the same labels")
+    if args.rollouts:
+        print("rollouts: free-running predictions from the first frame of a training window with the same labels "
+              "(train seeds) or of the evaluated window itself (eval seeds: sees the held-out clip's pose)")
     if not classifier:
         print("recognition accuracy, FID, diversity and multimodality need a classifier: --classifier CKPT "
               "(train one with configs/motion/classifier.yaml)")
-    return {"task": TASK_NAME, "source": source, "clips": int(real["x"].shape[0]), "length": length,
-            "classifier": clf_path, "real": real_m,
-            **{name.split(" ")[0]: {k: {"mean": m, "ci95": c} for k, (m, c) in row.items()} for name, row in rows.items()}}
+    return {"task": TASK_NAME, "source": source, "clips": n, "length": length, "classifier": clf_path,
+            "real": real_m,
+            **{key: {k: {"mean": m, "ci95": c} for k, (m, c) in row.items()} for key, (_, row) in rows.items()}}
 
 
 def _over_runs(make_clips, ctx, labels, classifier, clf_ctx, real_features, runs: int) -> dict[str, tuple[float, float]]:

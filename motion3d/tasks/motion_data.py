@@ -152,7 +152,7 @@ def evaluation_windows(meta: Mapping, ctx: MotionContext, args, window: int) -> 
 
     def batches():
         seen = 0
-        loader = {"train": dm.train_dataloader, "val": dm.val_dataloader, "test": dm.test_dataloader}[split]()
+        loader = dm.dataloader(split)  # every window in order, the train split's too
         for batch in loader:
             if limit and seen >= limit:
                 return

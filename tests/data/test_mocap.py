@@ -116,6 +116,10 @@ def test_windows_count_and_batches(dm):
     assert torch.equal(val["x"][1], torch.from_numpy(first[STRIDE:STRIDE + WINDOW]))
     # one item equals the same window of a batch
     assert torch.equal(dm.dataset("val")[1]["x"], val["x"][1])
+    # dataloader(split): every window of the split in order (evaluation reads the train split so)
+    train = [b["x"] for b in dm.dataloader("train")]
+    assert sum(len(x) for x in train) == len(dm.dataset("train"))
+    assert torch.equal(train[0][1], dm.dataset("train")[1]["x"])
 
 
 def test_loader_with_a_worker_process(dm):

@@ -179,3 +179,22 @@ def test_foot_slide_weight_adds_the_term(dm):
     torch.testing.assert_close(moving["foot_slide"], expected)
     torch.testing.assert_close(moving["loss"], moving["feature"] + 3.0 * expected)
     assert "foot_slide" not in GenerationTask(net, position_weight=0.0, contact_weight=0.0).reconstruction_losses(x, x)
+
+
+def test_same_label_indices_prefers_the_same_cell_then_content_then_style():
+    from motion3d.tasks.generate import same_label_indices
+
+    pool = {"content": torch.tensor([0, 0, 1, 1, 2]), "style": torch.tensor([0, 1, 0, 1, 2])}
+    wanted = {"content": torch.tensor([0, 1, 0, 3, 3, -1]), "style": torch.tensor([1, 0, 5, 2, 7, -1])}
+    drawn = torch.stack([same_label_indices(pool, wanted, torch.Generator().manual_seed(s)) for s in range(30)])
+    assert (drawn[:, 0] == 1).all() and (drawn[:, 1] == 2).all()  # the same content and style
+    assert set(drawn[:, 2].tolist()) == {0, 1}                    # no style 5: the same content, both drawn
+    assert (drawn[:, 3] == 4).all()                               # no content 3: the same style
+    assert len(set(drawn[:, 5].tolist())) > 1                     # nothing matches (unknown): any window
+    assert ((drawn >= 0) & (drawn < 5)).all()
+    only_content = same_label_indices({"content": pool["content"]}, {"content": torch.tensor([1, 1])},
+                                      torch.Generator().manual_seed(0))
+    assert set(only_content.tolist()) <= {2, 3}
+    with pytest.raises(ValueError, match="no pool windows"):
+        same_label_indices({"content": torch.zeros(0, dtype=torch.long)}, {"content": torch.tensor([0])},
+                           torch.Generator())

@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -120,11 +121,17 @@ def test_generation_config_sample_evaluate_and_resume(cache, classifier_ckpt, tm
     with pytest.raises(ValueError, match="unknown content label"):
         _tool("sample").main(["--ckpt", str(last), "--label", "content=fly", "-o", str(tmp_path / "x")])
     # evaluate: the generation table with the classifier
+    gru = _fit("gru_predict", tmp_path / "gru", cache)
     res = _tool("evaluate").main(["--ckpt", str(last), "--classifier", str(classifier_ckpt), "--limit", "16",
-                                  "--runs", "2"])
-    assert "multimodality" in capsys.readouterr().out
-    for key in ("accuracy_content", "fid", "diversity", "multimodality", "foot_skate"):
-        assert key in res["generated"], key
+                                  "--runs", "2", "--rollouts", str(gru)])
+    text = capsys.readouterr().out
+    assert "multimodality" in text and "Seq2SeqGRU, train seeds" in text and "Seq2SeqGRU, eval seeds" in text
+    # the generated rows, and the references: training clips with the same labels, the predictor's free
+    # rollouts from their first frames and from the evaluated windows' own first frames
+    for row in ("generated", "train_clips", "rollouts", "rollouts_eval_seeds"):
+        for key in ("accuracy_content", "fid", "diversity", "multimodality", "foot_skate"):
+            assert key in res[row], (row, key)
+        assert np.isfinite(res[row]["fid"]["mean"]), row
     # resume from the checkpoint: the step count continues
     _tool("train").main(_args("vae_generate", root, cache, steps=5) + ["--ckpt_path", str(last)])
     resumed = max(root.rglob("last.ckpt"), key=lambda p: p.stat().st_mtime)
