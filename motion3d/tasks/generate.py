@@ -310,10 +310,10 @@ def evaluate_generation(checkpoint: dict, args: argparse.Namespace) -> dict:
           f"classifier: {clf_path or '- (pass --classifier)'}")
     keys = [k for k in ("accuracy_content", "accuracy_style", "fid", "diversity", "multimodality", "foot_skate")
             if k in rows["generated"][1] or k in real_m]
-    print("".ljust(28) + "".join(f"{k:>22}" for k in keys))
-    print("real".ljust(28) + "".join(f"{real_m.get(k, float('nan')):>22.4f}" for k in keys))
+    print("".ljust(32) + "".join(f"{k:>22}" for k in keys))
+    print("real".ljust(32) + "".join(f"{real_m.get(k, float('nan')):>22.4f}" for k in keys))
     for title, row in rows.values():
-        print(title.ljust(28) + "".join(f"{row[k][0]:>13.4f} ± {row[k][1]:<6.4f}" if k in row else f"{'-':>22}"
+        print(title.ljust(32) + "".join(f"{row[k][0]:>13.4f} ± {row[k][1]:<6.4f}" if k in row else f"{'-':>22}"
                                         for k in keys))
     if pool is not None:
         print("real: the evaluated windows (FID between two random halves); train clips: training windows with "
