@@ -184,21 +184,20 @@ def _mean_ci(values: list[float]) -> tuple[float, float]:
     return float(v.mean()), float(half)
 
 
-def same_label_indices(pool: dict[str, torch.Tensor], wanted: dict[str, torch.Tensor],
+def same_label_indices(pool: dict[str, torch.Tensor], wanted: dict[str, torch.Tensor], count: int, pool_size: int,
                        generator: torch.Generator) -> torch.Tensor:
-    """For each wanted label pair (``wanted[kind]: (N,)``), the index of a random pool window
-    (``pool[kind]: (P,)``) with the same content and style, else the same content, else the same
-    style, else any window -> ``(N,)`` long. Unknown labels (-1) match nothing."""
-    kinds = [k for k in ("content", "style") if k in pool and k in wanted]
-    n = next(iter(wanted.values())).shape[0] if wanted else 0
-    P = next(iter(pool.values())).shape[0] if pool else 0
-    if P == 0:
+    """For each of ``count`` wanted label pairs (``wanted[kind]: (count,)``), the index of a random
+    window of a pool of ``pool_size`` (labels ``pool[kind]: (pool_size,)``) with the same content and
+    style, else the same content, else the same style, else any window -> ``(count,)`` long.
+    Unknown labels (-1) match nothing; kinds missing from either side are ignored."""
+    if pool_size <= 0:
         raise ValueError("no pool windows to draw from")
+    kinds = [k for k in ("content", "style") if k in pool and k in wanted]
     same = {k: (wanted[k].view(-1, 1) == pool[k].view(1, -1)) & (wanted[k].view(-1, 1) >= 0) for k in kinds}
     levels = ([same["content"] & same["style"]] if len(kinds) == 2 else []) + [same[k] for k in kinds]
-    score = torch.rand(n, P, generator=generator)
-    pick = torch.randint(P, (n,), generator=generator)  # "any window"
-    chosen = torch.zeros(n, dtype=torch.bool)
+    score = torch.rand(count, pool_size, generator=generator)
+    pick = torch.randint(pool_size, (count,), generator=generator)  # "any window"
+    chosen = torch.zeros(count, dtype=torch.bool)
     for mask in levels:
         ok = mask.any(1) & ~chosen
         pick[ok] = torch.where(mask[ok], score[ok], torch.full_like(score[ok], -1.0)).argmax(1)
@@ -276,7 +275,7 @@ def evaluate_generation(checkpoint: dict, args: argparse.Namespace) -> dict:
     pool = _training_windows(meta, ctx, args, length)
 
     def train_indices(g: torch.Generator) -> torch.Tensor:
-        return same_label_indices({k: pool[k] for k in gen_labels if k in pool}, gen_labels, g)
+        return same_label_indices(pool, gen_labels, n, pool["x"].shape[0], g)
 
     if pool is not None:
         rows["train_clips"] = ("train clips", metrics_over_runs(lambda g: pool["x"][train_indices(g)], args.runs))

@@ -186,15 +186,18 @@ def test_same_label_indices_prefers_the_same_cell_then_content_then_style():
 
     pool = {"content": torch.tensor([0, 0, 1, 1, 2]), "style": torch.tensor([0, 1, 0, 1, 2])}
     wanted = {"content": torch.tensor([0, 1, 0, 3, 3, -1]), "style": torch.tensor([1, 0, 5, 2, 7, -1])}
-    drawn = torch.stack([same_label_indices(pool, wanted, torch.Generator().manual_seed(s)) for s in range(30)])
+
+    def draw(p, w, count, seed):
+        return same_label_indices(p, w, count, 5, torch.Generator().manual_seed(seed))
+
+    drawn = torch.stack([draw(pool, wanted, 6, s) for s in range(30)])
     assert (drawn[:, 0] == 1).all() and (drawn[:, 1] == 2).all()  # the same content and style
     assert set(drawn[:, 2].tolist()) == {0, 1}                    # no style 5: the same content, both drawn
     assert (drawn[:, 3] == 4).all()                               # no content 3: the same style
     assert len(set(drawn[:, 5].tolist())) > 1                     # nothing matches (unknown): any window
     assert ((drawn >= 0) & (drawn < 5)).all()
-    only_content = same_label_indices({"content": pool["content"]}, {"content": torch.tensor([1, 1])},
-                                      torch.Generator().manual_seed(0))
-    assert set(only_content.tolist()) <= {2, 3}
+    assert set(draw({"content": pool["content"]}, {"content": torch.tensor([1, 1])}, 2, 0).tolist()) <= {2, 3}
+    unlabelled = torch.stack([draw({}, {}, 3, s) for s in range(10)])  # no labels: any window
+    assert unlabelled.shape == (10, 3) and len(set(unlabelled.flatten().tolist())) > 1
     with pytest.raises(ValueError, match="no pool windows"):
-        same_label_indices({"content": torch.zeros(0, dtype=torch.long)}, {"content": torch.tensor([0])},
-                           torch.Generator())
+        same_label_indices({}, {"content": torch.tensor([0])}, 1, 0, torch.Generator())
