@@ -8,6 +8,7 @@ unit quaternions xyzw (see ``motion3d.geometry.rotations``). Y is up.
 * :func:`angle_error`: mean geodesic angle between local rotations.
 * :func:`zero_velocity` / :func:`constant_velocity`: the two baselines every predictor is printed beside.
 * :func:`foot_skate`: horizontal sliding of feet in contact with the floor, normalised by height.
+* :func:`joint_speed`: how much a body moves apart from its root, normalised by height.
 """
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ __all__ = [
     "zero_velocity",
     "constant_velocity",
     "foot_skate",
+    "joint_speed",
 ]
 
 DEFAULT_HORIZONS_MS: tuple[int, ...] = (80, 160, 320, 400, 1000)
@@ -168,3 +170,20 @@ def foot_skate(positions, feet: Sequence[int], height: float, fps: float, contac
     n = contact.sum(dim=(-2, -1))
     total = (speed * contact).sum(dim=(-2, -1))
     return torch.where(n > 0, total / n.clamp(min=1), torch.zeros_like(total))
+
+
+def joint_speed(positions, height: float, fps: float, root: int = 0) -> torch.Tensor:
+    """Mean speed of the joints relative to the ``root`` joint, in body heights per second ``(...)``
+    per clip: how much a body moves apart from travelling (arms swinging, legs striding). Generated
+    clips that are smoother or smaller in amplitude than real ones score lower than real clips.
+
+    Args:
+        positions: ``(..., T, J, 3)`` global positions, ``T >= 2``.
+        height: the skeleton height, in the positions' units.
+        fps: frame rate.
+    """
+    p = root_relative(positions, root)
+    if p.shape[-3] < 2:
+        raise ValueError(f"joint_speed needs at least 2 frames, got positions of shape {tuple(p.shape)}")
+    step = (p[..., 1:, :, :] - p[..., :-1, :, :]).norm(dim=-1)  # (..., T-1, J)
+    return step.mean(dim=(-2, -1)) * fps / height

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 
 from motion3d.metrics.fid import diversity, fid, multimodality, recognition_accuracy
-from motion3d.metrics.motion import foot_skate
+from motion3d.metrics.motion import foot_skate, joint_speed
 from motion3d.tasks.common import MotionContext, MotionTask, NetFactory, labels_of, random_labels
 from motion3d.tasks.evaluation import register
 
@@ -131,11 +131,13 @@ def generation_metrics(ctx: MotionContext, clips: torch.Tensor, labels: dict[str
 
     ``accuracy_content`` / ``accuracy_style`` (the classifier recognises the conditioning label),
     ``fid`` (against ``real_features``), ``diversity``, ``multimodality`` (per content label), and
-    ``foot_skate`` (body heights per second) computed on decoded joint positions.
+    ``foot_skate`` and ``joint_speed`` (body heights per second: :func:`motion3d.metrics.motion.joint_speed`,
+    lower than real for over-smoothed motion) computed on decoded joint positions.
     """
     out: dict[str, float] = {}
     pos = ctx.decode_positions(clips.float())
     out["foot_skate"] = float(foot_skate(pos, ctx.feet, ctx.skeleton.height(), ctx.fps).mean()) if ctx.feet else float("nan")
+    out["joint_speed"] = float(joint_speed(pos, ctx.skeleton.height(), ctx.fps).mean()) if pos.shape[-3] > 1 else float("nan")
     if classifier is None:
         return out
     x = clips
@@ -307,7 +309,8 @@ def evaluate_generation(checkpoint: dict, args: argparse.Namespace) -> dict:
     print(f"checkpoint task: {TASK_NAME}   model: {type(net).__name__}   data: {source}   clips: {n} "
           f"x {length} frames   runs: {args.runs}   temperature: {args.temperature:g}   "
           f"classifier: {clf_path or '- (pass --classifier)'}")
-    keys = [k for k in ("accuracy_content", "accuracy_style", "fid", "diversity", "multimodality", "foot_skate")
+    keys = [k for k in ("accuracy_content", "accuracy_style", "fid", "diversity", "multimodality", "foot_skate",
+                        "joint_speed")
             if k in rows["generated"][1] or k in real_m]
     print("".ljust(32) + "".join(f"{k:>22}" for k in keys))
     print("real".ljust(32) + "".join(f"{real_m.get(k, float('nan')):>22.4f}" for k in keys))

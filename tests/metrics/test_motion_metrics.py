@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from motion3d.metrics.motion import (angle_error_per_frame, constant_velocity, errors_at_horizons, foot_skate,
-                                     horizon_frames, mpjpe, mpjpe_per_frame, zero_velocity)
+                                     horizon_frames, joint_speed, mpjpe, mpjpe_per_frame, zero_velocity)
 from tests.conftest import assert_close
 
 
@@ -81,3 +81,16 @@ def test_foot_skate_floor_ignores_an_outlying_first_frame():
     pos[0, 1, 1] = -1.0                    # frame 0: the foot 1.0 below the floor (half the height)
     skate = foot_skate(pos, feet=[1], height=2.0, fps=30)
     assert_close(skate, 0.01 * 30 / 2.0, atol=1e-6)
+
+
+def test_joint_speed_is_root_relative_and_normalised():
+    T = 11
+    pos = torch.zeros(T, 3, 3)
+    pos[:, :, 0] = torch.arange(T).view(T, 1) * 0.5         # the whole body travels: no joint speed
+    assert_close(joint_speed(pos, height=2.0, fps=10), 0.0)
+    pos[:, 2, 1] = torch.arange(T) * 0.1                   # joint 2 rises 0.1 per frame relative to the root
+    assert_close(joint_speed(pos, height=2.0, fps=10), 0.1 * 10 / 2.0 / 3, atol=1e-6)  # mean over 3 joints
+    batch = joint_speed(np.stack([pos.numpy(), np.zeros((T, 3, 3))]), height=2.0, fps=10)
+    assert batch.shape == (2,) and float(batch[1]) == 0.0
+    with pytest.raises(ValueError, match="at least 2 frames"):
+        joint_speed(pos[:1], height=2.0, fps=10)
