@@ -143,6 +143,11 @@ class MotionContext:
             pos = self.representation.decode_positions(self.normalizer.denormalize(feats))
             return pos[..., 1:, :, :] if previous is not None else pos
 
+    def renormalize(self, x: torch.Tensor, target: "MotionContext") -> torch.Tensor:
+        """Features ``(..., D)`` normalised by this context, normalised by ``target``'s statistics
+        instead (same representation; computed in float64) -> float32."""
+        return target.normalizer.normalize(self.normalizer.denormalize(x.double())).float()
+
     def contacts(self, x: torch.Tensor) -> torch.Tensor | None:
         """Denormalised foot-contact channels ``(..., T, F)`` clamped to [0, 1], or ``None``."""
         rep = self.representation

@@ -142,7 +142,7 @@ def generation_metrics(ctx: MotionContext, clips: torch.Tensor, labels: dict[str
         return out
     x = clips
     if classifier_ctx is not None and classifier_ctx is not ctx:
-        x = classifier_ctx.normalizer.normalize(ctx.normalizer.denormalize(clips.double())).float()
+        x = ctx.renormalize(clips, classifier_ctx)
     device = next(classifier.parameters()).device
     feats, logits = classifier_outputs(classifier, x.to(device))
     for kind, lg in logits.items():
@@ -293,10 +293,10 @@ def evaluate_generation(checkpoint: dict, args: argparse.Namespace) -> dict:
             out = []
             for i in range(0, first.shape[0], args.batch_size):
                 seed = first[i:i + args.batch_size].to(args.device)
-                seed = pred_ctx.normalizer.normalize(ctx.normalizer.denormalize(seed.double())).float()
+                seed = ctx.renormalize(seed, pred_ctx)
                 with torch.no_grad():
                     x = torch.cat([seed, pred_net.predict(seed, length - 1)], dim=1)
-                out.append(ctx.normalizer.normalize(pred_ctx.normalizer.denormalize(x.double().cpu())).float())
+                out.append(pred_ctx.renormalize(x.cpu(), ctx))
             return torch.cat(out)
 
         name = type(pred_net).__name__

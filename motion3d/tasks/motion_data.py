@@ -89,8 +89,7 @@ def translate_batch(batch: dict, source: MotionContext, target: MotionContext) -
     """A batch of ``source``'s normalisation and label ids in ``target``'s (labels matched by name,
     unknown names become -1)."""
     out = dict(batch)
-    raw = source.normalizer.denormalize(batch["x"].double())
-    out["x"] = target.normalizer.normalize(raw).float()
+    out["x"] = source.renormalize(batch["x"], target)
     for kind in ("content", "style"):
         if kind in batch:
             out[kind] = relabel(batch[kind], source.label_names.get(kind, []), target.label_names.get(kind, []))
