@@ -11,6 +11,14 @@ import numpy as np
 from motion3d.geometry.kinematics import forward_kinematics_np
 from motion3d.skeleton import Skeleton
 
+#: relative tolerance under which two frame rates are the same (``|a - b| <= FPS_TOLERANCE * max(a, b)``)
+FPS_TOLERANCE = 1e-6
+
+
+def same_fps(a: float, b: float) -> bool:
+    """Whether frame rates ``a`` and ``b`` are equal within :data:`FPS_TOLERANCE` (relative)."""
+    return abs(float(a) - float(b)) <= FPS_TOLERANCE * max(abs(float(a)), abs(float(b)))
+
 __all__ = ["Motion"]
 
 

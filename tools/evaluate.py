@@ -13,7 +13,21 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from motion3d.tasks import evaluation  # noqa: E402
+from motion3d import evaluate  # noqa: E402
+from motion3d.tasks.checkpoint import CheckpointError, load_checkpoint, task_name  # noqa: E402
+
+
+def build_parser(ev: evaluate.Evaluator | None = None, pre: argparse.ArgumentParser | None = None
+                 ) -> argparse.ArgumentParser:
+    """The command line of evaluator ``ev`` (its options, in a group named after its task)."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if ev is None else
+                                     f"Evaluate a '{ev.name}' checkpoint",
+                                     parents=[pre] if pre is not None else [])
+    if ev is not None and ev.options:
+        group = parser.add_argument_group(f"{ev.name} options")
+        for option in ev.options:
+            group.add_argument(*option.flags, **option.kwargs)
+    return parser
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -21,13 +35,12 @@ def main(argv: list[str] | None = None) -> dict:
     pre = argparse.ArgumentParser(add_help=False)
     pre.add_argument("--ckpt", required=True, help="checkpoint written by tools/train.py")
     known, _ = pre.parse_known_args(argv)
-    checkpoint = evaluation.load_checkpoint(known.ckpt)
-    name = evaluation.task_name(checkpoint, known.ckpt)
-    ev = evaluation.get(name)
-    parser = argparse.ArgumentParser(description=f"Evaluate a '{name}' checkpoint", parents=[pre])
-    if ev.add_arguments is not None:
-        ev.add_arguments(parser)
-    args = parser.parse_args(argv)
+    try:
+        checkpoint = load_checkpoint(known.ckpt)
+        ev = evaluate.get(task_name(checkpoint, known.ckpt))
+    except (CheckpointError, KeyError) as e:
+        raise SystemExit(f"error: {e}") from None
+    args = build_parser(ev, pre).parse_args(argv)
     return ev.run(checkpoint, args)
 
 

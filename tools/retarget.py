@@ -66,7 +66,7 @@ def main(argv=None) -> int:
         source = bvh.load(args.source)[_frames(args.frames)]
         target = bvh.read_header(args.target)[0]
         if args.method == "learned":
-            from motion3d.tasks.common import ContextMismatch
+            from motion3d.tasks.context import ContextMismatch
             from motion3d.tasks.retarget_clips import LearnedRetargeter
 
             try:

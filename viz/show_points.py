@@ -48,8 +48,9 @@ def load_item(path: Path, n: int):
 def predict(ckpt: str, clouds: np.ndarray) -> tuple[list[str], np.ndarray]:
     import torch
 
-    from motion3d.tasks.classify import load_model, predict_proba
-    from motion3d.tasks.evaluation import load_checkpoint
+    from motion3d.evaluate.classify import load_model
+    from motion3d.tasks.checkpoint import load_checkpoint
+    from motion3d.tasks.classify import predict_proba
     model, names = load_model(load_checkpoint(ckpt))
     probs = predict_proba(model, torch.from_numpy(clouds))
     return names, probs.numpy()

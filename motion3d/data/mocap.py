@@ -117,6 +117,9 @@ class MocapDataModule(L.LightningDataModule):
         drop_last: bool = False,
     ):
         super().__init__()
+        # the constructor arguments, from which checkpoints rebuild this datamodule (tasks.checkpoint);
+        # given explicitly: Lightning's frame inspection would also collect an enclosing __init__'s
+        self.save_hyperparameters({k: v for k, v in locals().items() if k not in ("self", "__class__")})
         self.roots = [roots] if isinstance(roots, (str, os.PathLike)) else list(roots)
         if not self.roots:
             raise ValueError("MocapDataModule needs at least one dataset folder in roots")

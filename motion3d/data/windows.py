@@ -13,7 +13,7 @@ import torch
 from torch.utils.data import Dataset
 from torch.utils.data._utils.collate import default_collate
 
-__all__ = ["window_starts", "WindowDataset", "collate_windows"]
+__all__ = ["window_starts", "covering_window_starts", "crossfade_weights", "WindowDataset", "collate_windows"]
 
 
 def window_starts(offsets: np.ndarray, clips: np.ndarray, window: int, stride: int) -> tuple[np.ndarray, np.ndarray]:
@@ -87,3 +87,40 @@ def collate_windows(batch):
     if isinstance(batch, dict):
         return batch
     return default_collate(batch)
+
+
+# ---------------------------------------------------------------------------------------------
+# windows over one whole clip, blended back (models applied to clips of any length)
+# ---------------------------------------------------------------------------------------------
+def covering_window_starts(length: int, window: int, overlap: int) -> list[int]:
+    """Starts of ``window``-frame windows covering ``length`` frames, ``window - overlap`` apart,
+    the last one ending at the clip's end (``[0]`` when the clip fits in one window)."""
+    if not 0 <= overlap < window:
+        raise ValueError(f"overlap must be in [0, window={window}), got {overlap}")
+    if length <= window:
+        return [0]
+    hop = window - overlap
+    starts = list(range(0, length - window, hop))
+    starts.append(length - window)
+    return starts
+
+
+def crossfade_weights(starts: list[int], window: int, length: int) -> np.ndarray:
+    """``(K, window)`` blending weights of the windows at ``starts``: linear cross-fades where
+    windows overlap, 1 elsewhere; the weights of every frame sum to 1."""
+    n = min(window, length)
+    cover = np.zeros(length)
+    ramps = []
+    for k, s in enumerate(starts):
+        w = np.ones(n)
+        if k > 0:  # fade in over the overlap with the previous window
+            ov = starts[k - 1] + n - s
+            if ov > 0:
+                w[:ov] = np.arange(1, ov + 1) / (ov + 1)
+        if k + 1 < len(starts):  # fade out over the overlap with the next window
+            ov = s + n - starts[k + 1]
+            if ov > 0:
+                w[n - ov:] = np.minimum(w[n - ov:], np.arange(ov, 0, -1) / (ov + 1))
+        ramps.append(w)
+        cover[s:s + n] += w
+    return np.stack(ramps) / np.stack([cover[s:s + n] for s in starts])

@@ -8,10 +8,10 @@ from motion3d.retarget.mapping import (
     REQUIRED_ROLES, ROLES, JointMapping, MappingError, auto_mapping, check_mapping, find_roles,
     load_mapping, mapping_to_yaml, normalize_name, save_mapping,
 )
-from motion3d.retarget.retarget import LEARNED_UNAVAILABLE, METHODS, naive_copy, resolve_mapping, retarget
+from motion3d.retarget.retarget import naive_copy, resolve_mapping, retarget
 
 __all__ = [
     "ROLES", "REQUIRED_ROLES", "JointMapping", "MappingError", "auto_mapping", "check_mapping", "find_roles",
     "load_mapping", "mapping_to_yaml", "normalize_name", "save_mapping",
-    "retarget", "naive_copy", "resolve_mapping", "LEARNED_UNAVAILABLE", "METHODS",
+    "retarget", "naive_copy", "resolve_mapping",
 ]

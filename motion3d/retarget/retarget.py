@@ -29,15 +29,7 @@ from motion3d.retarget.mapping import JointMapping, MappingError, auto_mapping, 
 from motion3d.retarget.root import floor_offset, root_scale
 from motion3d.skeleton import Skeleton
 
-__all__ = ["retarget", "naive_copy", "resolve_mapping", "LEARNED_UNAVAILABLE", "METHODS"]
-
-METHODS = ("analytic", "learned")
-LEARNED_UNAVAILABLE = (
-    "the learned retargeting method (skeleton-aware network) needs a checkpoint: train one with "
-    "`tools/train.py fit -c configs/retarget/bandai_cmu.yaml` and pass checkpoint=... "
-    "(tools/retarget.py: --method learned --ckpt CKPT)"
-)
-
+__all__ = ["retarget", "naive_copy", "resolve_mapping"]
 
 def resolve_mapping(source: Skeleton, target: Skeleton, mapping=None) -> JointMapping:
     """A checked :class:`JointMapping` from ``None`` (automatic), a YAML path, a
@@ -88,11 +80,9 @@ def retarget(
     source: Motion,
     target: Skeleton,
     mapping=None,
-    method: str = "analytic",
     scale_root: bool = True,
     feet_on_floor: bool = False,
     cleanup_feet: bool = False,
-    checkpoint=None,
 ) -> Motion:
     """``source`` (``T`` frames) on the ``target`` skeleton.
 
@@ -101,26 +91,14 @@ def retarget(
         target: the skeleton to put it on (its channels and rest offsets are kept).
         mapping: ``None`` (automatic, by joint names), a YAML file, ``{target: source}`` pairs, or
             a :class:`JointMapping` (see :func:`resolve_mapping`).
-        method: ``"analytic"``, or ``"learned"`` (the skeleton-aware network of a ``retarget``
-            checkpoint, see :class:`motion3d.tasks.retarget_clips.LearnedRetargeter`; ``mapping``
-            and the options below do not apply to it).
         scale_root: scale the hips trajectory by target / source leg length.
         feet_on_floor: shift the result vertically so its lowest foot point is at the (scaled)
             source floor.
         cleanup_feet: keep the target's feet planted while the source's are in contact (IK).
-        checkpoint: the ``retarget`` checkpoint (path) for ``method="learned"``.
     Returns a Motion on ``target`` with ``T`` frames at the source's fps.
     Raises:
         MappingError: listing the roles (hips, spine, limbs) that cannot be paired.
     """
-    if method == "learned":
-        if checkpoint is None:
-            raise ValueError(LEARNED_UNAVAILABLE)
-        from motion3d.tasks.retarget_clips import LearnedRetargeter
-
-        return LearnedRetargeter.load(checkpoint).retarget(source, target)
-    if method != "analytic":
-        raise ValueError(f"unknown retargeting method {method!r}; choose one of {METHODS}")
     src = source.skeleton
     m = resolve_mapping(src, target, mapping)
     rs, rt = _role_indices(src, m.source_roles), _role_indices(target, m.target_roles)

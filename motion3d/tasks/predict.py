@@ -5,7 +5,7 @@ baselines on the same windows.
 
 Training loss on the predicted frames: feature reconstruction + global joint positions through
 the representation's differentiable decoder + foot-contact consistency (see
-:mod:`motion3d.tasks.common`). The GRU always feeds back its own predictions (Martinez et al.'s
+:mod:`motion3d.tasks.losses`). The GRU always feeds back its own predictions (Martinez et al.'s
 sampling-based loss); the transformer is trained either the same way (``rollout_training``: teacher
 forcing over the observed frames, its own free-running rollout after them) or with teacher forcing
 and parallel scheduled sampling whose probability ramps from 0 to ``scheduled_sampling`` over the
@@ -13,17 +13,15 @@ run. Validation always predicts autoregressively, as at test time.
 """
 from __future__ import annotations
 
-import argparse
-from typing import Sequence
-
 import torch
 
-from motion3d.metrics.motion import (DEFAULT_HORIZONS_MS, angle_error_per_frame, constant_velocity, errors_at_horizons,
-                                     horizon_frames, mpjpe_per_frame, zero_velocity)
-from motion3d.tasks.common import MotionContext, MotionTask, NetFactory, labels_of
-from motion3d.tasks.evaluation import register
+from motion3d.metrics.motion import (angle_error_per_frame, constant_velocity, errors_at_horizons,
+                                     mpjpe_per_frame, zero_velocity)
+from motion3d.tasks.base import MotionTask, NetFactory
+from motion3d.tasks.context import MotionContext, labels_of
+from motion3d.tasks.losses import ReconstructionWeights
 
-__all__ = ["PredictionTask", "prediction_errors", "evaluate_prediction"]
+__all__ = ["PredictionTask", "prediction_errors", "TASK_NAME"]
 
 TASK_NAME = "predict"
 
@@ -39,17 +37,20 @@ class PredictionTask(MotionTask):
         scheduled_sampling: final probability of feeding the transformer its own predictions
             (ramped linearly from 0 over training; ignored by the GRU and by a transformer with
             ``rollout_training``).
+        weights: :class:`ReconstructionWeights` of the predicted frames.
         Others: see :class:`MotionTask`.
     """
 
     task_name = TASK_NAME
+    weights_type = ReconstructionWeights
 
     def __init__(self, net: NetFactory, observe: int = 30, horizon: int = 30, scheduled_sampling: float = 0.5,
-                 lr: float = 1e-3, weight_decay: float = 1e-4, warmup_steps: int = 100, min_lr_ratio: float = 0.05,
-                 loss: str = "l1", feature_weight: float = 1.0, position_weight: float = 1.0,
-                 contact_weight: float = 0.1, video_every_n_epochs: int = 5, video_samples: int = 4):
-        super().__init__(net, lr, weight_decay, warmup_steps, min_lr_ratio, loss, feature_weight, position_weight,
-                         contact_weight, video_every_n_epochs, video_samples)
+                 weights: ReconstructionWeights | None = None, lr: float = 1e-3, weight_decay: float = 1e-4,
+                 warmup_steps: int = 100, min_lr_ratio: float = 0.05, loss: str = "l1", video_every_n_epochs: int = 5,
+                 video_samples: int = 4):
+        super().__init__(net, weights=weights, lr=lr, weight_decay=weight_decay, warmup_steps=warmup_steps,
+                         min_lr_ratio=min_lr_ratio, loss=loss, video_every_n_epochs=video_every_n_epochs,
+                         video_samples=video_samples)
         if observe < 2 or horizon < 1:
             raise ValueError(f"observe must be >= 2 and horizon >= 1, got {observe}, {horizon}")
         self._video_batch: dict | None = None
@@ -154,83 +155,3 @@ def prediction_errors(ctx: MotionContext, x: torch.Tensor, pred: torch.Tensor, o
         out["zero_velocity"]["angle"] = still
         out["constant_velocity"]["angle"] = still  # the pose is carried unchanged
     return out
-
-
-# ---------------------------------------------------------------------------------------------
-# evaluation (tools/evaluate.py)
-# ---------------------------------------------------------------------------------------------
-def _add_arguments(parser: argparse.ArgumentParser) -> None:
-    g = parser.add_argument_group("prediction")
-    add_data_arguments(g)
-    g.add_argument("--observe", type=int, help="observed frames (default: as trained)")
-    g.add_argument("--horizon", type=int, help="predicted frames (default: as trained)")
-    g.add_argument("--horizons-ms", type=float, nargs="+", default=list(DEFAULT_HORIZONS_MS))
-
-
-def add_data_arguments(g) -> None:
-    """``--data``, ``--split``, ``--batch-size``, ``--device``, ``--limit``, ``--content`` (shared by the
-    motion evaluators)."""
-    g.add_argument("--data", help="a folder of clips on the checkpoint's skeleton (default: the checkpoint's data)")
-    g.add_argument("--split", default="test", choices=["train", "val", "test"],
-                   help="split of the checkpoint's data (ignored with --data, which uses every clip)")
-    g.add_argument("--batch-size", type=int, default=64)
-    g.add_argument("--device", default="cpu")
-    g.add_argument("--limit", type=int, default=0, help="evaluate at most this many windows (0: all)")
-    g.add_argument("--content", default=None,
-                   help="only windows with these content labels, comma-separated (e.g. walk,run)")
-
-
-def format_table(rows: dict[str, dict[float, float]], horizons: Sequence[float], title: str, unit: str) -> str:
-    head = f"{title} ({unit})".ljust(34) + "".join(f"{int(ms):>9d}ms" for ms in horizons)
-    lines = [head]
-    for name, vals in rows.items():
-        lines.append(name.ljust(34) + "".join(f"{vals[ms]:>11.2f}" if ms in vals else f"{'-':>11}" for ms in horizons))
-    return "\n".join(lines)
-
-
-@register(TASK_NAME, add_arguments=_add_arguments)
-def evaluate_prediction(checkpoint: dict, args: argparse.Namespace) -> dict:
-    """Print global / root-relative MPJPE and angle error at each horizon for the model and both
-    baselines, on the checkpoint's test split (or every clip under ``--data``)."""
-    from motion3d.tasks.common import load_motion_checkpoint
-    from motion3d.tasks.motion_data import evaluation_windows, length_unit
-
-    net, ctx, meta = load_motion_checkpoint(checkpoint, TASK_NAME, args.device)
-    hp = meta.get("hparams", {})
-    observe = args.observe or int(hp.get("observe", 30))
-    horizon = args.horizon or int(hp.get("horizon", 30))
-    horizons = [ms for ms, k in zip(args.horizons_ms, horizon_frames(ctx.fps, args.horizons_ms)) if k <= horizon]
-    batches, source = evaluation_windows(meta, ctx, args, observe + horizon)
-    sums: dict[str, dict[str, torch.Tensor]] = {}
-    count = 0
-    for batch in batches:
-        x = batch["x"].to(args.device)
-        with torch.no_grad():
-            pred = net.predict(x[:, :observe], horizon, {k: v.to(args.device) for k, v in labels_of(batch).items()})
-            errs = prediction_errors(ctx, x, pred, observe)
-        for name, d in errs.items():
-            for kind, e in d.items():
-                sums.setdefault(name, {}).setdefault(kind, torch.zeros(horizon, dtype=torch.float64))
-                sums[name][kind] += e.double().sum(0).cpu()
-        count += x.shape[0]
-    if not count:
-        raise ValueError(f"no windows of {observe + horizon} frames in {source}")
-    scale, unit = length_unit(ctx.skeleton)
-    label = {"model": type(net).__name__, "zero_velocity": "zero-velocity", "constant_velocity": "constant velocity"}
-    result: dict = {"task": TASK_NAME, "source": source, "windows": count, "observe": observe, "horizon": horizon,
-                    "fps": ctx.fps, "unit": unit}
-    print(f"checkpoint task: {TASK_NAME}   model: {type(net).__name__}   data: {source}   windows: {count}   "
-          f"observe {observe} -> predict {horizon} frames at {ctx.fps:g} fps")
-    for kind, title, factor, unit_k in (("global", "MPJPE global", scale, unit),
-                                        ("root", "MPJPE root-relative", scale, unit),
-                                        ("angle", "angle error", 180.0 / torch.pi, "deg")):
-        rows = {}
-        for name in ("model", "zero_velocity", "constant_velocity"):
-            if kind not in sums.get(name, {}):
-                continue
-            per_frame = sums[name][kind] / count * factor
-            rows[label[name]] = errors_at_horizons(per_frame.unsqueeze(0), ctx.fps, horizons)
-            result.setdefault(kind, {})[name] = {str(int(ms)): v for ms, v in rows[label[name]].items()}
-        if rows:
-            print(format_table(rows, horizons, title, unit_k))
-    return result

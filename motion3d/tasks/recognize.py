@@ -5,26 +5,25 @@ stylised ones (style / content recognition accuracy).
 """
 from __future__ import annotations
 
-import argparse
+from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 
 from motion3d.metrics.fid import recognition_accuracy
-from motion3d.tasks.common import MotionTask, NetFactory
-from motion3d.tasks.evaluation import register
+from motion3d.tasks.base import MotionTask, NetFactory
+from motion3d.tasks.losses import LossWeights, masked_cross_entropy
 
-__all__ = ["RecognitionTask", "evaluate_recognition"]
+__all__ = ["RecognitionTask", "RecognitionWeights", "TASK_NAME"]
 
 TASK_NAME = "recognize"
 
 
-def masked_cross_entropy(logits: torch.Tensor, labels: torch.Tensor, smoothing: float = 0.0) -> torch.Tensor:
-    """Mean cross-entropy over the known labels (``>= 0``); 0 (with gradient) when none is known."""
-    known = labels >= 0
-    if not bool(known.any()):
-        return logits.sum() * 0.0
-    return F.cross_entropy(logits[known].float(), labels[known], label_smoothing=smoothing)
+@dataclass
+class RecognitionWeights(LossWeights):
+    """Weights of the content and the style cross-entropy."""
+
+    content: float = 1.0
+    style: float = 1.0
 
 
 class RecognitionTask(MotionTask):
@@ -32,21 +31,22 @@ class RecognitionTask(MotionTask):
 
     Args:
         net: :class:`MotionClassifier` (``forward(x) -> {"content", "style"}`` logits, ``features(x)``).
-        content_weight, style_weight: weights of the two cross-entropies.
+        weights: :class:`RecognitionWeights` of the two cross-entropies.
         label_smoothing: cross-entropy label smoothing.
         crop: random temporal crops in training, as a fraction of the window (1: none); the
             classifier pools over time, so it then accepts any length.
-        Others: see :class:`MotionTask` (the reconstruction weights are unused).
+        Others: see :class:`MotionTask`.
     """
 
     task_name = TASK_NAME
+    weights_type = RecognitionWeights
 
-    def __init__(self, net: NetFactory, content_weight: float = 1.0, style_weight: float = 1.0,
-                 label_smoothing: float = 0.1, crop: float = 0.75, lr: float = 1e-3, weight_decay: float = 1e-4,
-                 warmup_steps: int = 50, min_lr_ratio: float = 0.05, video_every_n_epochs: int = 0,
-                 video_samples: int = 4):
-        super().__init__(net, lr, weight_decay, warmup_steps, min_lr_ratio, "l1", 0.0, 0.0, 0.0,
-                         video_every_n_epochs, video_samples)
+    def __init__(self, net: NetFactory, weights: RecognitionWeights | None = None, label_smoothing: float = 0.1,
+                 crop: float = 0.75, lr: float = 1e-3, weight_decay: float = 1e-4, warmup_steps: int = 50,
+                 min_lr_ratio: float = 0.05, video_every_n_epochs: int = 0, video_samples: int = 4):
+        super().__init__(net, weights=weights, lr=lr, weight_decay=weight_decay, warmup_steps=warmup_steps,
+                         min_lr_ratio=min_lr_ratio, video_every_n_epochs=video_every_n_epochs,
+                         video_samples=video_samples)
         if not 0.0 < crop <= 1.0:
             raise ValueError(f"crop must be in (0, 1], got {crop}")
 
@@ -66,7 +66,7 @@ class RecognitionTask(MotionTask):
         hp = self.hparams
         losses = {}
         total = x.new_zeros(())
-        for kind, w in (("content", hp.content_weight), ("style", hp.style_weight)):
+        for kind, w in (("content", self.weights.content), ("style", self.weights.style)):
             if kind not in logits or kind not in batch:
                 continue
             ce = masked_cross_entropy(logits[kind], batch[kind], hp.label_smoothing if split == "train" else 0.0)
@@ -87,44 +87,3 @@ class RecognitionTask(MotionTask):
 
     def test_step(self, batch, batch_idx: int) -> None:
         self._step(batch, "test")
-
-
-# ---------------------------------------------------------------------------------------------
-# evaluation (tools/evaluate.py)
-# ---------------------------------------------------------------------------------------------
-def _add_arguments(parser: argparse.ArgumentParser) -> None:
-    from motion3d.tasks.predict import add_data_arguments
-
-    add_data_arguments(parser.add_argument_group("recognition"))
-
-
-@register(TASK_NAME, add_arguments=_add_arguments)
-def evaluate_recognition(checkpoint: dict, args: argparse.Namespace) -> dict:
-    """Print content and style accuracy (overall and per label) on the split's windows."""
-    from motion3d.metrics.classification import confusion_matrix, mean_class_accuracy, overall_accuracy
-    from motion3d.tasks.common import load_motion_checkpoint
-    from motion3d.tasks.generate import classifier_outputs
-    from motion3d.tasks.motion_data import evaluation_windows, stack_windows
-
-    net, ctx, meta = load_motion_checkpoint(checkpoint, TASK_NAME, args.device)
-    window = int(ctx.window or 60)
-    batches, source = evaluation_windows(meta, ctx, args, window)
-    data = stack_windows(batches)
-    if not data:
-        raise ValueError(f"no windows of {window} frames in {source}")
-    _, logits = classifier_outputs(net, data["x"].to(args.device))
-    print(f"checkpoint task: {TASK_NAME}   model: {type(net).__name__}   data: {source}   windows: {data['x'].shape[0]}")
-    result: dict = {"task": TASK_NAME, "source": source, "windows": int(data["x"].shape[0])}
-    for kind, lg in logits.items():
-        y = data[kind]
-        known = y >= 0
-        if not bool(known.any()):
-            print(f"{kind}: no labelled windows")
-            continue
-        names = ctx.label_names[kind]
-        cm = confusion_matrix(lg.argmax(-1)[known], y[known], len(names))
-        oa, macc = overall_accuracy(cm), mean_class_accuracy(cm)
-        print(f"{kind:8s} accuracy {100 * oa:6.2f} %   mean per-class {100 * macc:6.2f} %   ({int(known.sum())} windows)")
-        result[kind] = {"accuracy": float(oa), "mean_class_accuracy": float(macc), "confusion": cm.tolist(),
-                        "labels": names}
-    return result

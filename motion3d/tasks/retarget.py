@@ -17,13 +17,13 @@ Per step and domain ``k`` (the other one ``o``):
 
 The checkpoint carries both skeletons, representations and normalisers (``checkpoint["motion3d"]``
 with ``"contexts": {"a": MotionContext.to_meta(), "b": ...}``); :func:`load_retarget_checkpoint`
-rebuilds everything from it alone. ``tools/evaluate.py --ckpt X`` runs :func:`evaluate_retarget` on
+rebuilds everything from it alone. ``tools/evaluate.py --ckpt X`` runs :func:`motion3d.evaluate.retarget.evaluate_retarget` on
 the held-out files of both domains; ``tools/evaluate_retarget.py --ckpt X`` adds the learned
 column to the table of naive and analytic retargeting.
 """
 from __future__ import annotations
 
-import argparse
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping
 
@@ -33,14 +33,16 @@ from torch import nn
 
 import lightning as L
 
-from motion3d.models.motion.blocks import build_net
 from motion3d.models.retarget import DOMAINS, SkeletonDiscriminator
 from motion3d.retarget.evaluate import effector_limbs
-from motion3d.tasks.schedule import TracksRunProgress, warmup_cosine_lr
-from motion3d.tasks.common import ContextMismatch, MotionContext, feature_loss, plain_hparams, task_meta
-from motion3d.tasks.evaluation import META_KEY, load_checkpoint, register
+from motion3d.tasks.adversarial import hinge_fake, hinge_real, manual_step
+from motion3d.tasks.checkpoint import (META_KEY, CheckpointError, build_network, datamodule_config, load_checkpoint,
+                                       load_state, plain_hparams, task_meta)
+from motion3d.tasks.context import ContextMismatch, MotionContext
+from motion3d.tasks.losses import LossWeights, feature_loss
+from motion3d.tasks.schedule import TracksRunProgress, make_optimizer, warmup_cosine_lr
 
-__all__ = ["RetargetTask", "RetargetNetFactory", "load_retarget_checkpoint", "scale_trajectory", "evaluate_retarget",
+__all__ = ["RetargetTask", "RetargetNetFactory", "load_retarget_checkpoint", "scale_trajectory", "RetargetWeights",
            "TASK_NAME"]
 
 TASK_NAME = "retarget"
@@ -63,6 +65,26 @@ def scale_trajectory(ctx: MotionContext, x: torch.Tensor, scale: torch.Tensor) -
     return out
 
 
+@dataclass
+class RetargetWeights(LossWeights):
+    """Weights of the retargeting losses.
+
+    Attributes:
+        feature: reconstruction of each domain's features (autoencoding).
+        position: joint positions of the reconstructions through FK.
+        latent: the shared latent of a clip and of its retargeted version agree (cycle).
+        effector: end-effector velocities per limb length agree across domains.
+        adversarial: the domain discriminators take the retargeted clips for real ones (with
+            ``adversarial=True``).
+    """
+
+    feature: float = 1.0
+    position: float = 1.0
+    latent: float = 1.0
+    effector: float = 1.0
+    adversarial: float = 0.1
+
+
 class RetargetTask(TracksRunProgress, L.LightningModule):
     """Train a two-domain :class:`RetargetNet` (see the module docstring for the losses).
 
@@ -73,7 +95,7 @@ class RetargetTask(TracksRunProgress, L.LightningModule):
         lr, weight_decay, warmup_steps, min_lr_ratio, disc_lr, grad_clip: AdamW with warm-up and
             cosine decay (generator), AdamW (discriminators), gradient norm clipping (0: none).
         loss: ``"l1"``, ``"mse"`` or ``"smooth_l1"``.
-        feature_weight, position_weight, latent_weight, effector_weight, adversarial_weight: weights.
+        weights: :class:`RetargetWeights` of the loss terms.
         adversarial: train discriminators (off by default).
         scale_range: ``(low, high)`` of the uniform bone-length augmentation.
         decode_clips: clips per batch and domain whose joint positions are computed (forward
@@ -85,12 +107,12 @@ class RetargetTask(TracksRunProgress, L.LightningModule):
 
     def __init__(self, net: RetargetNetFactory | None = None, lr: float = 1e-3, weight_decay: float = 1e-4,
                  warmup_steps: int = 50, min_lr_ratio: float = 0.05, disc_lr: float = 1e-4, grad_clip: float = 1.0,
-                 loss: str = "l1", feature_weight: float = 1.0, position_weight: float = 1.0,
-                 latent_weight: float = 1.0, effector_weight: float = 1.0, adversarial_weight: float = 0.1,
-                 adversarial: bool = False, scale_range: tuple[float, float] = (0.8, 1.2), decode_clips: int = 8,
+                 loss: str = "l1", weights: RetargetWeights | None = None, adversarial: bool = False, scale_range: tuple[float, float] = (0.8, 1.2), decode_clips: int = 8,
                  disc_channels: tuple[int, int] = (16, 32)):
         super().__init__()
-        self.save_hyperparameters(ignore=["net"])
+        self.weights = RetargetWeights.of(weights)
+        self.save_hyperparameters(ignore=["net", "weights"])
+        self.hparams["weights"] = self.weights.to_dict()  # plain values: checkpoints load with weights_only
         if not 0 < scale_range[0] <= scale_range[1]:
             raise ValueError(f"scale_range must be 0 < low <= high, got {scale_range}")
         self._net_factory: RetargetNetFactory | None = None
@@ -200,9 +222,10 @@ class RetargetTask(TracksRunProgress, L.LightningModule):
                 out[f"{k}/effector"] = x.new_zeros(())
             if self.disc is not None:
                 out[f"{k}/adversarial"] = -self.disc[o](y).mean()
-            total = total + (hp.feature_weight * out[f"{k}/feature"] + hp.position_weight * out[f"{k}/position"]
-                             + hp.latent_weight * out[f"{k}/latent"] + hp.effector_weight * out[f"{k}/effector"]
-                             + (hp.adversarial_weight * out[f"{k}/adversarial"] if self.disc is not None else 0.0))
+            w = self.weights
+            total = total + (w.feature * out[f"{k}/feature"] + w.position * out[f"{k}/position"]
+                             + w.latent * out[f"{k}/latent"] + w.effector * out[f"{k}/effector"]
+                             + (w.adversarial * out[f"{k}/adversarial"] if self.disc is not None else 0.0))
         out["loss"] = total
         return out, fakes
 
@@ -211,7 +234,7 @@ class RetargetTask(TracksRunProgress, L.LightningModule):
         loss = 0.0
         for k in DOMAINS:
             real, fake = self.disc[k](batch[k]["x"]), self.disc[k](fakes[k].detach())
-            loss = loss + F.relu(1.0 - real).mean() + F.relu(1.0 + fake).mean()
+            loss = loss + hinge_real(real) + hinge_fake(fake)
         return loss
 
     # ------------------------------------------------------------------ steps
@@ -227,17 +250,10 @@ class RetargetTask(TracksRunProgress, L.LightningModule):
         opts = self.optimizers()
         opt_g = opts[0] if isinstance(opts, (list, tuple)) else opts
         losses, fakes = self.losses(batch)
-        opt_g.zero_grad(set_to_none=True)
-        self.manual_backward(losses["loss"])
-        if hp.grad_clip > 0:
-            self.clip_gradients(opt_g, gradient_clip_val=hp.grad_clip, gradient_clip_algorithm="norm")
-        opt_g.step()
+        manual_step(self, opt_g, losses["loss"], hp.grad_clip)
         if self.disc is not None:
-            opt_d = opts[1]
             d_loss = self.discriminator_loss(batch, fakes)
-            opt_d.zero_grad(set_to_none=True)
-            self.manual_backward(d_loss)
-            opt_d.step()
+            manual_step(self, opts[1], d_loss)
             losses["discriminator"] = d_loss
         sched = self.lr_schedulers()
         if sched is not None:
@@ -254,17 +270,15 @@ class RetargetTask(TracksRunProgress, L.LightningModule):
 
     def configure_optimizers(self):
         hp = self.hparams
-        opt = torch.optim.AdamW(self.net.parameters(), lr=hp.lr, weight_decay=hp.weight_decay)
+        opt = make_optimizer(self.net.parameters(), lr=hp.lr, weight_decay=hp.weight_decay)
         sched = warmup_cosine_lr(opt, self, hp.warmup_steps, hp.min_lr_ratio)
         if self.disc is None:
             return [opt], [sched]
-        return [opt, torch.optim.AdamW(self.disc.parameters(), lr=hp.disc_lr, betas=(0.5, 0.999))], [sched]
+        return [opt, make_optimizer(self.disc.parameters(), lr=hp.disc_lr, betas=(0.5, 0.999))], [sched]
 
     # ------------------------------------------------------------------ checkpoints
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         self._require()
-        from motion3d.tasks.motion_data import datamodule_config
-
         dm = getattr(self.trainer, "datamodule", None) if self._trainer is not None else None
         domains = getattr(dm, "domains", None) or {}
         checkpoint[META_KEY] = {
@@ -277,7 +291,7 @@ class RetargetTask(TracksRunProgress, L.LightningModule):
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         meta = task_meta(checkpoint, self.task_name)
         if self.net is None:
-            self.net = build_net(meta["net"])
+            self.net = build_network(meta["net"])
         self.attach({k: MotionContext.from_meta(meta["contexts"][k]) for k in DOMAINS})
 
 
@@ -285,61 +299,16 @@ def load_retarget_checkpoint(checkpoint: str | Path | Mapping, device: str | tor
                              ) -> tuple[nn.Module, dict[str, MotionContext], dict]:
     """``(RetargetNet in eval mode, {"a": context, "b": context}, metadata)`` from a ``retarget``
     checkpoint (a path, loaded with ``weights_only=True``, or its dict)."""
+    path = checkpoint if isinstance(checkpoint, (str, Path)) else "<checkpoint>"
     ckpt = load_checkpoint(checkpoint) if isinstance(checkpoint, (str, Path)) else checkpoint
     meta = ckpt.get(META_KEY)
     if not isinstance(meta, dict) or meta.get("task") != TASK_NAME:
         found = meta.get("task") if isinstance(meta, dict) else None
-        raise ContextMismatch(f"expected a '{TASK_NAME}' checkpoint (tools/train.py with configs/retarget/), "
+        raise ContextMismatch(f"{path}: expected a '{TASK_NAME}' checkpoint (tools/train.py with configs/retarget/), "
                               f"got task {found!r}")
-    net = build_net(meta["net"])
-    net.load_state_dict({k[len("net."):]: v for k, v in ckpt["state_dict"].items() if k.startswith("net.")})
-    contexts = {k: MotionContext.from_meta(meta["contexts"][k]) for k in DOMAINS}
+    net = load_state(build_network(meta.get("net"), path), ckpt.get("state_dict", {}), "net.", path)
+    try:
+        contexts = {k: MotionContext.from_meta(meta["contexts"][k]) for k in DOMAINS}
+    except (KeyError, TypeError, ValueError) as e:
+        raise CheckpointError(f"{path}: the checkpoint's domain contexts are incomplete or invalid: {e}") from None
     return net.to(device).eval(), contexts, meta
-
-
-# ---------------------------------------------------------------------------------------------
-# evaluation (tools/evaluate.py)
-# ---------------------------------------------------------------------------------------------
-def _add_arguments(parser: argparse.ArgumentParser) -> None:
-    g = parser.add_argument_group("retargeting")
-    g.add_argument("--split", default="val", choices=("train", "val", "test"),
-                   help="the files of this split of each domain's data (as in training)")
-    g.add_argument("--max-frames", type=int, default=600, help="frames per clip (from the start)")
-    g.add_argument("--device", default="cpu")
-
-
-@register(TASK_NAME, add_arguments=_add_arguments)
-def evaluate_retarget(checkpoint: dict, args: argparse.Namespace) -> dict:
-    """Naive vs analytic vs learned on the files of ``args.split`` of both domains (the training
-    split, rebuilt from the checkpoint's data configs): :func:`compare_methods` rows, mean over
-    clips; returns ``{row: {method: mean}}``."""
-    import numpy as np
-
-    from motion3d.data.mocap import MocapDataModule
-    from motion3d.io.registry import load_motion
-    from motion3d.tasks.retarget_clips import LearnedRetargeter, compare_methods
-
-    net, contexts, meta = load_retarget_checkpoint(checkpoint, args.device)
-    learned = LearnedRetargeter(net, contexts, args.device)
-    rows: dict[str, dict[str, list[float]]] = {}
-    for k in DOMAINS:
-        config = (meta.get("data") or {}).get(k)
-        if not config:
-            raise KeyError(f"the checkpoint has no data config of domain {k}; evaluate with "
-                           "tools/evaluate_retarget.py --ckpt instead")
-        dm = MocapDataModule(**config["init_args"])
-        dm.setup("test")
-        files = dm.files(args.split)
-        print(f"domain {k}: {len(files)} {args.split} files")
-        for path in files:
-            m = load_motion(path)[:args.max_frames]
-            for row, values in compare_methods(learned, m).items():
-                for c, v in values.items():
-                    rows.setdefault(row, {}).setdefault(c, []).append(v)
-    cols = ("source", "naive", "analytic", "learned")
-    means = {row: {c: float(np.mean(v)) for c, v in r.items()} for row, r in rows.items()}
-    w = max((len(r) for r in means), default=10)
-    print(f"{'measure (mean over clips)':<{w}}" + "".join(f"  {c:>10}" for c in cols))
-    for row, r in means.items():
-        print(f"{row:<{w}}" + "".join(f"  {r[c]:10.3g}" if c in r else f"  {'-':>10}" for c in cols))
-    return means

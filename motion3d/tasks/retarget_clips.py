@@ -5,9 +5,9 @@ The source clip's skeleton picks the encoder (it must have the topology, joint n
 of one of the checkpoint's domains; proportions may differ), the target skeleton the decoder and
 the static offsets. The source is resampled to the checkpoint's frame rate, encoded in the
 domain's representation on its own skeleton, cut into windows of the training length overlapping
-by half (:func:`motion3d.tasks.stylize_clips.window_starts`; clips shorter than a window are
+by half (:func:`motion3d.data.windows.covering_window_starts`; clips shorter than a window are
 padded with their last frame), retargeted window by window, blended with linear cross-fades
-(:func:`~motion3d.tasks.stylize_clips.crossfade_weights`) and decoded once on the target
+(:func:`~motion3d.data.windows.crossfade_weights`) and decoded once on the target
 skeleton, starting where the source starts (its ground position scaled by the height ratio). The
 result has the source's frame rate and frame count.
 """
@@ -18,14 +18,20 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from motion3d.data.windows import covering_window_starts, crossfade_weights
 from motion3d.features import build
-from motion3d.motion import Motion
+from motion3d.motion import Motion, same_fps
+from motion3d.retarget import naive_copy, retarget
+from motion3d.retarget.evaluate import bone_length_error, end_effector_error, gt_error, skate_and_penetration
+from motion3d.retarget.variants import scale_limbs
 from motion3d.skeleton import Skeleton
-from motion3d.tasks.common import ContextMismatch, MotionContext
+from motion3d.tasks.context import ContextMismatch, MotionContext
 from motion3d.tasks.retarget import load_retarget_checkpoint
-from motion3d.tasks.stylize_clips import crossfade_weights, window_starts
 
-__all__ = ["LearnedRetargeter", "compare_methods", "GT_FACTORS"]
+__all__ = ["LearnedRetargeter", "compare_methods", "retarget_clip", "GT_FACTORS", "METHODS"]
+
+#: the retargeting methods of :func:`retarget_clip` (and ``tools/retarget.py --method``)
+METHODS = ("analytic", "learned")
 
 #: proportions of the ground-truth variant (:func:`motion3d.retarget.variants.scale_limbs`)
 GT_FACTORS = {"legs": 1.2, "arms": 0.8, "spine": 1.1, "head": 0.9}
@@ -72,7 +78,7 @@ class LearnedRetargeter:
         if T < W:
             x = torch.cat([x, x[-1:].expand(W - T, -1)])
         L = x.shape[0]
-        starts = window_starts(L, W, W // 2)
+        starts = covering_window_starts(L, W, W // 2)
         wins = torch.stack([x[s:s + W] for s in starts]).float().to(self.device)  # (K, W, D_s)
         out = self.net.retarget(source, target, wins, offsets.expand(len(starts), -1, -1)).cpu().double()
         weights = torch.from_numpy(crossfade_weights(starts, W, L))  # (K, W)
@@ -87,7 +93,7 @@ class LearnedRetargeter:
             raise ValueError(f"clip {motion.name!r} has {motion.num_frames} frame(s); at least 2 are needed")
         src, dst = self.domain_of(motion.skeleton, "source"), self.domain_of(target, "target")
         cs, ct = self.contexts[src], self.contexts[dst]
-        m = motion.resample(cs.fps) if abs(motion.fps - cs.fps) > 1e-6 else motion
+        m = motion if same_fps(motion.fps, cs.fps) else motion.resample(cs.fps)
         rep_s = build(cs.representation.name, m.skeleton, **cs.representation.options())
         rep_t = build(ct.representation.name, target, **ct.representation.options())
         x = torch.from_numpy(cs.normalizer.normalize(rep_s.encode(m)))
@@ -96,10 +102,28 @@ class LearnedRetargeter:
         init = np.asarray(rep_s.initial_state(m), dtype=np.float64).copy()
         init[:2] *= target.height() / m.skeleton.height()
         out = rep_t.decode(y, initial=init, fps=ct.fps, name=motion.name)
-        if abs(out.fps - motion.fps) > 1e-6:  # back to the source's rate and frame count
+        if not same_fps(out.fps, motion.fps):  # back to the source's rate and frame count
             out = out.resample(motion.fps)
             out = out[np.minimum(np.arange(motion.num_frames), out.num_frames - 1)]
         return out
+
+
+def retarget_clip(source: Motion, target: Skeleton, method: str = "analytic", checkpoint: str | Path | None = None,
+                  device: str = "cpu", **options) -> Motion:
+    """``source`` on the ``target`` skeleton by ``method``: ``"analytic"``
+    (:func:`motion3d.retarget.retarget`, ``options`` go to it: ``mapping``, ``scale_root``,
+    ``feet_on_floor``, ``cleanup_feet``) or ``"learned"`` (the skeleton-aware network of the
+    ``retarget`` ``checkpoint``, :class:`LearnedRetargeter`; it takes no options)."""
+    if method == "analytic":
+        return retarget(source, target, **options)
+    if method != "learned":
+        raise ValueError(f"unknown retargeting method {method!r}; choose one of {METHODS}")
+    if checkpoint is None:
+        raise ValueError("the learned retargeting method (skeleton-aware network) needs a checkpoint: train one "
+                         "with `tools/train.py fit -c configs/retarget/bandai_cmu.yaml` and pass checkpoint=...")
+    if options:
+        raise ValueError(f"{sorted(options)} apply to the analytic method only")
+    return LearnedRetargeter.load(checkpoint, device).retarget(source, target)
 
 
 def compare_methods(retargeter: LearnedRetargeter, motion: Motion) -> dict[str, dict[str, float]]:
@@ -108,10 +132,6 @@ def compare_methods(retargeter: LearnedRetargeter, motion: Motion) -> dict[str, 
     its own skeleton with :data:`GT_FACTORS` proportions, and onto the other domain's skeleton the
     end-effector error (per limb length), foot skate (heights/s, the source's beside) and floor
     penetration (x height). Raises if a learned output's bone lengths differ from its target's."""
-    from motion3d.retarget import naive_copy, retarget
-    from motion3d.retarget.evaluate import bone_length_error, end_effector_error, gt_error, skate_and_penetration
-    from motion3d.retarget.variants import scale_limbs
-
     k = retargeter.domain_of(motion.skeleton, "source")
     other = "b" if k == "a" else "a"
     truth = scale_limbs(motion, GT_FACTORS)

@@ -1,9 +1,10 @@
 """Sampling clips from a motion checkpoint (used by ``tools/sample.py``).
 
-``generate`` checkpoints (:class:`MotionVAE`) decode ``z ~ N(0, I)`` with the requested labels;
-``predict`` checkpoints roll out freely from the mean frame (the GRU and the transformer). The
-features are denormalised and decoded to Motions (``representation.decode``), written as BVH on
-the checkpoint's skeleton, and rendered to one MP4.
+Any checkpoint whose network has a ``sample(n, length, labels, generator, temperature, constraints)``
+method generates (see :class:`motion3d.models.motion.blocks.MotionNet`): a VAE decodes latent
+samples with the requested labels, a predictor rolls out freely from the mean frame. The features
+are denormalised and decoded to Motions (``representation.decode``), written as BVH on the
+checkpoint's skeleton, and rendered to one MP4.
 """
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from typing import Mapping
 import torch
 
 from motion3d.motion import Motion
-from motion3d.tasks.common import MotionContext, load_motion_checkpoint, random_labels
+from motion3d.tasks.checkpoint import load_motion_checkpoint
+from motion3d.tasks.context import MotionContext, random_labels
 
 __all__ = ["parse_labels", "sample_features", "sample_checkpoint", "write_samples"]
 
@@ -35,11 +37,17 @@ def parse_labels(text: str | None, ctx: MotionContext) -> dict[str, str]:
 
 
 @torch.no_grad()
-def sample_features(net, ctx: MotionContext, task: str, n: int, length: int, labels: Mapping[str, str] | None = None,
-                    seed: int = 0, temperature: float = 1.0) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-    """``n`` normalised clips ``(n, length, D)`` and their label ids. Kinds not given in ``labels``
-    are drawn uniformly from the checkpoint's label names. ``temperature`` scales the spread of a
-    VAE's latent samples (below 1: more typical, less varied clips)."""
+def sample_features(net, ctx: MotionContext, n: int, length: int, labels: Mapping[str, str] | None = None,
+                    seed: int = 0, temperature: float = 1.0, constraints: Mapping[str, torch.Tensor] | None = None,
+                    task: str = "") -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """``n`` normalised clips ``(n, length, D)`` and their label ids, from ``net.sample``. Kinds not
+    given in ``labels`` are drawn uniformly from the checkpoint's label names. ``temperature`` scales
+    the spread of a stochastic generator's samples (below 1: more typical, less varied clips);
+    ``constraints`` go to the network (e.g. ``{"seed": first frames}``). ``task`` names the
+    checkpoint's task in the error raised when the network does not generate."""
+    if not callable(getattr(net, "sample", None)):
+        raise ValueError(f"{type(net).__name__} ({task or 'this'} checkpoint) does not generate motion: it has no "
+                         "sample() method; use a checkpoint of a generator or predictor")
     g = torch.Generator().manual_seed(int(seed))
     ids = random_labels(ctx, n, g)
     for kind, name in (labels or {}).items():
@@ -51,16 +59,8 @@ def sample_features(net, ctx: MotionContext, task: str, n: int, length: int, lab
             ids[kind] = torch.full((n,), -1, dtype=torch.long)
     device = next(net.parameters()).device
     dev_ids = {k: v.to(device) for k, v in ids.items()}
-    if task == "generate":
-        x = net.sample(n, length, dev_ids, generator=g, temperature=temperature)
-    elif task == "predict":
-        seed_frame = torch.zeros(n, 1, ctx.dim, device=device)
-        if hasattr(net, "generate"):
-            x = net.generate(length, seed=seed_frame, labels=dev_ids)
-        else:
-            x = torch.cat([seed_frame, net.rollout(seed_frame, length - 1, dev_ids)], dim=1)
-    else:
-        raise ValueError(f"'{task}' checkpoints do not generate motion; use a 'generate' or 'predict' checkpoint")
+    dev_constraints = {k: v.to(device) for k, v in (constraints or {}).items()}
+    x = net.sample(n, length, dev_ids, generator=g, temperature=temperature, constraints=dev_constraints or None)
     return x.float().cpu(), ids
 
 
@@ -92,7 +92,7 @@ def sample_checkpoint(ckpt: str | Path, out: str | Path, n: int = 8, length: int
     net, ctx, meta = load_motion_checkpoint(ckpt, device=device)
     wanted = parse_labels(labels, ctx)
     length = int(length or ctx.window or 60)
-    x, ids = sample_features(net, ctx, meta["task"], n, length, wanted, seed, temperature)
+    x, ids = sample_features(net, ctx, n, length, wanted, seed, temperature, task=meta["task"])
     feats = ctx.normalizer.denormalize(x.double())
     motions = ctx.representation.decode(feats, fps=ctx.fps)
     for i, m in enumerate(motions):

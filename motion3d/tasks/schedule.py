@@ -13,7 +13,8 @@ from typing import Callable
 
 import torch
 
-__all__ = ["WarmupCosine", "RunProgress", "TracksRunProgress", "time_fraction", "lambda_lr", "warmup_cosine_lr"]
+__all__ = ["WarmupCosine", "RunProgress", "TracksRunProgress", "time_fraction", "lambda_lr", "warmup_cosine_lr",
+           "make_optimizer", "optimizer_with_schedule"]
 
 
 class WarmupCosine:
@@ -113,3 +114,29 @@ class TracksRunProgress:
 
     def on_train_epoch_start(self) -> None:
         self.progress.refresh()
+
+
+def make_optimizer(parameters, name: str = "adamw", lr: float = 1e-3, weight_decay: float = 0.0,
+                   betas: tuple[float, float] = (0.9, 0.999), momentum: float = 0.9) -> torch.optim.Optimizer:
+    """The tasks' one optimiser set-up: ``"adamw"`` (with ``betas``) or ``"sgd"`` (Nesterov,
+    ``momentum``). Weight decay applies to weight matrices and kernels only: parameters with at most
+    one dimension (biases, normalisation scales, embeddings' 1-D tables) are not decayed."""
+    params = [p for p in parameters if p.requires_grad]
+    decay = [p for p in params if p.ndim > 1]
+    no_decay = [p for p in params if p.ndim <= 1]
+    groups = [{"params": decay, "weight_decay": float(weight_decay)}, {"params": no_decay, "weight_decay": 0.0}]
+    groups = [g for g in groups if g["params"]]
+    if name == "adamw":
+        return torch.optim.AdamW(groups, lr=lr, betas=tuple(float(b) for b in betas))
+    if name == "sgd":
+        return torch.optim.SGD(groups, lr=lr, momentum=momentum, nesterov=True)
+    raise ValueError(f"optimizer must be 'adamw' or 'sgd', got {name!r}")
+
+
+def optimizer_with_schedule(module, parameters, lr: float, weight_decay: float, warmup_steps: int,
+                            min_lr_ratio: float, **optimizer_options) -> dict:
+    """``configure_optimizers``' answer for one optimiser: :func:`make_optimizer` with the
+    :func:`warmup_cosine_lr` schedule stepped every batch."""
+    opt = make_optimizer(parameters, lr=lr, weight_decay=weight_decay, **optimizer_options)
+    sched = warmup_cosine_lr(opt, module, warmup_steps, min_lr_ratio)
+    return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}

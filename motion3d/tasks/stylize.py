@@ -21,26 +21,50 @@ either can supply it). Generator losses:
   foot-skate metric scores.
 
 The root trajectory channels are copied from the content clip (``root="content"``, default) or
-predicted (``root="predict"``). Evaluation (``tools/evaluate.py``): :func:`evaluate_stylize`.
+predicted (``root="predict"``). Evaluation (``tools/evaluate.py``): :func:`motion3d.evaluate.stylize.evaluate_stylize`.
 """
 from __future__ import annotations
 
-import argparse
+from dataclasses import dataclass
 from typing import Mapping
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
 from motion3d.metrics.motion import CONTACT_HEIGHT
-from motion3d.tasks.common import MotionContext, MotionTask, NetFactory, feature_loss, foot_slide_loss
-from motion3d.tasks.evaluation import register
+from motion3d.tasks.adversarial import hinge_fake, hinge_real, manual_step
+from motion3d.tasks.base import MotionTask, NetFactory
+from motion3d.tasks.context import MotionContext
+from motion3d.tasks.losses import ReconstructionWeights, feature_loss, foot_slide_loss
+from motion3d.tasks.schedule import make_optimizer
 
-__all__ = ["StyleTransferTask", "stylize_features", "keep_content_root", "evaluate_stylize",
+__all__ = ["StyleTransferTask", "stylize_features", "keep_content_root", "TASK_NAME", "StyleWeights",
            "style_code", "ROOT_MODES"]
 
 TASK_NAME = "stylize"
 ROOT_MODES = ("content", "predict")
+
+
+@dataclass
+class StyleWeights(ReconstructionWeights):
+    """:class:`ReconstructionWeights` of the reconstruction, plus the style-transfer terms.
+
+    Attributes:
+        content: the output's content code equals the content clip's.
+        style: the output's style code equals the requested one.
+        cycle: the output given back the content clip's style code decodes to it (one more decoder
+            pass per step when > 0).
+        align: the style encoder's code of a clip is near its label's embedding.
+        adversarial: the multi-style discriminator takes the output for a real clip of its style.
+        foot: the output's feet do not slide (see ``foot_contacts``).
+    """
+
+    content: float = 1.0
+    style: float = 1.0
+    cycle: float = 1.0
+    align: float = 0.1
+    adversarial: float = 0.5
+    foot: float = 0.5
 FOOT_CONTACTS = ("content", "output", "both")
 _TRAJECTORY = ("root_height", "root_velocity", "root_angular_velocity")
 
@@ -99,9 +123,8 @@ class StyleTransferTask(MotionTask):
     Args:
         net: :class:`StyleTransferNet` (or its class with arguments, from a config).
         root: ``"content"`` (copy the content clip's root trajectory) or ``"predict"``.
-        content_weight, style_weight, cycle_weight, align_weight, adversarial_weight,
-            foot_weight: loss weights (reconstruction: ``feature_weight``, ``position_weight``,
-            ``contact_weight`` of :class:`MotionTask`).
+        weights: :class:`StyleWeights` (reconstruction, content, style, cycle, alignment,
+            adversarial and foot-slide terms).
         foot_contacts: where the foot-slide loss applies: ``"content"`` (the content clip's
             contacts), ``"output"`` (the output's own feet on its floor) or ``"both"``.
         label_code_prob: probability of taking a clip's style code from its label embedding
@@ -116,18 +139,16 @@ class StyleTransferTask(MotionTask):
     """
 
     task_name = TASK_NAME
+    weights_type = StyleWeights
 
-    def __init__(self, net: NetFactory, root: str = "content", content_weight: float = 1.0,
-                 style_weight: float = 1.0, cycle_weight: float = 1.0, align_weight: float = 0.1,
-                 adversarial_weight: float = 0.5, foot_weight: float = 0.5, foot_contacts: str = "content",
-                 label_code_prob: float = 0.5,
+    def __init__(self, net: NetFactory, root: str = "content", weights: StyleWeights | None = None,
+                 foot_contacts: str = "content", label_code_prob: float = 0.5,
                  lr: float = 5e-4, disc_lr: float = 5e-4, betas: tuple[float, float] = (0.5, 0.999),
-                 weight_decay: float = 1e-4, grad_clip: float = 1.0, loss: str = "l1", feature_weight: float = 1.0,
-                 position_weight: float = 1.0, contact_weight: float = 0.1, decode_clips: int = 8,
+                 weight_decay: float = 1e-4, grad_clip: float = 1.0, loss: str = "l1", decode_clips: int = 8,
                  classifier: str | None = None,
                  video_every_n_epochs: int = 5, video_samples: int = 3):
-        super().__init__(net, lr, weight_decay, 0, 1.0, loss, feature_weight, position_weight, contact_weight,
-                         video_every_n_epochs, video_samples)
+        super().__init__(net, weights=weights, lr=lr, weight_decay=weight_decay, warmup_steps=0, min_lr_ratio=1.0,
+                         loss=loss, video_every_n_epochs=video_every_n_epochs, video_samples=video_samples)
         if root not in ROOT_MODES:
             raise ValueError(f"root must be one of {ROOT_MODES}, got {root!r}")
         if foot_contacts not in FOOT_CONTACTS:
@@ -169,7 +190,8 @@ class StyleTransferTask(MotionTask):
         c_out = net.encode_content(out)
         losses["content"] = F.l1_loss(c_out, c.detach())
         losses["style"] = F.l1_loss(net.encode_style(out), code_t.detach())
-        if hp.cycle_weight > 0:
+        w = self.weights
+        if w.cycle > 0:
             back = net.decode(c_out, code_x, x.shape[1])
             losses["cycle"] = F.l1_loss(back, x)
         else:
@@ -182,9 +204,9 @@ class StyleTransferTask(MotionTask):
         contacts = ctx.contacts(x) if hp.foot_contacts in ("content", "both") else None
         own = CONTACT_HEIGHT if hp.foot_contacts in ("output", "both") else None
         losses["foot"] = foot_slide_loss(ctx, out[:k], None if contacts is None else contacts[:k], own)
-        losses["loss"] = (losses["rec_loss"] + hp.feature_weight * losses["rec_feature_all"] + hp.content_weight * losses["content"] + hp.style_weight * losses["style"]
-                          + hp.cycle_weight * losses["cycle"] + hp.align_weight * losses["align"]
-                          + hp.adversarial_weight * losses["adversarial"] + hp.foot_weight * losses["foot"])
+        losses["loss"] = (losses["rec_loss"] + w.feature * losses["rec_feature_all"] + w.content * losses["content"]
+                          + w.style * losses["style"] + w.cycle * losses["cycle"] + w.align * losses["align"]
+                          + w.adversarial * losses["adversarial"] + w.foot * losses["foot"])
         return losses, {"x": x, "s": s, "out": out, "t": t, "y": y}
 
     def discriminator_loss(self, x: torch.Tensor, s: torch.Tensor, fake: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
@@ -193,9 +215,9 @@ class StyleTransferTask(MotionTask):
         disc = self.net.discriminator
         loss = x.new_zeros(())
         if (s >= 0).any():
-            loss = loss + F.relu(1.0 - disc(x[s >= 0], s[s >= 0])).mean()
+            loss = loss + hinge_real(disc(x[s >= 0], s[s >= 0]))
         if (t >= 0).any():
-            loss = loss + F.relu(1.0 + disc(fake[t >= 0].detach(), t[t >= 0])).mean()
+            loss = loss + hinge_fake(disc(fake[t >= 0].detach(), t[t >= 0]))
         return loss
 
     # ------------------------------------------------------------------ steps
@@ -204,18 +226,10 @@ class StyleTransferTask(MotionTask):
         opt_g, opt_d = self.optimizers()
         # generator
         losses, parts = self.generator_losses(batch)
-        opt_g.zero_grad(set_to_none=True)
-        self.manual_backward(losses["loss"])
-        if hp.grad_clip > 0:
-            self.clip_gradients(opt_g, gradient_clip_val=hp.grad_clip, gradient_clip_algorithm="norm")
-        opt_g.step()
+        manual_step(self, opt_g, losses["loss"], hp.grad_clip)
         # discriminator, on the same outputs
         d_loss = self.discriminator_loss(parts["x"], parts["s"], parts["out"], parts["t"])
-        opt_d.zero_grad(set_to_none=True)
-        self.manual_backward(d_loss)
-        if hp.grad_clip > 0:
-            self.clip_gradients(opt_d, gradient_clip_val=hp.grad_clip, gradient_clip_algorithm="norm")
-        opt_d.step()
+        manual_step(self, opt_d, d_loss, hp.grad_clip)
         losses["discriminator"] = d_loss.detach()
         self.log_losses("train", losses, batch["x"].shape[0])
 
@@ -265,162 +279,7 @@ class StyleTransferTask(MotionTask):
     def configure_optimizers(self):
         hp = self.hparams
         betas = tuple(float(b) for b in hp.betas)
-        opt_g = torch.optim.AdamW(self.net.generator_parameters(), lr=hp.lr, betas=betas, weight_decay=hp.weight_decay)
-        opt_d = torch.optim.AdamW(self.net.discriminator_parameters(), lr=hp.disc_lr, betas=betas,
-                                  weight_decay=hp.weight_decay)
+        opt_g = make_optimizer(self.net.generator_parameters(), lr=hp.lr, betas=betas, weight_decay=hp.weight_decay)
+        opt_d = make_optimizer(self.net.discriminator_parameters(), lr=hp.disc_lr, betas=betas,
+                               weight_decay=hp.weight_decay)
         return [opt_g, opt_d]
-
-
-# ---------------------------------------------------------------------------------------------
-# evaluation (tools/evaluate.py)
-# ---------------------------------------------------------------------------------------------
-def _add_arguments(parser: argparse.ArgumentParser) -> None:
-    from motion3d.tasks.predict import add_data_arguments
-
-    g = parser.add_argument_group("style transfer")
-    add_data_arguments(g)
-    g.add_argument("--classifier", help="a 'recognize' checkpoint (default: the one named in the style config)")
-    g.add_argument("--style-source", choices=["label", "clip"], default="label",
-                   help="style codes from the label embedding, or from a real clip of the target style")
-    g.add_argument("--strength", type=float, default=1.0,
-                   help="style strength in [0, 1]: interpolate from the content's own style code (0) to the target's (1)")
-    g.add_argument("--plant-feet", action="store_true",
-                   help="also score the outputs after the IK foot clean-up of tools/stylize.py (row 'model + IK feet')")
-
-
-def center_windows(clips: list[np.ndarray], window: int) -> torch.Tensor:
-    """The middle ``window`` frames of each clip ``(T_i, D)`` (all ``T_i >= window``): ``(N, window, D)``."""
-    out = [c[(c.shape[0] - window) // 2:(c.shape[0] - window) // 2 + window] for c in clips]
-    return torch.from_numpy(np.stack(out)).float()
-
-
-def all_windows(clips: list[np.ndarray], window: int, stride: int) -> tuple[torch.Tensor, np.ndarray]:
-    """Every ``window``-frame window (``stride`` apart) of the clips: ``(W, window, D)`` and the clip of each."""
-    wins, owner = [], []
-    for i, c in enumerate(clips):
-        for s in range(0, c.shape[0] - window + 1, stride):
-            wins.append(c[s:s + window])
-            owner.append(i)
-    return torch.from_numpy(np.stack(wins)).float(), np.asarray(owner)
-
-
-@torch.no_grad()
-def _transfer_all(net, ctx: MotionContext, x: torch.Tensor, codes: torch.Tensor, root: str, batch: int,
-                  device, strength: float = 1.0) -> torch.Tensor:
-    out = [stylize_features(net, ctx, x[i:i + batch].to(device), codes[i:i + batch].to(device), root,
-                            strength).cpu()
-           for i in range(0, x.shape[0], batch)]
-    return torch.cat(out)
-
-
-def _row(name: str, m: Mapping[str, float], width: int = 12) -> str:
-    keys = ("sra", "cra", "fmd", "foot_skate", "skate_ratio")
-    return name.ljust(22) + "".join(f"{m.get(k, float('nan')):>{width}.3f}" for k in keys)
-
-
-@register(TASK_NAME, add_arguments=_add_arguments)
-def evaluate_stylize(checkpoint: dict, args: argparse.Namespace) -> dict:
-    """Transfer every labelled clip of the split (its middle window) to every other style present
-    there; print identity (output = content clip) vs the model, overall and per target style:
-    SRA, CRA, Frechet motion distance to real windows of the target style (classifier features),
-    foot skate and its ratio to the content clips'."""
-    from motion3d.tasks.common import ContextMismatch, load_motion_checkpoint
-    from motion3d.tasks.generate import generation_metrics
-    from motion3d.tasks.motion_data import evaluation_datamodule, relabel
-
-    net, ctx, meta = load_motion_checkpoint(checkpoint, TASK_NAME, args.device)
-    hp = meta.get("hparams", {})
-    root = hp.get("root", "content")
-    window = int(ctx.window or 64)
-    clf_path = args.classifier or hp.get("classifier")
-    if not clf_path:
-        raise ValueError("style transfer evaluation needs a recognition classifier: pass --classifier CKPT "
-                         "(train one with configs/motion/classifier.yaml)")
-    classifier, clf_ctx, _ = load_motion_checkpoint(clf_path, "recognize", args.device)
-    why = clf_ctx.describe_difference(ctx.to_meta(), labels=False)
-    if why is not None:
-        raise ContextMismatch(f"the classifier {clf_path} was trained on other data than the style model: {why}")
-
-    dm, split, source = evaluation_datamodule(meta, ctx, getattr(args, "data", None), window, args.batch_size,
-                                              getattr(args, "split", "test"))
-    raw = dm.clip_features(split, normalized=False)
-    ids = {k: relabel(torch.from_numpy(v), dm.label_names[k], ctx.label_names[k])
-           for k, v in dm.clip_labels(split).items()}
-    keep = [i for i in range(len(raw)) if ids["style"][i] >= 0 and ids["content"][i] >= 0]
-    if args.limit:
-        keep = keep[: int(args.limit)]
-    if len(keep) < 2:
-        raise ValueError(f"fewer than two clips with known content and style labels in {source}")
-    clips = [ctx.normalizer.normalize(raw[i].astype(np.float64)).astype(np.float32) for i in keep]
-    content_id, style_id = ids["content"][keep], ids["style"][keep]
-    x = center_windows(clips, window)  # (N, W, D)
-    real, owner = all_windows(clips, window, max(1, window // 4))
-    real_feats = generation_metrics(ctx, real, {}, classifier, clf_ctx)["_features"]
-    to_clf = {k: (ctx.label_names[k], clf_ctx.label_names[k]) for k in ("content", "style")}
-
-    styles = sorted(set(style_id.tolist()))
-    g = torch.Generator().manual_seed(0)
-    per_style: dict[str, dict] = {}
-    totals: dict[str, list] = {}
-    for t in styles:
-        sel = torch.nonzero(style_id != t).flatten()
-        if not len(sel):
-            continue
-        content = x[sel]
-        t_ids = torch.full((len(sel),), t, dtype=torch.long)
-        if args.style_source == "label":
-            codes = net.embed_style(t_ids.to(args.device)).cpu()
-        else:
-            pool = torch.nonzero(style_id == t).flatten()
-            pick = pool[torch.randint(0, len(pool), (len(sel),), generator=g)]
-            codes = torch.cat([net.encode_style(x[pick[i:i + args.batch_size]].to(args.device)).cpu()
-                               for i in range(0, len(pick), args.batch_size)])
-        out = _transfer_all(net, ctx, content, codes, root, args.batch_size, args.device,
-                            getattr(args, "strength", 1.0))
-        labels = {"content": relabel(content_id[sel], *to_clf["content"]), "style": relabel(t_ids, *to_clf["style"])}
-        ref = real_feats[torch.from_numpy(np.isin(owner, torch.nonzero(style_id == t).flatten().numpy()))]
-        ref = ref.numpy() if ref.shape[0] >= 2 else None
-        variants = [("identity", content), ("model", out)]
-        if getattr(args, "plant_feet", False):
-            from motion3d.tasks.stylize_clips import plant_features
-
-            variants.append(("model + IK feet", plant_features(ctx, content, out)))
-        row = {}
-        for name, clips_ in variants:
-            m = generation_metrics(ctx, clips_, labels, classifier, clf_ctx, ref)
-            row[name] = {"sra": m["accuracy_style"], "cra": m["accuracy_content"], "fmd": m.get("fid", float("nan")),
-                         "foot_skate": m["foot_skate"], "n": int(len(sel))}
-        for name in row:
-            row[name]["skate_ratio"] = row[name]["foot_skate"] / max(row["identity"]["foot_skate"], 1e-12)
-            totals.setdefault(name, []).append(row[name])
-        per_style[ctx.label_names["style"][t]] = row
-
-    def overall(rows: list[dict]) -> dict:
-        n = np.array([r["n"] for r in rows], dtype=np.float64)
-        avg = {k: float((n * np.array([r[k] for r in rows])).sum() / n.sum()) for k in ("sra", "cra", "foot_skate")}
-        avg["fmd"] = float(np.nanmean([r["fmd"] for r in rows])) if any(np.isfinite(r["fmd"]) for r in rows) else float("nan")
-        avg["n"] = int(n.sum())
-        return avg
-
-    result = {name: overall(rows) for name, rows in totals.items()}
-    for name in result:
-        result[name]["skate_ratio"] = result[name]["foot_skate"] / max(result["identity"]["foot_skate"], 1e-12)
-
-    print(f"checkpoint task: {TASK_NAME}   model: {type(net).__name__}   data: {source}   clips: {len(keep)} "
-          f"(middle {window} frames)   target styles: {len(per_style)}   transfers: {result['model']['n']}   "
-          f"style codes: {args.style_source}   strength: {getattr(args, 'strength', 1.0):g}   root: {root}   classifier: {clf_path}")
-    head = "".ljust(22) + "".join(f"{k:>12}" for k in ("SRA", "CRA", "FMD", "foot skate", "skate ratio"))
-    print(head)
-    for name in result:
-        print(_row("identity (content)" if name == "identity" else name, result[name]))
-    last = list(result)[-1]
-    print(f"\nper target style: identity / {last}")
-    print("style".ljust(16) + f"{'n':>5}" + "".join(f"{k:>18}" for k in ("SRA", "CRA", "FMD", "skate ratio")))
-    for name, row in per_style.items():
-        i, m = row["identity"], row[last]
-        cells = [(i["sra"], m["sra"]), (i["cra"], m["cra"]), (i["fmd"], m["fmd"]), (i["skate_ratio"], m["skate_ratio"])]
-        print(name.ljust(16) + f"{m['n']:>5}" + "".join(f"{a:>9.3f}/{b:<8.3f}" for a, b in cells))
-    print("SRA: the classifier's style = the requested style; CRA: its content = the content clip's; FMD: Frechet "
-          "distance of classifier features to real windows of the target style; foot skate in body heights/s.")
-    return {"task": TASK_NAME, "source": source, "clips": len(keep), "classifier": clf_path, "root": root,
-            "style_source": args.style_source, "overall": result, "per_style": per_style}

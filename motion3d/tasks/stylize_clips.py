@@ -14,67 +14,27 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from motion3d.motion import Motion
-from motion3d.tasks.common import MotionContext, load_motion_checkpoint
+from motion3d.data.windows import covering_window_starts, crossfade_weights
+from motion3d.motion import Motion, same_fps
+from motion3d.ops.contacts import foot_contacts
+from motion3d.retarget import retarget
+from motion3d.retarget.cleanup import plant_feet
+from motion3d.retarget.mapping import find_roles
+from motion3d.tasks.checkpoint import load_motion_checkpoint
+from motion3d.tasks.context import SKELETON_TOLERANCE, MotionContext
 from motion3d.tasks.stylize import TASK_NAME, stylize_features, style_code
 
-__all__ = ["Stylizer", "window_starts", "crossfade_weights", "retarget_unavailable_message", "plant_content_feet",
+__all__ = ["Stylizer", "plant_content_feet",
            "plant_features"]
 
-#: bone length tolerance (x height) for "the checkpoint's skeleton", as MocapDataModule's default
-SKELETON_TOLERANCE = 1e-3
 #: the style encoder halves T this many times; shorter style examples are refused
 MIN_STYLE_FRAMES = 8
-
-
-def window_starts(length: int, window: int, overlap: int) -> list[int]:
-    """Starts of ``window``-frame windows covering ``length`` frames, ``window - overlap`` apart,
-    the last one ending at the clip's end (``[0]`` when the clip fits in one window)."""
-    if not 0 <= overlap < window:
-        raise ValueError(f"overlap must be in [0, window={window}), got {overlap}")
-    if length <= window:
-        return [0]
-    hop = window - overlap
-    starts = list(range(0, length - window, hop))
-    starts.append(length - window)
-    return starts
-
-
-def crossfade_weights(starts: list[int], window: int, length: int) -> np.ndarray:
-    """``(K, window)`` blending weights of the windows at ``starts``: linear cross-fades where
-    windows overlap, 1 elsewhere; the weights of every frame sum to 1."""
-    n = min(window, length)
-    cover = np.zeros(length)
-    ramps = []
-    for k, s in enumerate(starts):
-        w = np.ones(n)
-        if k > 0:  # fade in over the overlap with the previous window
-            ov = starts[k - 1] + n - s
-            if ov > 0:
-                w[:ov] = np.arange(1, ov + 1) / (ov + 1)
-        if k + 1 < len(starts):  # fade out over the overlap with the next window
-            ov = s + n - starts[k + 1]
-            if ov > 0:
-                w[n - ov:] = np.minimum(w[n - ov:], np.arange(ov, 0, -1) / (ov + 1))
-        ramps.append(w)
-        cover[s:s + n] += w
-    return np.stack(ramps) / np.stack([cover[s:s + n] for s in starts])
-
-
-def retarget_unavailable_message(path, why: str, error: Exception) -> str:
-    return (f"style clip {path} is on another skeleton than the checkpoint ({why}) and motion retargeting is not "
-            f"available here (import motion3d.retarget failed: {error}); give a style clip on the checkpoint's "
-            "skeleton or --style-label")
 
 
 def plant_content_feet(content: Motion, out: Motion) -> Motion:
     """``out`` with its feet held still (two-bone IK on the legs,
     :func:`motion3d.retarget.cleanup.plant_feet`) wherever the content clip's feet are in contact
     (Aberman et al. clean up foot contacts with IK the same way). Both on one skeleton, same frames."""
-    from motion3d.ops.contacts import foot_contacts
-    from motion3d.retarget.cleanup import plant_feet
-    from motion3d.retarget.mapping import find_roles
-
     roles = find_roles(out.skeleton)
     sides = [s for s in ("left", "right") if all(f"{s}_{r}" in roles for r in ("upper_leg", "lower_leg", "foot"))]
     if not sides:
@@ -122,12 +82,8 @@ class Stylizer:
         if why is not None:
             if not allow_retarget:
                 raise ValueError(f"{role} clip {path} is not on the checkpoint's skeleton: {why}")
-            try:
-                from motion3d.retarget import retarget
-            except ImportError as e:
-                raise RuntimeError(retarget_unavailable_message(path, why, e)) from e
             motion = retarget(motion, self.ctx.skeleton)
-        if abs(motion.fps - self.ctx.fps) > 1e-6:
+        if not same_fps(motion.fps, self.ctx.fps):
             motion = motion.resample(self.ctx.fps)
         return motion
 
@@ -159,7 +115,7 @@ class Stylizer:
         :func:`motion3d.tasks.stylize.stylize_features`."""
         T, W = x.shape[0], self.window
         overlap = W // 2 if overlap is None else int(overlap)
-        starts = window_starts(T, W, overlap)
+        starts = covering_window_starts(T, W, overlap)
         n = min(W, T)
         wins = torch.stack([x[s:s + n] for s in starts]).to(self.device)  # (K, n, D)
         out = stylize_features(self.net, self.ctx, wins, code.expand(len(starts), -1), self.root,
@@ -183,7 +139,7 @@ class Stylizer:
         out = Motion(content.skeleton, out.rotations, out.root_positions, out.fps, out.translations, content.name)
         if plant_feet:
             out = plant_content_feet(m.replace(skeleton=content.skeleton), out)
-        if abs(out.fps - content.fps) > 1e-6:  # back to the content's rate and frame count
+        if not same_fps(out.fps, content.fps):  # back to the content's rate and frame count
             out = out.resample(content.fps)
             idx = np.minimum(np.arange(content.num_frames), out.num_frames - 1)
             out = out[idx]

@@ -3,7 +3,8 @@ import pytest
 import torch
 
 from motion3d.models.motion import (LabelEmbedding, MotionClassifier, MotionTransformer, MotionVAE, PositionalEncoding,
-                                    Seq2SeqGRU, build_net)
+                                    Seq2SeqGRU)
+from motion3d.models.config import build
 from motion3d.models.motion.blocks import KVCache, causal_encode, causal_mask, transformer_encoder
 
 D = 12
@@ -26,7 +27,9 @@ def test_gru_shapes_residual_start_and_gradients():
     assert (y - x[:, -1:]).abs().max() < 0.5
     y.square().mean().backward()
     assert x.grad.abs().sum() > 0 and all(p.grad is not None for p in net.parameters())
-    assert net.rollout(x[:, :1].detach(), 5, LABELS).shape == (3, 5, D)
+    rollout = net.sample(3, 6, LABELS, constraints={"seed": x[:, :1].detach()})
+    assert rollout.shape == (3, 6, D) and torch.equal(rollout[:, :1], x[:, :1].detach())
+    assert net.deterministic and net.sample(3, 6, LABELS).shape == (3, 6, D)  # from the mean frame
     pred, start = net.forward_train(x.detach(), 4, LABELS)
     assert pred.shape == (3, 6, D) and start == 4
 
@@ -61,8 +64,11 @@ def test_transformer_predict_generate_and_scheduled_sampling():
     step1 = net(x[:, :8])[:, -1:]
     torch.testing.assert_close(net.predict(x[:, :8], 1), step1)
     assert net.predict(x, 22).shape == (2, 22, D)  # context longer than max_len is cropped
-    assert net.generate(11, batch=3).shape == (3, 11, D)
-    assert net.generate(6, seed=x[:, :2]).shape == (2, 6, D)
+    assert net.sample(3, 11).shape == (3, 11, D)
+    seeded = net.sample(2, 6, constraints={"seed": x[:, :2]})
+    torch.testing.assert_close(seeded[:, 2:], net.predict(x[:, :2], 4))
+    with pytest.raises(ValueError, match="only a 'seed' constraint"):
+        net.sample(2, 6, constraints={"root_path": x})
     pred, start = net.forward_train(x, 8)
     assert pred.shape == (2, 19, D) and start == 1
     with pytest.raises(ValueError, match="max_len"):
@@ -220,7 +226,7 @@ def test_config_rebuilds_same_network(cls):
     net = small(cls)
     assert net.config["class_path"].endswith(cls.__name__)
     assert net.data_dims()["input_dim"] == D
-    twin = build_net(net.config)
+    twin = build(net.config)
     twin.load_state_dict(net.state_dict())
     assert type(twin) is cls
 

@@ -7,7 +7,8 @@ import sys
 import pytest
 import torch
 
-from motion3d.models.points import DGCNN, PointNet, PointNet2, build_model, orthogonality_loss
+from motion3d.models.points import DGCNN, PointNet, PointNet2, orthogonality_loss
+from motion3d.models.config import build
 from tests.conftest import assert_close
 
 # small but structurally complete variants keep the suite fast
@@ -62,7 +63,7 @@ def test_paper_configurations_build_and_run():
 @pytest.mark.parametrize("name", list(MODELS))
 def test_config_round_trip(name):
     m = MODELS[name]()
-    m2 = build_model(m.config)
+    m2 = build(m.config)
     assert type(m2) is type(m) and m2.config == m.config
     m2.load_state_dict(m.state_dict())
     x = torch.randn(2, 64, 3)

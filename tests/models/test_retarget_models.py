@@ -6,7 +6,7 @@ import torch
 
 from motion3d.features import build
 from motion3d.io import bvh
-from motion3d.models.motion.blocks import build_net
+from motion3d.models.config import build as build_network
 from motion3d.models.retarget import (
     JointLayout, RetargetNet, SkeletalConv, SkeletalPool, SkeletalUnpool, neighbourhood, pooling_groups,
     subgraph_parents, tree_distances,
@@ -91,6 +91,6 @@ def test_encoder_decoder_shapes_and_config(cmu, bandai):
         net.encode("a", torch.randn(1, 10, ra.dim))
     with pytest.raises(KeyError, match="unknown domain"):
         net.encode("c", xa)
-    again = build_net(net.config)
+    again = build_network(net.config)
     again.load_state_dict(net.state_dict())
     assert torch.allclose(again.retarget("a", "b", xa), net.retarget("a", "b", xa))

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from motion3d.models.motion import build_net
+from motion3d.models.config import build
 from motion3d.models.style import (AdaINDecoder, ContentEncoder, MultiStyleDiscriminator, StyleEncoder,
                                    StyleTransferNet, adain, instance_norm)
 from tests.conftest import assert_close
@@ -83,7 +83,7 @@ def test_embedding_range_and_parameter_groups():
 
 def test_rebuild_from_config():
     net = _net(downsample=2)
-    again = build_net(net.config)
+    again = build(net.config)
     again.load_state_dict(net.state_dict())
     x, code = torch.randn(1, 30, D), torch.randn(1, 8)
     assert_close(net.eval()(x, code), again.eval()(x, code))
@@ -109,5 +109,5 @@ def test_residual_layers_let_the_content_mean_pose_through():
         assert (moved > 0.1) == changes, (first_norm, moved)
     net = _net(residual=True, content_first_norm="none")
     assert net(x, net.embed_style(torch.tensor([0, 1]))).shape == x.shape
-    rebuilt = build_net(net.config)
+    rebuilt = build(net.config)
     assert rebuilt.decoder.residual and rebuilt.content_encoder.skip == net.content_encoder.skip == [False, True, True]

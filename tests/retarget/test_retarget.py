@@ -4,7 +4,7 @@ import pytest
 
 from motion3d.io import bvh
 from motion3d.ops.units import scale
-from motion3d.retarget import LEARNED_UNAVAILABLE, MappingError, naive_copy, retarget
+from motion3d.retarget import MappingError, naive_copy, retarget
 from motion3d.retarget.mapping import find_roles
 from motion3d.retarget.variants import a_pose_frames, random_frames, reframe, scale_limbs
 from tests.conftest import assert_close
@@ -123,10 +123,13 @@ def test_feet_on_floor_and_foot_cleanup(bandai, cmu_dir):
 
 
 def test_unmappable_pair_and_learned_method(cmu):
+    from motion3d.tasks.retarget_clips import retarget_clip
+
     with pytest.raises(MappingError, match="left_upper_arm"):
         retarget(cmu, humanoid("mixamo", arms=False))
     with pytest.raises(ValueError, match="needs a checkpoint"):
-        retarget(cmu, cmu.skeleton, method="learned")
-    assert "checkpoint" in LEARNED_UNAVAILABLE
+        retarget_clip(cmu, cmu.skeleton, method="learned")
+    with pytest.raises(ValueError, match="analytic method only"):
+        retarget_clip(cmu, cmu.skeleton, method="learned", checkpoint="x.ckpt", cleanup_feet=True)
     with pytest.raises(ValueError, match="unknown retargeting method"):
-        retarget(cmu, cmu.skeleton, method="magic")
+        retarget_clip(cmu, cmu.skeleton, method="magic")

@@ -13,7 +13,8 @@ from motion3d.data.pointclouds import PointCloudDataModule, list_split, load_sha
 from motion3d.metrics.classification import (confusion_matrix, mean_class_accuracy, overall_accuracy,
                                              per_class_accuracy)
 from motion3d.models.points import PointNet
-from motion3d.tasks import evaluation
+from motion3d import evaluate as evaluation
+from motion3d.tasks.checkpoint import CheckpointError, load_checkpoint, task_name
 from motion3d.tasks.classify import ClassificationTask, plot_confusion, predict_proba
 from tests.conftest import require_data, assert_close
 
@@ -103,8 +104,8 @@ def test_fit_validate_test_checkpoint_and_evaluate(small_folder, tmp_path, capsy
     assert "val/oa" in trainer.callback_metrics and "val/macc" in trainer.callback_metrics
     ckpt = tmp_path / "x.ckpt"
     trainer.save_checkpoint(ckpt)
-    c = evaluation.load_checkpoint(ckpt)                     # weights_only=True
-    assert evaluation.task_name(c) == "classify"
+    c = load_checkpoint(ckpt)                     # weights_only=True
+    assert task_name(c) == "classify"
     assert c["motion3d"]["class_names"] == CLASSES
     res = trainer.test(task, dm, verbose=False)[0]
     assert 0.0 <= res["test/oa"] <= 1.0
@@ -138,5 +139,5 @@ def test_plot_confusion(tmp_path):
 def test_unknown_task_is_reported():
     with pytest.raises(KeyError, match="no evaluator"):
         evaluation.get("no-such-task")
-    with pytest.raises(KeyError, match="motion3d.task"):
-        evaluation.task_name({"state_dict": {}})
+    with pytest.raises(CheckpointError, match="motion3d.task"):
+        task_name({"state_dict": {}})

@@ -12,8 +12,8 @@ from motion3d.features import Normalizer, build
 from motion3d.io import bvh
 from motion3d.models.motion import MotionClassifier, MotionTransformer, MotionVAE, Seq2SeqGRU
 from motion3d.tasks import GenerationTask, PredictionTask, RecognitionTask
-from motion3d.tasks.common import ContextMismatch, MotionContext, load_motion_checkpoint
-from motion3d.tasks.evaluation import load_checkpoint
+from motion3d.tasks.checkpoint import load_checkpoint, load_motion_checkpoint
+from motion3d.tasks.context import ContextMismatch, MotionContext
 from motion3d.tasks.predict import prediction_errors
 
 
@@ -69,7 +69,7 @@ def test_transformer_prediction_with_scheduled_sampling(dm, tmp_path):
 
 def test_generation_task_kl_warmup_and_video(dm, tmp_path):
     task = GenerationTask(lambda d, c, s: MotionVAE(d, c, s, latent_dim=8, dim=16, layers=1, heads=2, ff_dim=32),
-                          kl_weight=0.01, kl_warmup_steps=4, video_every_n_epochs=1, video_samples=2)
+                          weights={"kl": 0.01}, kl_warmup_steps=4, video_every_n_epochs=1, video_samples=2)
     trainer, path = fit(task, dm, tmp_path)
     assert task.kl_factor() == pytest.approx(0.005)
     assert set(["train/kl", "train/position", "train/contact"]) <= set(trainer.callback_metrics)
@@ -80,19 +80,19 @@ def test_generation_task_kl_warmup_and_video(dm, tmp_path):
 
 def test_velocity_loss_compares_frame_differences(dm):
     net = MotionVAE(dm.representation.dim, 0, 0, latent_dim=8, dim=16, layers=1, heads=2, ff_dim=32)
-    task = GenerationTask(net, position_weight=0.0, contact_weight=0.0, velocity_weight=2.0)
+    task = GenerationTask(net, weights={"position": 0.0, "contact": 0.0, "velocity": 2.0})
     x = next(iter(dm.train_dataloader()))["x"]
     static = x[:, :1].expand_as(x)  # the first pose held: no motion at all
     out = task.reconstruction_losses(static, x)
     vel = (x[:, 1:] - x[:, :-1]).abs().mean()
     torch.testing.assert_close(out["velocity"], vel)
     torch.testing.assert_close(out["loss"], out["feature"] + 2.0 * vel)
-    off = GenerationTask(net, position_weight=0.0, contact_weight=0.0)  # off by default
+    off = GenerationTask(net, weights={"position": 0.0, "contact": 0.0})  # off by default
     assert "velocity" not in off.reconstruction_losses(static, x)
 
 
 def test_spectral_loss_ignores_phase_and_penalises_stillness():
-    from motion3d.tasks.common import spectral_loss
+    from motion3d.tasks.losses import spectral_loss
 
     t = torch.arange(60, dtype=torch.float32)
     walk = torch.stack([torch.sin(2 * torch.pi * t / 30), torch.cos(2 * torch.pi * t / 20)], -1)[None]  # (1, 60, 2)
@@ -106,7 +106,7 @@ def test_spectral_loss_ignores_phase_and_penalises_stillness():
 
 def test_spectral_weight_adds_the_term(dm):
     net = MotionVAE(dm.representation.dim, 0, 0, latent_dim=8, dim=16, layers=1, heads=2, ff_dim=32)
-    task = GenerationTask(net, position_weight=0.0, contact_weight=0.0, spectral_weight=0.5, loss="mse")
+    task = GenerationTask(net, weights={"position": 0.0, "contact": 0.0, "spectral": 0.5}, loss="mse")
     x = next(iter(dm.train_dataloader()))["x"]
     out = task.reconstruction_losses(x[:, :1].expand_as(x), x)
     assert out["spectral"] > 0
@@ -167,10 +167,10 @@ def test_prediction_errors_and_baselines(dm):
 
 
 def test_foot_slide_weight_adds_the_term(dm):
-    from motion3d.tasks.common import MotionContext, foot_slide_loss
+    from motion3d.tasks.losses import foot_slide_loss
 
     net = MotionVAE(dm.representation.dim, 0, 0, latent_dim=8, dim=16, layers=1, heads=2, ff_dim=32)
-    task = GenerationTask(net, position_weight=0.0, contact_weight=0.0, foot_slide_weight=3.0)
+    task = GenerationTask(net, weights={"position": 0.0, "contact": 0.0, "foot_slide": 3.0})
     task.attach(MotionContext.from_datamodule(dm))
     x = next(iter(dm.train_dataloader()))["x"]
     moving = task.reconstruction_losses(x, x)
@@ -178,11 +178,11 @@ def test_foot_slide_weight_adds_the_term(dm):
     assert expected > 0   # the root moves and decoded feet drift a little even while planted
     torch.testing.assert_close(moving["foot_slide"], expected)
     torch.testing.assert_close(moving["loss"], moving["feature"] + 3.0 * expected)
-    assert "foot_slide" not in GenerationTask(net, position_weight=0.0, contact_weight=0.0).reconstruction_losses(x, x)
+    assert "foot_slide" not in GenerationTask(net, weights={"position": 0.0, "contact": 0.0}).reconstruction_losses(x, x)
 
 
 def test_same_label_indices_prefers_the_same_cell_then_content_then_style():
-    from motion3d.tasks.generate import same_label_indices
+    from motion3d.evaluate.generate import same_label_indices
 
     pool = {"content": torch.tensor([0, 0, 1, 1, 2]), "style": torch.tensor([0, 1, 0, 1, 2])}
     wanted = {"content": torch.tensor([0, 1, 0, 3, 3, -1]), "style": torch.tensor([1, 0, 5, 2, 7, -1])}

@@ -12,7 +12,7 @@ import torch
 from motion3d.features import Normalizer, build
 from motion3d.io import bvh
 from motion3d.paths import REPO_ROOT
-from motion3d.tasks.common import ContextMismatch, MotionContext
+from motion3d.tasks.context import ContextMismatch, MotionContext
 from motion3d.tasks.retarget import RetargetTask, load_retarget_checkpoint, scale_trajectory
 
 CONFIG = REPO_ROOT / "configs" / "retarget" / "bandai_cmu.yaml"

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from motion3d.paths import REPO_ROOT
-from motion3d.tasks.common import load_motion_checkpoint
+from motion3d.tasks.checkpoint import load_motion_checkpoint
 
 CONFIG = REPO_ROOT / "configs" / "style" / "bandai_style.yaml"
 SUBSET = '["*_walk_*_001.bvh"]'
@@ -116,7 +116,7 @@ def test_foot_slide_loss_on_content_and_own_contacts(style_ckpt, bandai_dir):
     a contact the loss is the plain mean foot speed, whatever the own contacts."""
     from motion3d.io import bvh
     from motion3d.metrics.motion import CONTACT_HEIGHT, foot_skate
-    from motion3d.tasks.common import foot_slide_loss
+    from motion3d.tasks.losses import foot_slide_loss
     from motion3d.tasks.stylize_clips import Stylizer
 
     st = Stylizer.load(style_ckpt)

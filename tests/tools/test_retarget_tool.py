@@ -86,9 +86,9 @@ def test_learned_both_ways_any_length(tmp_path, bandai_dir, cmu_dir, learned_ckp
     assert np.isfinite(m2.rotations).all()
     assert "retargeted:" in capsys.readouterr().out
     # the library entry point gives the same clip as the tool
-    from motion3d.retarget import retarget
+    from motion3d.tasks.retarget_clips import retarget_clip
 
-    lib = retarget(bvh.load(src)[0:100], cmu_target, method="learned", checkpoint=learned_ckpt)
+    lib = retarget_clip(bvh.load(src)[0:100], cmu_target, method="learned", checkpoint=learned_ckpt)
     assert_close(lib.positions(), m.positions(), atol=1e-3 * cmu_target.height())
 
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from motion3d.io import bvh
-from motion3d.tasks.stylize_clips import crossfade_weights, window_starts
+from motion3d.data.windows import covering_window_starts, crossfade_weights
 from tests.tasks.test_stylize import _tool, fit_style
 
 
@@ -82,7 +82,7 @@ def test_content_on_another_skeleton_refused(ckpt, cmu_dir, tmp_path, capsys):
 
 @pytest.mark.parametrize("length,window,overlap", [(273, 64, 32), (64, 64, 16), (20, 64, 32), (100, 64, 0), (65, 64, 63)])
 def test_windows_cover_and_crossfade_sums_to_one(length, window, overlap):
-    starts = window_starts(length, window, overlap)
+    starts = covering_window_starts(length, window, overlap)
     w = crossfade_weights(starts, window, length)
     n = min(window, length)
     total = np.zeros(length)

@@ -5,14 +5,14 @@
 * :class:`MotionVAE`: ACTOR-style conditional transformer VAE (whole clips of any length).
 * :class:`MotionClassifier`: content/style recognition; its features drive FID and diversity.
 
-Each records its constructor arguments in ``net.config``; :func:`build_net` rebuilds it.
+Each records its constructor arguments in ``net.config``; :func:`motion3d.models.config.build` rebuilds it.
 """
-from motion3d.models.motion.blocks import (MLP, LabelEmbedding, MotionNet, PositionalEncoding, build_net,
+from motion3d.models.motion.blocks import (MLP, LabelEmbedding, MotionNet, PositionalEncoding,
                                            causal_mask, sinusoidal_table)
 from motion3d.models.motion.classifier import MotionClassifier
 from motion3d.models.motion.rnn import Seq2SeqGRU
 from motion3d.models.motion.transformer import MotionTransformer
 from motion3d.models.motion.vae import MotionVAE
 
-__all__ = ["Seq2SeqGRU", "MotionTransformer", "MotionVAE", "MotionClassifier", "MotionNet", "build_net",
+__all__ = ["Seq2SeqGRU", "MotionTransformer", "MotionVAE", "MotionClassifier", "MotionNet",
            "PositionalEncoding", "LabelEmbedding", "MLP", "causal_mask", "sinusoidal_table"]

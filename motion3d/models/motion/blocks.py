@@ -8,7 +8,7 @@ Conventions of every motion network (``MotionNet``):
   unconditional), ``-1`` meaning unknown;
 * the first three constructor arguments are ``input_dim, num_content, num_style``, so a task can
   build a network from its config plus the data (``Callable[[int, int, int], nn.Module]``);
-* ``self.config`` records ``{"class_path", "init_args"}`` in plain values, and :func:`build_net`
+* ``self.config`` records ``{"class_path", "init_args"}`` in plain values, and :func:`motion3d.models.config.build`
   rebuilds the network from it (checkpoints need nothing else).
 """
 from __future__ import annotations
@@ -20,11 +20,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from motion3d.models.config import Configurable, build
+from motion3d.models.config import Configurable
 
 __all__ = [
     "MotionNet",
-    "build_net",
+    "Predictor",
     "sinusoidal_table",
     "PositionalEncoding",
     "LabelEmbedding",
@@ -46,11 +46,21 @@ class MotionNet(Configurable):
 
     Attributes set by subclasses: ``input_dim`` (D), ``num_content``, ``num_style`` (0: that label
     is not used).
+
+    A network that generates motion has a ``sample`` method, the one entry point of
+    ``tools/sample.py`` (no dispatch on network or task names)::
+
+        sample(n, length, labels=None, generator=None, temperature=1.0, constraints=None) -> (n, length, D)
+
+    ``labels``: ``{"content", "style"}`` ids ``(n,)``; ``constraints``: what the clips must contain
+    (``{"seed": (n, T0, D)}``, the first frames, for every generator; a model may accept more).
+    ``deterministic = True`` marks a network whose samples do not depend on ``generator``.
     """
 
     input_dim: int
     num_content: int
     num_style: int
+    deterministic: bool = False
 
     def data_dims(self) -> dict[str, int]:
         """``{"input_dim", "num_content", "num_style"}`` this network was built for."""
@@ -58,7 +68,35 @@ class MotionNet(Configurable):
                 "num_style": int(self.num_style)}
 
 
-build_net = build
+class Predictor(MotionNet):
+    """Base class of the autoregressive predictors: subclasses implement
+    ``predict(observed (B, T_obs, D), horizon, labels) -> (B, horizon, D)``; this class turns it into
+    :meth:`sample`, free rollouts."""
+
+    deterministic = True
+
+    def predict(self, observed: torch.Tensor, horizon: int, labels: Labels = None) -> torch.Tensor:
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def sample(self, n: int, length: int, labels: Labels = None, generator: torch.Generator | None = None,
+               temperature: float = 1.0, constraints: Mapping[str, torch.Tensor] | None = None) -> torch.Tensor:
+        """``n`` free rollouts ``(n, length, D)``, the seed first: ``constraints["seed"] (n, T0, D)``,
+        or one mean frame (zeros in normalised features). Deterministic: ``generator`` and
+        ``temperature`` do not apply."""
+        unknown = set(constraints or {}) - {"seed"}
+        if unknown:
+            raise ValueError(f"{type(self).__name__} takes only a 'seed' constraint, got {sorted(unknown)}")
+        seed = (constraints or {}).get("seed")
+        if seed is None:
+            seed = torch.zeros(int(n), 1, self.input_dim, device=next(self.parameters()).device)
+        if seed.dim() != 3 or seed.shape[0] != int(n) or seed.shape[-1] != self.input_dim:
+            raise ValueError(f"seed must be ({n}, T0, {self.input_dim}), got {tuple(seed.shape)}")
+        n_new = int(length) - seed.shape[1]
+        if n_new <= 0:
+            return seed[:, :length]
+        return torch.cat([seed, self.predict(seed, n_new, labels)], dim=1)
+
 
 
 def sinusoidal_table(length: int, dim: int, offset: int = 0, device=None, dtype=torch.float32) -> torch.Tensor:

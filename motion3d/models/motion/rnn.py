@@ -15,12 +15,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from motion3d.models.motion.blocks import LabelEmbedding, Labels, MotionNet
+from motion3d.models.motion.blocks import LabelEmbedding, Labels, Predictor
 
 __all__ = ["Seq2SeqGRU"]
 
 
-class Seq2SeqGRU(MotionNet):
+class Seq2SeqGRU(Predictor):
     """Martinez et al.'s seq2seq GRU on normalised feature frames.
 
     Args:
@@ -85,8 +85,3 @@ class Seq2SeqGRU(MotionNet):
         from the first ``observe`` (own predictions fed back) and the index of the first predicted
         frame. ``sampling_prob`` is unused: this model always samples."""
         return self(x[:, :observe], x.shape[1] - observe, labels), observe
-
-    @torch.no_grad()
-    def rollout(self, seed: torch.Tensor, n_frames: int, labels: Labels = None) -> torch.Tensor:
-        """Free generation: ``n_frames`` after ``seed (B, T_seed, D)`` -> ``(B, n_frames, D)``."""
-        return self(seed, n_frames, labels)

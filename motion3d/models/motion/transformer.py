@@ -23,13 +23,13 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from motion3d.models.motion.blocks import (KVCache, LabelEmbedding, Labels, MotionNet, PositionalEncoding,
+from motion3d.models.motion.blocks import (KVCache, LabelEmbedding, Labels, PositionalEncoding, Predictor,
                                            causal_encode, transformer_encoder)
 
 __all__ = ["MotionTransformer"]
 
 
-class MotionTransformer(MotionNet):
+class MotionTransformer(Predictor):
     """Causal transformer over feature frames.
 
     Args:
@@ -141,21 +141,3 @@ class MotionTransformer(MotionNet):
         """Autoregressive prediction of ``horizon`` frames after ``observed (B, T_obs, D)`` -> ``(B, horizon, D)``
         (the context keeps the last ``max_len`` frames; past frames' keys and values are cached)."""
         return self._rollout(observed, horizon, labels)
-
-    @torch.no_grad()
-    def generate(self, n_frames: int, seed: torch.Tensor | None = None, labels: Labels = None,
-                 batch: int = 1) -> torch.Tensor:
-        """Free generation of ``n_frames`` frames ``(B, n_frames, D)``, the seed first.
-
-        ``seed``: ``(B, T_seed, D)`` starting frames; default one frame of zeros per clip (the mean
-        frame in normalised features), ``B = batch`` (or the labels' length).
-        """
-        if seed is None:
-            if labels is not None:
-                sizes = [torch.as_tensor(v).numel() for v in labels.values() if v is not None]
-                batch = max(sizes + [batch])
-            seed = torch.zeros(batch, 1, self.input_dim, device=self.out.weight.device)
-        n_new = int(n_frames) - seed.shape[1]
-        if n_new <= 0:
-            return seed[:, :n_frames]
-        return torch.cat([seed, self.predict(seed, n_new, labels)], dim=1)

@@ -27,6 +27,8 @@ samples where the decoder was trained. :meth:`fit_prior` is called by the traini
 """
 from __future__ import annotations
 
+from typing import Mapping
+
 import torch
 from torch import nn
 
@@ -181,10 +183,13 @@ class MotionVAE(MotionNet):
 
     @torch.no_grad()
     def sample(self, n: int, length: int, labels: Labels = None, generator: torch.Generator | None = None,
-               temperature: float = 1.0) -> torch.Tensor:
+               temperature: float = 1.0, constraints: Mapping[str, torch.Tensor] | None = None) -> torch.Tensor:
         """``n`` clips ``(n, length, D)`` with ``labels`` (each ``(n,)``, a scalar, or ``None`` for
         unknown), decoded from ``z`` drawn from the fitted prior (``prior="fitted"`` after
-        :meth:`fit_prior`) or from ``N(0, I)``, its spread scaled by ``temperature``."""
+        :meth:`fit_prior`) or from ``N(0, I)``, its spread scaled by ``temperature``. The VAE takes
+        no ``constraints`` (it decodes whole clips at once)."""
+        if constraints:
+            raise ValueError(f"MotionVAE cannot follow constraints {sorted(constraints)}; it samples whole clips")
         device = self.out.weight.device
         eps = torch.randn(int(n), self.latent_dim, generator=generator, device="cpu" if generator is None
                           else generator.device).to(device) * temperature

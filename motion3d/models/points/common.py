@@ -10,7 +10,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from motion3d.models.config import Configurable, build
+from motion3d.models.config import Configurable
 
 
 class PointBatchNorm(nn.BatchNorm1d):
@@ -238,7 +238,7 @@ class PointClassifier(Configurable):
 
     Every subclass records its constructor arguments in ``self.config`` (``{"class_path",
     "init_args"}``, plain values only), so a checkpoint can rebuild the network from its config alone
-    (see :func:`build_model`).
+    (see :func:`motion3d.models.config.build`).
 
     ``forward_train`` also returns a scalar regularisation loss (zero unless the model defines one,
     e.g. PointNet's feature-transform orthogonality), so the task needs no model-specific code.
@@ -250,6 +250,4 @@ class PointClassifier(Configurable):
     def forward_train(self, points: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self(points), points.new_zeros(())
 
-
-build_model = build
 

@@ -7,77 +7,35 @@ every clip under DIR (BVH on the checkpoint's skeleton, Bandai-Namco JSON labels
 """
 from __future__ import annotations
 
-import importlib
-import inspect
-from typing import Any, Iterator, Mapping
+from typing import Iterator, Mapping
 
 import torch
 
-from motion3d.models.config import plain
+from motion3d.data.mocap import MocapDataModule
+from motion3d.ops.units import UNITS, estimate_units
 from motion3d.skeleton import Skeleton
-from motion3d.tasks.common import ContextMismatch, MotionContext, layout_difference, skeleton_difference
+from motion3d.evaluate.registry import Option
+from motion3d.tasks.checkpoint import CheckpointError, build_datamodule
+from motion3d.tasks.context import ContextMismatch, MotionContext, layout_difference, skeleton_difference
 
-__all__ = ["datamodule_config", "build_datamodule", "evaluation_windows", "length_unit", "translate_batch", "relabel",
-           "stack_windows"]
+__all__ = ["DATA_OPTIONS", "evaluation_datamodule", "evaluation_windows", "length_unit", "translate_batch", "relabel",
+           "content_ids", "stack_windows"]
 
-# MocapDataModule keeps some constructor arguments under other attribute names
-_ATTRIBUTE_ALIASES = {"fps": "target_fps", "labels": "label_filter", "split": "split_fractions",
-                      "representation": "representation_name"}
-
-
-def datamodule_config(dm) -> dict | None:
-    """``{"class_path", "init_args"}`` that rebuilds ``dm`` (plain values), or ``None``.
-
-    From the datamodule's saved hyperparameters when it has them, else from the attributes that
-    hold its constructor arguments (by name, or the known aliases such as ``fps`` ->
-    ``target_fps``)."""
-    if dm is None:
-        return None
-    cls = type(dm)
-    hp = dict(getattr(dm, "hparams", {}) or {})
-    if hp:
-        args = {k: v for k, v in hp.items() if not str(k).startswith("_")}
-    else:
-        args = {}
-        for name, p in inspect.signature(cls.__init__).parameters.items():
-            if name == "self" or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
-                continue
-            alias = _ATTRIBUTE_ALIASES.get(name)
-            attr = alias if alias is not None and hasattr(dm, alias) else name
-            if not hasattr(dm, attr):
-                continue
-            value = getattr(dm, attr)
-            value = str(value) if hasattr(value, "__fspath__") else value
-            if _is_plain(value):
-                args[name] = value
-        if not args:
-            return None
-    return {"class_path": f"{cls.__module__}.{cls.__qualname__}", "init_args": plain(args)}
-
-
-def _is_plain(v: Any) -> bool:
-    """Only str, numbers, bools, None, and lists / dicts of them (``weights_only`` safe)."""
-    if v is None or isinstance(v, (str, int, float, bool)):
-        return True
-    if isinstance(v, (list, tuple)):
-        return all(_is_plain(x) for x in v)
-    if isinstance(v, dict):
-        return all(isinstance(k, str) and _is_plain(x) for k, x in v.items())
-    return False
-
-
-def build_datamodule(config: Mapping[str, Any], **overrides):
-    """Instantiate a datamodule config with some init args replaced."""
-    module, _, name = config["class_path"].rpartition(".")
-    cls = getattr(importlib.import_module(module), name)
-    return cls(**{**dict(config.get("init_args", {})), **overrides})
-
+#: ``--data``, ``--split``, ``--batch-size``, ``--device``, ``--limit``, ``--content``: the options of
+#: every motion evaluator
+DATA_OPTIONS = (
+    Option("--data", help="a folder of clips on the checkpoint's skeleton (default: the checkpoint's data)"),
+    Option("--split", default="test", choices=["train", "val", "test"],
+           help="split of the checkpoint's data (ignored with --data, which uses every clip)"),
+    Option("--batch-size", type=int, default=64),
+    Option("--device", default="cpu"),
+    Option("--limit", type=int, default=0, help="evaluate at most this many windows (0: all)"),
+    Option("--content", default=None, help="only windows with these content labels, comma-separated (e.g. walk,run)"),
+)
 
 def length_unit(skeleton: Skeleton) -> tuple[float, str]:
     """``(factor, "mm")`` turning the data's lengths into millimetres when the unit can be guessed
     from the skeleton height, else ``(1, "units")``."""
-    from motion3d.ops.units import UNITS, estimate_units
-
     try:
         unit = estimate_units(skeleton)
     except ValueError:
@@ -105,8 +63,6 @@ def relabel(ids: torch.Tensor, names_from: list[str], names_to: list[str]) -> to
 
 
 def _folder_datamodule(meta: Mapping, ctx: MotionContext, folder: str, window: int, batch_size: int):
-    from motion3d.data.mocap import MocapDataModule
-
     rep = ctx.representation.to_dict()
     options = {k: v for k, v in rep.get("options", {}).items() if k != "fps"}
     stride = int(((meta.get("data") or {}).get("init_args") or {}).get("stride", max(1, window // 2)))
@@ -123,7 +79,7 @@ def evaluation_datamodule(meta: Mapping, ctx: MotionContext, data: str | None, w
     else:
         config = meta.get("data")
         if not config:
-            raise KeyError("the checkpoint has no datamodule config (motion3d.data); pass --data DIR")
+            raise CheckpointError("the checkpoint has no datamodule config (motion3d.data); pass --data DIR")
         dm = build_datamodule(config, window=window, batch_size=batch_size)
         roots = config.get("init_args", {}).get("roots")
         source = f"{roots} [{split} split]"
