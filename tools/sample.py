@@ -5,16 +5,53 @@
 
 Without --label, labels are drawn from those seen in training. The checkpoint carries its
 skeleton, feature layout and normalisation statistics: nothing else is needed.
+
+A folder that already holds samples (sample*.bvh, samples.mp4) is refused before any work unless
+--force; the clips are written to a hidden staging folder inside it and moved in at the end, so an
+interrupted run adds nothing and replaces nothing.
 """
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from motion3d.outputs import OutputError, check_output, exit_on_sigterm, is_same_file  # noqa: E402
 from motion3d.tasks.sampling import sample_checkpoint  # noqa: E402
+
+
+def _check_folder(out: Path, ckpt: str, force: bool, video: bool) -> None:
+    """Before any work: ``out`` is not the checkpoint nor a file, and holds no earlier samples
+    (``sample*.bvh``, ``samples.mp4``) unless ``force``."""
+    if is_same_file(out, ckpt):
+        raise OutputError(out, "-o is the checkpoint; refusing to write onto an input")
+    if out.exists() and not out.is_dir():
+        raise OutputError(out, "-o must be a folder, this is a file")
+    if out.is_dir() and not force:
+        earlier = sorted(out.glob("sample*.bvh")) + ([out / "samples.mp4"] if video else [])
+        earlier = [p for p in earlier if p.exists()]
+        if earlier:
+            shown = ", ".join(p.name for p in earlier[:4]) + (", ..." if len(earlier) > 4 else "")
+            raise OutputError(out, f"the folder holds earlier samples ({shown}); pass --force to replace "
+                                   f"them or choose another folder")
+
+
+def _move_in(result: dict, stage: Path, out: Path, force: bool) -> dict:
+    """Move the staged files into ``out`` (all names checked first); the result's paths follow."""
+    staged = [Path(p) for p in result["bvh"]] + ([Path(result["video"])] if result["video"] else [])
+    for p in staged:
+        check_output(out / p.relative_to(stage), force=force)
+    for p in staged:
+        os.replace(p, out / p.relative_to(stage))
+    result["bvh"] = [str(out / Path(p).relative_to(stage)) for p in result["bvh"]]
+    if result["video"]:
+        result["video"] = str(out / Path(result["video"]).relative_to(stage))
+    return result
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -29,9 +66,27 @@ def main(argv: list[str] | None = None) -> dict:
                    help="spread of a VAE's latent samples (1: as fitted; below 1: more typical clips)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--no-video", action="store_true", help="write BVH files only")
+    p.add_argument("--force", action="store_true", help="replace earlier samples in the output folder")
     args = p.parse_args(argv)
-    result = sample_checkpoint(args.ckpt, args.out, args.n, args.length, args.label, args.seed, args.device,
-                               video=not args.no_video, temperature=args.temperature)
+    out = Path(args.out)
+    try:
+        _check_folder(out, args.ckpt, args.force, not args.no_video)
+    except OutputError as e:
+        p.error(str(e))
+    created = not out.exists()
+    out.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(dir=out, prefix=".sampling-"))
+    try:
+        result = sample_checkpoint(args.ckpt, stage, args.n, args.length, args.label, args.seed, args.device,
+                                   video=not args.no_video, temperature=args.temperature)
+        try:
+            result = _move_in(result, stage, out, args.force)
+        except OutputError as e:
+            p.error(str(e))
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+        if created and not any(out.iterdir()):
+            out.rmdir()  # nothing was written: leave no empty folder behind
     for path, lab in zip(result["bvh"], result["labels"]):
         print(f"{path}  {lab}")
     if result["video"]:
@@ -40,4 +95,5 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
+    exit_on_sigterm()
     main()

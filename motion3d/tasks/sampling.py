@@ -14,6 +14,7 @@ from typing import Mapping
 import torch
 
 from motion3d.motion import Motion
+from motion3d.outputs import OutputError, atomic_output, check_output
 from motion3d.tasks.common import MotionContext, load_motion_checkpoint, random_labels
 
 __all__ = ["parse_labels", "sample_features", "sample_checkpoint", "write_samples"]
@@ -68,21 +69,31 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-") or "x"
 
 
-def write_samples(motions: list[Motion], out: str | Path, video: bool = True) -> dict:
+def write_samples(motions: list[Motion], out: str | Path, video: bool = True, force: bool = False) -> dict:
     """Write ``motions`` as BVH files (named by their ``name``) and, with ``video``, one MP4 of
-    them side by side. Returns ``{"bvh": [paths], "video": path | None}``."""
+    them side by side. Returns ``{"bvh": [paths], "video": path | None}``.
+
+    Every file this would write is checked first: when one exists (and ``force`` is false) nothing
+    is written and :class:`motion3d.outputs.OutputError` names it. Each file is written under a
+    temporary name and renamed when complete (:func:`motion3d.outputs.atomic_output`)."""
     from motion3d.io import bvh
 
     out = Path(out)
+    names = [out / f"{m.name}.bvh" for m in motions]
+    movie = out / "samples.mp4" if video and motions else None
+    for path in names + ([movie] if movie is not None else []):
+        check_output(path, force=force)
+    if len({p.name for p in names}) < len(names):
+        raise OutputError(out, "two samples have the same name; give each motion its own name")
     out.mkdir(parents=True, exist_ok=True)
-    paths = [bvh.save(m, out / f"{m.name}.bvh") for m in motions]
-    movie = None
-    if video and motions:
+    for m, path in zip(motions, names):
+        with atomic_output(path) as tmp:
+            bvh.save(m, tmp)
+    if movie is not None:
         from motion3d.render.skeleton_video import save_video
 
-        movie = out / "samples.mp4"
         save_video(motions, movie, panel_size=(240, 240))
-    return {"bvh": [str(p) for p in paths], "video": None if movie is None else str(movie)}
+    return {"bvh": [str(p) for p in names], "video": None if movie is None else str(movie)}
 
 
 def sample_checkpoint(ckpt: str | Path, out: str | Path, n: int = 8, length: int | None = None,
