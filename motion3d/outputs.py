@@ -37,7 +37,7 @@ class OutputError(ValueError):
 
     def __init__(self, path: PathLike, message: str):
         self.path = Path(path)
-        super().__init__(f"{path}: {message}")
+        super().__init__(f"{os.fspath(path)}: {message}")
 
 
 def is_same_file(a: PathLike, b: PathLike) -> bool:
@@ -71,15 +71,15 @@ def check_output(path: PathLike, *, inputs: Iterable[PathLike | None] = (), forc
     if suffixes is not None:
         allowed = tuple(s.lower() for s in suffixes)
         if p.suffix.lower() not in allowed:
-            raise OutputError(p, f"{what} must end in {' or '.join(allowed)}, got {p.suffix or 'no suffix'!r}")
+            raise OutputError(path, f"{what} must end in {' or '.join(allowed)}, got {p.suffix or 'no suffix'!r}")
     for src in inputs:
         if src is not None and is_same_file(p, src):
-            raise OutputError(p, f"{what} is the input {src}; refusing to write onto an input "
+            raise OutputError(path, f"{what} is the input {src}; refusing to write onto an input "
                                  f"(choose another output path)")
     if p.is_dir():
-        raise OutputError(p, f"{what} is an existing folder")
+        raise OutputError(path, f"{what} is an existing folder")
     if (p.exists() or p.is_symlink()) and not force:
-        raise OutputError(p, f"{what} exists; pass --force to replace it")
+        raise OutputError(path, f"{what} exists; pass --force to replace it")
     return p
 
 
