@@ -127,3 +127,22 @@ def test_killed_render_leaves_no_file_at_the_output_path(tmp_path, cmu_dir):
             proc.kill()
             proc.wait()
     assert not out.exists() and _names(out.parent) == []  # no output, no temporary file left behind
+
+
+def test_write_samples_checks_every_name_before_writing(clips, tmp_path):
+    from motion3d.io import bvh
+    from motion3d.outputs import OutputError
+    from motion3d.tasks.sampling import write_samples
+
+    a, _ = clips
+    m1, m2 = bvh.load(a)[0:4], bvh.load(a)[4:8]
+    m1.name, m2.name = "sample00", "sample01"
+    out = tmp_path / "s"
+    write_samples([m1, m2], out, video=False)
+    (out / "sample01.bvh").write_text("earlier")
+    (out / "sample00.bvh").unlink()
+    with pytest.raises(OutputError, match=r"sample01\.bvh: output exists"):
+        write_samples([m1, m2], out, video=False)
+    assert _names(out) == ["sample01.bvh"]  # nothing written, not even the free name
+    write_samples([m1, m2], out, video=False, force=True)
+    assert bvh.load(out / "sample01.bvh").num_frames == 4 and _names(out) == ["sample00.bvh", "sample01.bvh"]
