@@ -7,7 +7,6 @@ import os
 import shutil
 
 import numpy as np
-import pytest
 
 from motion3d.data.cache import ArrayCache, cache_disabled, file_digest, file_digests
 from motion3d.data.mocap import MocapDataModule
