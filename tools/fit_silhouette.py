@@ -7,7 +7,9 @@ kinematics and the soft rasteriser. Prints the silhouette IoU and the joint posi
 after, and writes a PNG: rows = views; columns = target, start, fitted.
 
     python tools/fit_silhouette.py CLIP.bvh [--frame 40] [--joints 7 8 11 12] [--noise-deg 30]
-                                   [--iters 150] [--size 96] [-o fit.png]
+                                   [--iters 150] [--size 96] [-o fit.png] [--force]
+
+-o is checked before any work (never the input; an existing file only with --force).
 """
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ import torch  # noqa: E402
 from motion3d.geometry.kinematics import forward_kinematics  # noqa: E402
 from motion3d.geometry.rotations import axis_angle_to_quat, quat_mul  # noqa: E402
 from motion3d.io import bvh  # noqa: E402
+from motion3d.outputs import OutputError, check_output, exit_on_sigterm  # noqa: E402
 from motion3d.render.encode import write_png  # noqa: E402
 from motion3d.render.fit import bones_of, fit_pose, orbit_cameras, render_views  # noqa: E402
 
@@ -40,7 +43,12 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--views", type=float, nargs="*", default=[0.0, 90.0], help="camera azimuths (degrees)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("-o", "--out", default="fit_silhouette.png")
+    ap.add_argument("--force", action="store_true", help="replace an existing output image")
     args = ap.parse_args(argv)
+    try:
+        check_output(args.out, inputs=[args.file], force=args.force, suffixes=(".png",), what="-o")
+    except OutputError as e:
+        ap.error(str(e))
 
     torch.manual_seed(args.seed)
     m = bvh.load(args.file)
@@ -95,4 +103,5 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
+    exit_on_sigterm()
     main()

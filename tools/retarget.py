@@ -3,11 +3,15 @@
 
     python tools/retarget.py SRC.bvh --target TARGET.bvh -o OUT.bvh [--method analytic|learned --ckpt X]
         [--mapping map.yaml] [--save-mapping map.yaml] [--print-mapping] [--video out.mp4]
-        [--feet-on-floor] [--cleanup-feet] [--no-scale-root] [--frames START:END]
+        [--feet-on-floor] [--cleanup-feet] [--no-scale-root] [--frames START:END] [--force]
 
 The joint mapping is automatic (by joint names); --save-mapping writes it as YAML to check and
 edit, --mapping reads an edited one back. The output keeps the target's hierarchy, offsets and
 channel layout. --video renders the source and the result side by side.
+
+Outputs (-o, --video, --save-mapping) are checked before any work: writing onto an input is always
+refused, an existing file is replaced only with --force, and each is written to a temporary file
+beside it and renamed at the end (an interrupted run leaves no half-written file).
 
 --method learned --ckpt X uses a skeleton-aware network trained on two skeleton domains
 (configs/retarget/): the source's skeleton picks the encoder, the target's the decoder; each must
@@ -20,6 +24,8 @@ import sys
 from pathlib import Path
 
 from motion3d.io import FormatError, bvh
+from motion3d.outputs import OutputError, atomic_output, check_output, exit_on_sigterm
+from motion3d.render.encode import VIDEO_SUFFIXES
 from motion3d.retarget import (
     METHODS, MappingError, mapping_to_yaml, resolve_mapping, retarget, save_mapping,
 )
@@ -50,6 +56,7 @@ def main(argv=None) -> int:
     ap.add_argument("--cleanup-feet", action="store_true", help="keep feet planted on contact frames (IK)")
     ap.add_argument("--no-scale-root", action="store_true", help="keep the source's root path unscaled")
     ap.add_argument("--frames", help="only frames START:END of the source")
+    ap.add_argument("--force", action="store_true", help="replace existing output files (never an input)")
     args = ap.parse_args(argv)
 
     if args.method == "learned":
@@ -62,6 +69,18 @@ def main(argv=None) -> int:
                    "configs/retarget/bandai_cmu.yaml)")
             print(f"error: {why}", file=sys.stderr)
             return 2
+    inputs = (args.source, args.target, args.mapping, args.ckpt)
+    try:
+        check_output(args.output, inputs=inputs, force=args.force, suffixes=(".bvh",), what="-o")
+        if args.video:
+            check_output(args.video, inputs=inputs + (args.output,), force=args.force, suffixes=VIDEO_SUFFIXES,
+                         what="--video")
+        if args.save_mapping:
+            check_output(args.save_mapping, inputs=inputs + (args.output, args.video), force=args.force,
+                         suffixes=(".yaml", ".yml"), what="--save-mapping")
+    except OutputError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     try:
         source = bvh.load(args.source)[_frames(args.frames)]
         target = bvh.read_header(args.target)[0]
@@ -77,7 +96,9 @@ def main(argv=None) -> int:
             return _finish(args, source, target, out)
         mapping = resolve_mapping(source.skeleton, target, args.mapping)
         if args.save_mapping:
-            print(f"mapping: {save_mapping(mapping, args.save_mapping, source.skeleton, target)}")
+            with atomic_output(args.save_mapping) as tmp:
+                save_mapping(mapping, tmp, source.skeleton, target)
+            print(f"mapping: {args.save_mapping}")
         if args.print_mapping:
             print(mapping_to_yaml(mapping, source.skeleton, target), end="")
         out = retarget(source, target, mapping, method=args.method, scale_root=not args.no_scale_root,
@@ -91,7 +112,9 @@ def main(argv=None) -> int:
 def _finish(args, source, target, out) -> int:
     """Save the result (and the video); print where they went."""
     out.name = f"{source.name} on {Path(args.target).stem}"
-    print(f"retargeted: {bvh.save(out, args.output)} ({out.num_frames} frames, {target.num_joints} joints, "
+    with atomic_output(args.output) as tmp:
+        bvh.save(out, tmp)
+    print(f"retargeted: {args.output} ({out.num_frames} frames, {target.num_joints} joints, "
           f"{out.fps:g} fps)")
     if args.video:
         from motion3d.render.skeleton_video import save_video
@@ -102,4 +125,5 @@ def _finish(args, source, target, out) -> int:
 
 
 if __name__ == "__main__":
+    exit_on_sigterm()
     sys.exit(main())

@@ -5,6 +5,9 @@
 
 Without --label, labels are drawn from those seen in training. The checkpoint carries its
 skeleton, feature layout and normalisation statistics: nothing else is needed.
+
+A folder that already holds samples (sample*.bvh, samples.mp4) is refused before any work unless
+--force; every file is written under a temporary name and renamed when complete.
 """
 from __future__ import annotations
 
@@ -14,12 +17,30 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from motion3d.outputs import OutputError, exit_on_sigterm, is_same_file  # noqa: E402
+from motion3d.tasks.checkpoint import CheckpointError  # noqa: E402
 from motion3d.tasks.sampling import sample_checkpoint  # noqa: E402
+
+
+def _check_folder(out: Path, ckpt: str, force: bool, video: bool) -> None:
+    """Before any work: ``out`` is not the checkpoint nor a file, and holds no earlier samples
+    (``sample*.bvh``, ``samples.mp4``) unless ``force``."""
+    if is_same_file(out, ckpt):
+        raise OutputError(out, "-o is the checkpoint; refusing to write onto an input")
+    if out.exists() and not out.is_dir():
+        raise OutputError(out, "-o must be a folder, this is a file")
+    if out.is_dir() and not force:
+        earlier = sorted(out.glob("sample*.bvh")) + ([out / "samples.mp4"] if video else [])
+        earlier = [p for p in earlier if p.exists()]
+        if earlier:
+            shown = ", ".join(p.name for p in earlier[:4]) + (", ..." if len(earlier) > 4 else "")
+            raise OutputError(out, f"the folder holds earlier samples ({shown}); pass --force to replace "
+                                   f"them or choose another folder")
 
 
 def main(argv: list[str] | None = None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--ckpt", required=True, help="a 'generate' or 'predict' checkpoint")
+    p.add_argument("--ckpt", required=True, help="a checkpoint of a generator or a predictor")
     p.add_argument("-o", "--out", required=True, help="output folder")
     p.add_argument("--n", type=int, default=8, help="clips to sample")
     p.add_argument("--label", help="content=NAME,style=NAME (either optional)")
@@ -29,15 +50,25 @@ def main(argv: list[str] | None = None) -> dict:
                    help="spread of a VAE's latent samples (1: as fitted; below 1: more typical clips)")
     p.add_argument("--device", default="cpu")
     p.add_argument("--no-video", action="store_true", help="write BVH files only")
+    p.add_argument("--force", action="store_true", help="replace earlier samples in the output folder")
     args = p.parse_args(argv)
-    result = sample_checkpoint(args.ckpt, args.out, args.n, args.length, args.label, args.seed, args.device,
-                               video=not args.no_video, temperature=args.temperature)
+    out = Path(args.out)
+    try:
+        _check_folder(out, args.ckpt, args.force, not args.no_video)
+        result = sample_checkpoint(args.ckpt, out, args.n, args.length, args.label, args.seed, args.device,
+                                   video=not args.no_video, temperature=args.temperature, force=args.force)
+    except (OutputError, CheckpointError, ValueError) as e:
+        raise SystemExit(f"error: {e}") from None
     for path, lab in zip(result["bvh"], result["labels"]):
         print(f"{path}  {lab}")
     if result["video"]:
         print(f"video: {result['video']}")
+    if result["deterministic"] and args.n > 1:
+        print("note: this network is deterministic (free rollouts from the mean frame): clips with the same labels "
+              "are identical")
     return result
 
 
 if __name__ == "__main__":
+    exit_on_sigterm()
     main()

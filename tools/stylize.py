@@ -7,6 +7,8 @@ A style clip on another skeleton is retargeted onto the checkpoint's first (moti
 Clips of any length: overlapping windows of the training length, cross-faded in feature space.
 --plant-feet keeps the ankles still (leg IK) where the content's feet are planted.
 The video shows content | style | output (content | output with --style-label).
+Outputs are checked before any work: never onto an input; an existing file only with --force; each
+is written to a temporary file beside it and renamed when complete.
 """
 from __future__ import annotations
 
@@ -17,6 +19,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from motion3d.io.registry import load_motion  # noqa: E402
+from motion3d.outputs import OutputError, atomic_output, check_output, exit_on_sigterm  # noqa: E402
+from motion3d.render.encode import VIDEO_SUFFIXES  # noqa: E402
 from motion3d.tasks.stylize_clips import Stylizer  # noqa: E402
 
 
@@ -35,7 +39,16 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--strength", type=float, default=1.0,
                    help="style strength in [0, 1]: 0 keeps the content's own style, 1 the requested one")
     p.add_argument("--device", default="cpu")
+    p.add_argument("--force", action="store_true", help="replace existing output files (never an input)")
     args = p.parse_args(argv)
+    inputs = (args.content, args.style, args.ckpt)
+    try:
+        check_output(args.out, inputs=inputs, force=args.force, suffixes=(".bvh",), what="-o")
+        if args.video:
+            check_output(args.video, inputs=inputs + (args.out,), force=args.force, suffixes=VIDEO_SUFFIXES,
+                         what="--video")
+    except OutputError as e:
+        p.error(str(e))
 
     from motion3d.io import bvh
 
@@ -52,7 +65,9 @@ def main(argv: list[str] | None = None) -> dict:
     except (ValueError, RuntimeError, FileNotFoundError) as e:
         p.error(str(e))
     out.name = f"{Path(args.content).stem}_{args.style_label or Path(args.style).stem}"
-    path = bvh.save(out, args.out)
+    path = Path(args.out)
+    with atomic_output(path) as tmp:
+        bvh.save(out, tmp)
     print(f"wrote {path} ({out.num_frames} frames at {out.fps:g} fps)")
     result = {"bvh": str(path), "frames": out.num_frames, "video": None}
     if args.video:
@@ -65,4 +80,5 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
+    exit_on_sigterm()
     main()

@@ -2,12 +2,14 @@
 """Play motion files in an Open3D window, or render the same scene headless to a video.
 
     python viz/play.py CLIP.bvh [CLIP2.bvh ...] [--overlay] [--model-dir DIR]
-    python viz/play.py a.bvh b.bvh --offscreen out.mp4 [--fps F] [--size 640x480]
+    python viz/play.py a.bvh b.bvh --offscreen out.mp4 [--fps F] [--size 640x480] [--force]
 
 Bones are shaded cylinders and joints spheres, one colour per clip, side by side (or --overlay),
 over a floor grid. Any frame rate plays in real time. Keys: space play/pause, right/left step,
 up/down speed, 0 speed 1, L loop, F follow, R reset camera, Home restart, Q/Esc quit.
 AMASS .npz files play as skinned SMPL-H meshes with --model-dir (or $MOTION3D_BODY_MODELS).
+--offscreen OUT is checked before any work (never an input; an existing file only with --force) and
+written under a temporary name, renamed when complete.
 """
 from __future__ import annotations
 
@@ -17,7 +19,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from motion3d.outputs import OutputError, check_output, exit_on_sigterm  # noqa: E402
 from motion3d.render import sources  # noqa: E402
+from motion3d.render.encode import VIDEO_SUFFIXES  # noqa: E402
 from motion3d.render.sources import parse_size  # noqa: E402
 
 
@@ -30,7 +34,14 @@ def main(argv: list[str] | None = None):
     ap.add_argument("--size", type=parse_size, default=None, help="WxH (window 1280x720, offscreen 640x480)")
     ap.add_argument("--no-follow", action="store_true", help="offscreen: fixed camera")
     ap.add_argument("--model-dir", default=None, help="SMPL-H body models for AMASS .npz files")
+    ap.add_argument("--force", action="store_true", help="--offscreen: replace an existing output")
     args = ap.parse_args(argv)
+    if args.offscreen:
+        try:
+            check_output(args.offscreen, inputs=args.files, force=args.force, suffixes=VIDEO_SUFFIXES,
+                         what="--offscreen")
+        except OutputError as e:
+            ap.error(str(e))
 
     from motion3d.render.open3d_clips import ClipScene
 
@@ -53,6 +64,8 @@ def main(argv: list[str] | None = None):
 
 if __name__ == "__main__":
     from motion3d.io import FormatError
+
+    exit_on_sigterm()
     from motion3d.render.smpl_mesh import SMPLModelMissing
 
     try:

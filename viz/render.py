@@ -8,6 +8,9 @@ follows each root, at any input frame rate.
 
 FILE: .bvh, .amc (ASF beside it), .npz (AMASS: its SMPL-H joints; needs --model-dir), .npy
 (HumanML3D (T, 22, 3) joints). .mp4 is H.264 (yuv420p); .gif works too.
+OUT is checked before any work: never one of the FILEs; an existing OUT only with --force. The
+video is written to a temporary file beside OUT and renamed when complete: a render that is
+interrupted (Ctrl-C, SIGTERM) leaves nothing at OUT.
 """
 from __future__ import annotations
 
@@ -17,7 +20,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from motion3d.outputs import OutputError, check_output, exit_on_sigterm  # noqa: E402
 from motion3d.render import sources  # noqa: E402
+from motion3d.render.encode import VIDEO_SUFFIXES  # noqa: E402
 from motion3d.render.sources import parse_size  # noqa: E402
 from motion3d.render.clip import Clip  # noqa: E402
 
@@ -45,7 +50,12 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--duration", type=float, default=None, help="length in seconds")
     ap.add_argument("--backend", choices=("matplotlib", "open3d"), default="matplotlib")
     ap.add_argument("--model-dir", default=None, help="SMPL-H body models for AMASS .npz files")
+    ap.add_argument("--force", action="store_true", help="replace an existing output (never an input)")
     args = ap.parse_args(argv)
+    try:
+        check_output(args.out, inputs=args.files, force=args.force, suffixes=VIDEO_SUFFIXES, what="-o")
+    except OutputError as e:
+        ap.error(str(e))
 
     items = sources.load_items(args.files, args.model_dir, mesh=args.backend == "open3d")
     items = [trim(it, args.start, args.duration) for it in items]
@@ -72,6 +82,8 @@ def main(argv: list[str] | None = None) -> dict:
 
 if __name__ == "__main__":
     from motion3d.io import FormatError
+
+    exit_on_sigterm()
     from motion3d.render.smpl_mesh import SMPLModelMissing
 
     try:

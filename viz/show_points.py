@@ -5,7 +5,9 @@
 A DIR shows its point-cloud / mesh files (recursively, up to ``--max``) side by side in a grid.
 With ``--ckpt`` (a classification checkpoint) each shape is coloured by its predicted class and the
 prediction is printed. Offscreen rendering uses Open3D's renderer when it works on this machine,
-else matplotlib (printed), so a PNG always comes out.
+else matplotlib (printed), so a PNG always comes out. The image is checked before any work (never
+an input; an existing file only with --force) and written under a temporary name, renamed when
+complete.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ import numpy as np  # noqa: E402
 
 from motion3d.io import mesh as mesh_io  # noqa: E402
 from motion3d.io import pointcloud as pc_io  # noqa: E402
+from motion3d.outputs import OutputError, atomic_output, check_output  # noqa: E402
 from motion3d.points.ops import normalize_np  # noqa: E402
 
 SUFFIXES = set(pc_io.SUFFIXES) | set(mesh_io.SUFFIXES)
@@ -131,7 +134,14 @@ def main(argv=None) -> Path | None:
     ap.add_argument("--backend", choices=["auto", "open3d", "matplotlib"], default="auto")
     ap.add_argument("--points", type=int, default=1024)
     ap.add_argument("--max", type=int, default=16, help="at most this many shapes")
+    ap.add_argument("--force", action="store_true", help="--offscreen: replace an existing image")
     a = ap.parse_args(argv)
+    if a.offscreen:
+        try:
+            check_output(a.offscreen, inputs=[*a.paths, a.ckpt], force=a.force, suffixes=(".png", ".jpg"),
+                         what="--offscreen")
+        except OutputError as e:
+            ap.error(str(e))
 
     files = collect(a.paths, a.max)
     items = [load_item(f, a.points) for f in files]
@@ -148,17 +158,18 @@ def main(argv=None) -> Path | None:
             print(lab)
     if a.offscreen:
         out = Path(a.offscreen)
-        out.parent.mkdir(parents=True, exist_ok=True)
         if a.backend in ("auto", "open3d"):
             try:
-                render_open3d_offscreen(build_geometries(clouds, meshes, colours), out)
+                with atomic_output(out) as tmp:
+                    render_open3d_offscreen(build_geometries(clouds, meshes, colours), tmp)
                 print(f"wrote {out} (Open3D)")
                 return out
             except Exception as e:  # no EGL / GPU context on this machine
                 if a.backend == "open3d":
                     raise
                 print(f"Open3D offscreen rendering unavailable ({type(e).__name__}: {e}); using matplotlib")
-        render_matplotlib(clouds, colours, labels, out)
+        with atomic_output(out) as tmp:
+            render_matplotlib(clouds, colours, labels, tmp)
         print(f"wrote {out} (matplotlib)")
         return out
     import open3d as o3d

@@ -10,6 +10,20 @@ whose sha256 differs from the manifest raises :class:`ChecksumError`; the downlo
 as ``<target>.bad`` and nothing already in place is touched. A target already present with the
 right checksum is not downloaded again; archives are extracted once (a ``.<name>.extracted``
 stamp records the archive's sha256).
+
+Nothing from a manifest or an archive may write outside the dataset folder:
+
+* a manifest ``path`` (or ``extract_to``) that is absolute or climbs out with ``..`` is refused;
+* tar archives are extracted with the ``data`` extraction filter (:func:`tarfile.data_filter`:
+  no absolute names, no links or members pointing outside, no device files, setuid/setgid/sticky
+  bits cleared, no foreign ownership); only regular files and folders are extracted;
+* each zip member's path must stay inside the destination;
+* the total extracted size is bounded (archive bombs): by ``max_extracted_size`` (bytes) of the
+  manifest entry when given, else :data:`EXTRACT_RATIO` times the archive's size but at least
+  :data:`EXTRACT_FLOOR`. The members' declared sizes are summed before anything is written, and the
+  bytes actually written are counted while streaming, so a member that inflates past its declared
+  size stops the extraction; the files written so far are then removed;
+* a download that sends more bytes than its ``Content-Length`` is stopped.
 """
 from __future__ import annotations
 
@@ -19,6 +33,7 @@ import tarfile
 import urllib.error
 import urllib.request
 import zipfile
+from zlib import error as zlib_error
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -29,11 +44,16 @@ from motion3d.paths import REPO_ROOT, data_root
 
 __all__ = [
     "DEFAULT_MANIFEST", "FetchError", "ChecksumError", "FetchResult",
-    "load_manifest", "fetch_dataset", "download", "sha256_file", "extract_archive",
+    "load_manifest", "fetch_dataset", "download", "sha256_file", "extract_archive", "extract_limit",
+    "EXTRACT_RATIO", "EXTRACT_FLOOR",
 ]
 
 DEFAULT_MANIFEST = REPO_ROOT / "data" / "manifest.yaml"
 _CHUNK = 1 << 16
+#: default bound on extracted bytes: this many times the archive's size ...
+EXTRACT_RATIO = 20
+#: ... but never less than this (64 MiB)
+EXTRACT_FLOOR = 64 << 20
 
 
 class FetchError(RuntimeError):
@@ -96,9 +116,12 @@ def _progress(total: int | None, initial: int, desc: str, enabled: bool):
 
 
 def download(url: str, target: Path, sha256: str | None = None, progress: bool = True,
-             timeout: float = 60.0) -> str:
+             timeout: float = 60.0, max_size: int | None = None) -> str:
     """Download ``url`` to ``target`` through ``target.part`` (resumed with ``Range`` when it
     exists), check its sha256 and move it into place. Returns the sha256.
+
+    The transfer stops when the server sends more bytes than its ``Content-Length`` said or the
+    file grows past ``max_size``, and the ``.part`` is removed.
 
     Raises:
         ChecksumError: the file is moved to ``target.bad``; ``target`` is left as it was.
@@ -118,8 +141,16 @@ def download(url: str, target: Path, sha256: str | None = None, progress: bool =
                 have = 0
             length = response.headers.get("Content-Length")
             total = have + int(length) if length is not None else None
+            limit = min(x for x in (total, max_size, float("inf")) if x is not None)
+            got = have
             with open(part, "ab" if have else "wb") as out, _progress(total, have, target.name, progress) as bar:
                 for chunk in iter(lambda: response.read(_CHUNK), b""):
+                    got += len(chunk)
+                    if got > limit:
+                        out.close()
+                        part.unlink()
+                        raise FetchError(f"download of {url} stopped: more than the {int(limit)} bytes announced "
+                                         f"({'Content-Length' if limit == total else 'max_size'})")
                     out.write(chunk)
                     bar.update(len(chunk))
     except urllib.error.HTTPError as e:
@@ -136,29 +167,95 @@ def download(url: str, target: Path, sha256: str | None = None, progress: bool =
     return actual
 
 
-def _safe_members(names: list[str], dest: Path, archive: Path) -> None:
-    root = dest.resolve()
-    for n in names:
-        p = (dest / n).resolve()
-        if p != root and root not in p.parents:
-            raise FetchError(f"{archive}: member {n!r} would be extracted outside {dest}")
+def _inside(folder: Path, rel: str | os.PathLike, what: str) -> Path:
+    """``folder / rel``, refused when ``rel`` is absolute or leads outside ``folder``."""
+    rel_s = os.fspath(rel)
+    root = folder.resolve()
+    p = (folder / rel_s).resolve()
+    if Path(rel_s).is_absolute() or Path(rel_s).drive or (p != root and root not in p.parents):
+        raise FetchError(f"{what} {rel_s!r} would be written outside {folder}")
+    return folder / rel_s
 
 
-def extract_archive(archive: Path, dest: Path) -> list[Path]:
+def extract_limit(archive: Path, max_bytes: int | None = None) -> int:
+    """Bytes an archive may unpack to: ``max_bytes`` when given, else ``EXTRACT_RATIO`` times its size,
+    at least ``EXTRACT_FLOOR``."""
+    if max_bytes is not None:
+        return int(max_bytes)
+    return max(EXTRACT_RATIO * Path(archive).stat().st_size, EXTRACT_FLOOR)
+
+
+def _too_big(archive: Path, declared: int, limit: int) -> FetchError:
+    return FetchError(f"{archive}: unpacks to {declared} bytes, more than the limit of {limit} bytes "
+                      f"(an archive bomb? set max_extracted_size in the manifest entry if it is genuine)")
+
+
+def _extract_zip(z: zipfile.ZipFile, archive: Path, dest: Path, limit: int) -> list[str]:
+    infos = z.infolist()
+    for info in infos:
+        _inside(dest, info.filename, f"{archive}: member")
+    declared = sum(i.file_size for i in infos)
+    if declared > limit:
+        raise _too_big(archive, declared, limit)
+    written: list[Path] = []
+    total = 0
+    try:
+        for info in infos:
+            target = dest / info.filename
+            if info.is_dir():
+                target.mkdir(parents=True, exist_ok=True)
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with z.open(info) as src, open(target, "wb") as out:
+                written.append(target)
+                size = 0
+                for chunk in iter(lambda: src.read(_CHUNK), b""):
+                    size += len(chunk)
+                    total += len(chunk)
+                    if size > info.file_size or total > limit:
+                        raise FetchError(f"{archive}: member {info.filename!r} inflates past its declared size "
+                                         f"({info.file_size} bytes) or the limit ({limit} bytes); extraction stopped")
+                    out.write(chunk)
+    except BaseException as e:
+        for p in written:
+            p.unlink(missing_ok=True)
+        if isinstance(e, (zipfile.BadZipFile, zlib_error)):
+            raise FetchError(f"{archive}: damaged zip archive: {e}") from None
+        raise
+    return [i.filename for i in infos]
+
+
+def _extract_tar(t: tarfile.TarFile, archive: Path, dest: Path, limit: int) -> list[str]:
+    if not hasattr(tarfile, "data_filter"):
+        raise FetchError(f"{archive}: this Python has no tar extraction filters (3.10.12+ / 3.11.4+ needed); "
+                         f"refusing to extract a tar archive without them")
+    members = [m for m in t.getmembers() if m.isfile() or m.isdir()]
+    for m in members:
+        _inside(dest, m.name, f"{archive}: member")
+    declared = sum(m.size for m in members if m.isfile())
+    if declared > limit:
+        raise _too_big(archive, declared, limit)
+    try:
+        t.extractall(dest, members=members, filter="data")
+    except tarfile.FilterError as e:
+        raise FetchError(f"{archive}: refused member: {e}") from None
+    return [m.name for m in members]
+
+
+def extract_archive(archive: Path, dest: Path, max_bytes: int | None = None) -> list[Path]:
     """Extract a zip or tar (``.tar``, ``.tar.gz``, ``.tgz``, ``.tar.bz2``, ``.tar.xz``) into
-    ``dest``; members that would land outside ``dest`` are refused. Returns the top-level paths."""
+    ``dest``; members that would land outside ``dest`` are refused, tar members go through the
+    ``data`` filter, and the total size is bounded by :func:`extract_limit` (see the module
+    docstring). Returns the top-level paths."""
+    archive = Path(archive)
+    limit = extract_limit(archive, max_bytes)
     dest.mkdir(parents=True, exist_ok=True)
     if zipfile.is_zipfile(archive):
         with zipfile.ZipFile(archive) as z:
-            names = z.namelist()
-            _safe_members(names, dest, archive)
-            z.extractall(dest)
+            names = _extract_zip(z, archive, dest, limit)
     elif tarfile.is_tarfile(archive):
         with tarfile.open(archive) as t:
-            members = [m for m in t.getmembers() if m.isfile() or m.isdir()]
-            names = [m.name for m in members]
-            _safe_members(names, dest, archive)
-            t.extractall(dest, members=members)
+            names = _extract_tar(t, archive, dest, limit)
     else:
         raise FetchError(f"{archive}: marked extract: true but is neither a zip nor a tar archive")
     return sorted({dest / Path(n).parts[0] for n in names if Path(n).parts})
@@ -199,7 +296,9 @@ def fetch_dataset(
         return result
     for f in entry["files"]:
         url, rel, sha = f["url"], f.get("path") or Path(f["url"]).name, f.get("sha256")
-        target = folder / rel
+        target = _inside(folder, rel, f"manifest entry {name!r}: path")
+        into = _inside(folder, f.get("extract_to", "."), f"manifest entry {name!r}: extract_to") \
+            if f.get("extract") else None
         if target.exists() and sha is not None and sha256_file(target) == sha.lower():
             log(f"{target}: present, sha256 ok")
             result.skipped.append(target)
@@ -220,8 +319,7 @@ def fetch_dataset(
             if stamp.exists() and stamp.read_text().strip() == actual:
                 log(f"{target}: already extracted")
                 continue
-            into = folder / f.get("extract_to", ".")
-            result.extracted += extract_archive(target, into)
+            result.extracted += extract_archive(target, into, f.get("max_extracted_size"))
             stamp.write_text(actual + "\n")
     parts = [f"{name}: {len(result.downloaded)} downloaded, {len(result.skipped)} already present"]
     if result.extracted:

@@ -2,6 +2,12 @@
 through Pillow, PNG for single frames.
 
 Frames are (H, W, 3) uint8 RGB. Encoding runs in the ffmpeg process, in parallel with drawing.
+
+Every writer here goes through :func:`motion3d.outputs.atomic_output`: the file is written under a
+temporary name beside the output and renamed onto it only when complete, so an interrupted or
+failed write (an exception, Ctrl-C, ``SIGTERM`` in a tool that called
+:func:`motion3d.outputs.exit_on_sigterm`) leaves the output path as it was, with no truncated video.
+Whether an existing file may be replaced is the caller's decision (:func:`motion3d.outputs.check_output`).
 """
 from __future__ import annotations
 
@@ -9,6 +15,8 @@ import os
 from pathlib import Path
 
 import numpy as np
+
+from motion3d.outputs import AtomicFile, atomic_output
 
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".mov", ".avi", ".gif")
 
@@ -22,6 +30,10 @@ class VideoWriter:
     """Append RGB frames (H, W, 3) uint8 to an MP4 (H.264, yuv420p) or a GIF.
 
     Use as a context manager; the size is fixed by the first frame, which must be even for MP4.
+    Frames go to a temporary file beside ``path``, renamed onto ``path`` by :meth:`close` (the end
+    of the ``with`` block); when the block ends with an exception (``KeyboardInterrupt`` and
+    ``SystemExit`` included) the encoder is stopped and the temporary file removed, so ``path`` is
+    never left half-written.
     ``preset`` is the x264 speed preset, ``crf`` its quality (lower is better). With
     ``threaded=True`` frames are handed to the encoder pipe from a background thread, so drawing the
     next frame overlaps writing this one (up to 16 frames are queued).
@@ -43,21 +55,26 @@ class VideoWriter:
         self._thread = None
         self._error: BaseException | None = None
         self._gif: list[np.ndarray] = []
+        self._file: AtomicFile | None = None
+        self._aborting = False
         self.num_frames = 0
         self.size: tuple[int, int] | None = None
 
     def __enter__(self) -> "VideoWriter":
         return self
 
-    def __exit__(self, *exc) -> None:
-        self.close()
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
 
     def _start(self, width: int, height: int) -> None:
         import imageio_ffmpeg
 
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = AtomicFile(self.path)
         self._gen = imageio_ffmpeg.write_frames(
-            str(self.path), (width, height), fps=self.fps, codec="libx264", pix_fmt_in="rgb24",
+            str(self._file.tmp), (width, height), fps=self.fps, codec="libx264", pix_fmt_in="rgb24",
             pix_fmt_out="yuv420p", quality=None, macro_block_size=1,
             output_params=["-preset", self.preset, "-crf", str(self.crf), "-movflags", "+faststart"],
             ffmpeg_log_level="error")
@@ -76,7 +93,7 @@ class VideoWriter:
             frame = self._queue.get()
             if frame is None:
                 return
-            if self._error is None:
+            if self._error is None and not self._aborting:
                 try:
                     self._gen.send(frame)
                 except BaseException as err:  # reported by write/close in the caller's thread
@@ -108,34 +125,56 @@ class VideoWriter:
         self.num_frames += 1
 
     def close(self) -> None:
-        """Finish the file (flushes the encoder, writes the GIF)."""
-        if self._thread is not None:
-            self._queue.put(None)
-            self._thread.join()
-            self._thread = self._queue = None
-            if self._error is not None:
-                self._gen.close()
-                self._gen = None
-                raise RuntimeError(f"{self.path}: encoding failed: {self._error}") from self._error
-        if self._gen is not None:
-            self._gen.close()
-            self._gen = None
+        """Finish the file (flushes the encoder, writes the GIF) and move it onto ``path``."""
+        try:
+            if self._thread is not None:
+                self._queue.put(None)
+                self._thread.join()
+                self._thread = self._queue = None
+                if self._error is not None:
+                    raise RuntimeError(f"{self.path}: encoding failed: {self._error}") from self._error
+            if self._gen is not None:
+                gen, self._gen = self._gen, None
+                gen.close()
+        except BaseException:
+            self.abort()
+            raise
+        if self._file is not None:
+            self._file.commit()
+            self._file = None
         if self.suffix == ".gif" and self._gif:
             write_gif(self.path, self._gif, self.fps)
             self._gif = []
+
+    def abort(self) -> None:
+        """Stop encoding without finishing: queued frames are dropped, ffmpeg is closed and the
+        temporary file removed; ``path`` keeps what it had. Safe to call more than once."""
+        self._aborting = True
+        try:
+            if self._thread is not None:
+                self._queue.put(None)
+                self._thread.join()
+                self._thread = self._queue = None
+            if self._gen is not None:
+                gen, self._gen = self._gen, None
+                gen.close()
+        finally:
+            self._gif = []
+            if self._file is not None:
+                self._file.discard()
+                self._file = None
 
 
 def write_gif(path: str | os.PathLike, frames, fps: float) -> None:
     """Write (H, W, 3) uint8 frames as a looping GIF (frame times rounded to 10 ms, GIF's unit)."""
     from PIL import Image
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     images = [Image.fromarray(np.asarray(f)[..., :3]) for f in frames]
     # GIF stores delays in centiseconds; alternate rounding keeps the mean rate right at any fps.
     delays_cs = np.diff(np.round(np.arange(len(images) + 1) * 100.0 / fps)).astype(int).clip(min=1)
-    images[0].save(path, save_all=True, append_images=images[1:], loop=0,
-                   duration=[int(d) * 10 for d in delays_cs], disposal=1, optimize=False)
+    with atomic_output(path) as tmp:
+        images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], loop=0,
+                       duration=[int(d) * 10 for d in delays_cs], disposal=1, optimize=False)
 
 
 def write_video(path: str | os.PathLike, frames, fps: float, **kwargs) -> int:
@@ -150,8 +189,8 @@ def write_png(path: str | os.PathLike, image: np.ndarray) -> None:
     """Save one (H, W, 3|4) uint8 image as PNG."""
     from PIL import Image
 
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(np.asarray(image)).save(path)
+    with atomic_output(path) as tmp:
+        Image.fromarray(np.asarray(image)).save(tmp, format="PNG")
 
 
 def read_video(path: str | os.PathLike) -> tuple[np.ndarray, float]:

@@ -14,7 +14,10 @@ from typing import Mapping
 
 import torch
 
+from motion3d.io import bvh
 from motion3d.motion import Motion
+from motion3d.outputs import OutputError, atomic_output, check_output
+from motion3d.render.skeleton_video import save_video
 from motion3d.tasks.checkpoint import load_motion_checkpoint
 from motion3d.tasks.context import MotionContext, random_labels
 
@@ -68,27 +71,36 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-") or "x"
 
 
-def write_samples(motions: list[Motion], out: str | Path, video: bool = True) -> dict:
+def write_samples(motions: list[Motion], out: str | Path, video: bool = True, force: bool = False) -> dict:
     """Write ``motions`` as BVH files (named by their ``name``) and, with ``video``, one MP4 of
-    them side by side. Returns ``{"bvh": [paths], "video": path | None}``."""
-    from motion3d.io import bvh
+    them side by side. Returns ``{"bvh": [paths], "video": path | None}``.
 
+    Every file this would write is checked first: when one exists (and ``force`` is false) nothing
+    is written and :class:`motion3d.outputs.OutputError` names it. Each file is written under a
+    temporary name and renamed when complete (:func:`motion3d.outputs.atomic_output`)."""
     out = Path(out)
+    names = [out / f"{m.name}.bvh" for m in motions]
+    movie = out / "samples.mp4" if video and motions else None
+    for path in names + ([movie] if movie is not None else []):
+        check_output(path, force=force)
+    if len({p.name for p in names}) < len(names):
+        raise OutputError(out, "two samples have the same name; give each motion its own name")
     out.mkdir(parents=True, exist_ok=True)
-    paths = [bvh.save(m, out / f"{m.name}.bvh") for m in motions]
-    movie = None
-    if video and motions:
-        from motion3d.render.skeleton_video import save_video
-
-        movie = out / "samples.mp4"
+    for m, path in zip(motions, names):
+        with atomic_output(path) as tmp:
+            bvh.save(m, tmp)
+    if movie is not None:
         save_video(motions, movie, panel_size=(240, 240))
-    return {"bvh": [str(p) for p in paths], "video": None if movie is None else str(movie)}
+    return {"bvh": [str(p) for p in names], "video": None if movie is None else str(movie)}
 
 
 def sample_checkpoint(ckpt: str | Path, out: str | Path, n: int = 8, length: int | None = None,
                       labels: str | None = None, seed: int = 0, device: str = "cpu", video: bool = True,
-                      temperature: float = 1.0) -> dict:
-    """Sample ``n`` clips from a checkpoint into ``out`` (BVH + MP4); see the module docstring."""
+                      temperature: float = 1.0, force: bool = False) -> dict:
+    """Sample ``n`` clips from a checkpoint into ``out`` (BVH + MP4; existing files only with
+    ``force``, see :func:`write_samples`); see the module docstring. ``result["deterministic"]``
+    says whether the network's samples ignore the seed (a predictor rolling out from the mean
+    frame gives the same clip for the same labels)."""
     net, ctx, meta = load_motion_checkpoint(ckpt, device=device)
     wanted = parse_labels(labels, ctx)
     length = int(length or ctx.window or 60)
@@ -98,7 +110,8 @@ def sample_checkpoint(ckpt: str | Path, out: str | Path, n: int = 8, length: int
     for i, m in enumerate(motions):
         tags = [ctx.label_names[k][int(ids[k][i])] for k in ("content", "style") if int(ids[k][i]) >= 0]
         m.name = _slug("_".join([f"sample{i:02d}"] + tags))
-    result = write_samples(motions, out, video)
+    result = write_samples(motions, out, video, force)
+    result["deterministic"] = bool(getattr(net, "deterministic", False))
     result["labels"] = [{k: (ctx.label_names[k][int(ids[k][i])] if int(ids[k][i]) >= 0 else None)
                          for k in ("content", "style")} for i in range(n)]
     return result

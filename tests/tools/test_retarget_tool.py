@@ -42,7 +42,7 @@ def test_bandai_to_cmu_and_back_with_mapping_file(tmp_path, bandai_dir, cmu_dir,
                  "--save-mapping", edited) == 0
     edited.write_text(edited.read_text().replace("Toes_L: LeftToeBase", "Toes_L: null"))
     assert _main(cmu_dir / "01_01.bvh", "--target", src, "-o", tmp_path / "c2b.bvh", "--frames", "0:40",
-                 "--mapping", edited, "--print-mapping") == 0
+                 "--mapping", edited, "--print-mapping", "--force") == 0
     assert "Toes_L: LeftToeBase" not in capsys.readouterr().out
     m = bvh.load(tmp_path / "c2b.bvh")
     assert m.skeleton.names[1] == "Hips" and m.num_joints == 22 and np.isfinite(m.rotations).all()

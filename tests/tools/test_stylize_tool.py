@@ -112,3 +112,28 @@ def test_plant_feet_holds_ankles_in_content_contacts(ckpt, content, tmp_path):
         return step[contact].mean()
 
     assert slide(out[1]) < 0.5 * slide(out[0])
+
+
+def test_output_onto_an_input_refused_existing_needs_force(ckpt, bandai_dir, tmp_path, capsys):
+    import hashlib
+    import shutil
+
+    short = tmp_path / "content.bvh"
+    shutil.copy(bandai_dir / "data" / "dataset-1_dash_normal_001.bvh", short)
+    digest = hashlib.sha256(short.read_bytes()).hexdigest()
+    ckpt_digest = hashlib.sha256(ckpt.read_bytes()).hexdigest()
+    for out, extra in ((short, []), (short, ["--force"]), (tmp_path / "o.bvh", ["--video", str(ckpt)])):
+        with pytest.raises(SystemExit):
+            _tool("stylize").main([str(short), "--style-label", "old", "--ckpt", str(ckpt), "-o", str(out), *extra])
+        err = capsys.readouterr().err
+        assert "refusing to write onto an input" in err or "--video must end in" in err, err
+    assert hashlib.sha256(short.read_bytes()).hexdigest() == digest
+    assert hashlib.sha256(ckpt.read_bytes()).hexdigest() == ckpt_digest
+    out = tmp_path / "o.bvh"
+    out.write_text("earlier result")
+    with pytest.raises(SystemExit):
+        _tool("stylize").main([str(short), "--style-label", "old", "--ckpt", str(ckpt), "-o", str(out)])
+    assert "pass --force" in capsys.readouterr().err and out.read_text() == "earlier result"
+    result = _tool("stylize").main([str(short), "--style-label", "old", "--ckpt", str(ckpt), "-o", str(out), "--force"])
+    _check_output(result["bvh"], short)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["content.bvh", "o.bvh"]

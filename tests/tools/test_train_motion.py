@@ -147,3 +147,26 @@ def test_ddp_two_cpu_processes(cache, tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     last = sorted(tmp_path.rglob("last.ckpt"))
     assert last and torch.load(last[0], map_location="cpu", weights_only=True)["global_step"] == 3
+
+
+def test_sample_refuses_earlier_samples_unless_force(cache, bandai_dir, tmp_path, capsys):
+    last = _fit("gru_predict", tmp_path / "run", cache, steps=2)
+    out = tmp_path / "s"
+    args = ["--ckpt", str(last), "--n", "2", "--length", "8", "-o", str(out), "--no-video"]
+    first = _tool("sample").main(args)
+    names = sorted(p.name for p in out.iterdir())
+    assert names == sorted(Path(p).name for p in first["bvh"]) and len(names) == 2
+    earlier = {n: (out / n).read_bytes() for n in names}
+    (out / names[0]).write_text("an earlier sample, edited by hand")
+    with pytest.raises(SystemExit):  # refused before any work
+        _tool("sample").main(args + ["--seed", "1"])
+    err = capsys.readouterr().err
+    assert "earlier samples" in err and names[0] in err and "pass --force" in err
+    assert (out / names[0]).read_text() == "an earlier sample, edited by hand"
+    with pytest.raises(SystemExit):  # the checkpoint is never an output
+        _tool("sample").main(["--ckpt", str(last), "-o", str(last), "--force"])
+    again = _tool("sample").main(args + ["--force"])
+    assert sorted(p.name for p in out.iterdir()) == names  # replaced in place, no staging folder left
+    assert [Path(p).parent for p in again["bvh"]] == [out, out]
+    assert (out / names[1]).read_bytes() == earlier[names[1]]  # same seed: the same clip
+    assert (out / names[0]).read_bytes() == earlier[names[0]]
