@@ -21,7 +21,6 @@ FPS = 20.0
 NUM_JOINTS = 22
 #: SMPL body kinematic tree (22 joints), the joint order of HumanML3D's arrays
 PARENTS = np.array([-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19])
-PARENTS.flags.writeable = False
 NAMES = ("pelvis", "left_hip", "right_hip", "spine1", "left_knee", "right_knee", "spine2",
          "left_ankle", "right_ankle", "spine3", "left_foot", "right_foot", "neck",
          "left_collar", "right_collar", "head", "left_shoulder", "right_shoulder",

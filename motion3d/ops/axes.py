@@ -12,7 +12,6 @@ __all__ = ["change_basis", "to_y_up", "detect_up_axis", "up_axis_matrix", "Z_UP_
 #: Z up (AMASS, SMPL, most scanners) to the library's Y up: ``(x, y, z) -> (x, z, -y)``, a -90
 #: degree turn about X (column vectors: ``p_yup = Z_UP_TO_Y_UP @ p_zup``). The one copy of it.
 Z_UP_TO_Y_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
-Z_UP_TO_Y_UP.flags.writeable = False
 
 #: rotations that take each up axis to +Y (column vectors)
 _TO_Y_UP = {
