@@ -9,17 +9,23 @@ from __future__ import annotations
 import numpy as np
 
 from motion3d.geometry.kinematics import forward_kinematics_np
+from motion3d.geometry.resample import resample_frames
 from motion3d.skeleton import Skeleton
 
-#: relative tolerance under which two frame rates are the same (``|a - b| <= FPS_TOLERANCE * max(a, b)``)
-FPS_TOLERANCE = 1e-6
+__all__ = ["Motion", "FPS_TOLERANCE", "same_fps"]
+
+#: relative tolerance for "the same frame rate": files store a rounded frame time (CMU's
+#: 0.0083333 s is 120.00048 fps), so two rates within this fraction of each other are one rate.
+FPS_TOLERANCE = 1e-4
 
 
-def same_fps(a: float, b: float) -> bool:
-    """Whether frame rates ``a`` and ``b`` are equal within :data:`FPS_TOLERANCE` (relative)."""
-    return abs(float(a) - float(b)) <= FPS_TOLERANCE * max(abs(float(a)), abs(float(b)))
-
-__all__ = ["Motion"]
+def same_fps(a: float | None, b: float | None) -> bool:
+    """Whether frame rates ``a`` and ``b`` are the same within :data:`FPS_TOLERANCE` (relative).
+    ``None`` (an unknown rate) or NaN is never the same as anything."""
+    if a is None or b is None:
+        return False
+    a, b = float(a), float(b)
+    return bool(abs(a - b) <= FPS_TOLERANCE * max(abs(a), abs(b)))
 
 
 class Motion:
@@ -58,6 +64,8 @@ class Motion:
             if translations.shape != (T, J, 3):
                 raise ValueError(f"translations must be ({T}, {J}, 3), got {translations.shape}")
             translations[:, 0] = root_positions
+        if fps is None:
+            raise ValueError("fps is required: a motion's frame rate is never assumed")
         if not (fps > 0 and np.isfinite(fps)):
             raise ValueError(f"fps must be positive, got {fps}")
         self.skeleton = skeleton
@@ -148,13 +156,21 @@ class Motion:
 
     # ------------------------------------------------------------------ operations (motion3d.ops)
     def resample(self, fps: float) -> "Motion":
-        """This clip at ``fps`` (slerp on rotations): :func:`motion3d.ops.resample`."""
-        from motion3d.ops.resample import resample
-
-        return resample(self, fps)
+        """This clip at ``fps`` (slerp on rotations, linear on positions; the maths is
+        :mod:`motion3d.geometry.resample`). A rate within :data:`FPS_TOLERANCE` of the clip's
+        gives a copy labelled ``fps``. Also :func:`motion3d.ops.resample`."""
+        if fps is None:
+            raise ValueError("resample needs the target fps")
+        if same_fps(fps, self.fps):
+            return self.copy().replace(fps=float(fps))
+        rot, root, tr = resample_frames(self.rotations, self.root_positions, self.translations, self.fps, fps)
+        return self.replace(rotations=rot, root_positions=root, fps=float(fps), translations=tr)
 
     def mirror(self, axis: str = "x", pairs=None, skeleton: str = "auto") -> "Motion":
-        """Left/right mirror image: :func:`motion3d.ops.mirror`."""
+        """Left/right mirror image: :func:`motion3d.ops.mirror`. (motion3d.ops.mirror does not
+        import this module, so this delegation closes no import circle; the import stays in the
+        body because importing a motion3d.ops module first runs motion3d/ops/__init__, whose other
+        operations import Motion.)"""
         from motion3d.ops.mirror import mirror
 
         return mirror(self, axis=axis, pairs=pairs, skeleton=skeleton)
@@ -164,7 +180,7 @@ class Motion:
         within ``atol`` (file units)."""
         if not self.skeleton.allclose(other.skeleton, atol) or self.num_frames != other.num_frames:
             return False
-        if abs(self.fps - other.fps) > 1e-6 * self.fps:
+        if not same_fps(self.fps, other.fps):
             return False
         dot = np.abs((self.rotations * other.rotations).sum(-1))
         if (1.0 - dot > atol).any():

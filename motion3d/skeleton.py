@@ -13,7 +13,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-__all__ = ["Skeleton", "ROTATION_CHANNELS", "POSITION_CHANNELS"]
+__all__ = ["Skeleton", "ROTATION_CHANNELS", "POSITION_CHANNELS", "bone_difference"]
 
 POSITION_CHANNELS = ("Xposition", "Yposition", "Zposition")
 ROTATION_CHANNELS = ("Xrotation", "Yrotation", "Zrotation")
@@ -247,23 +247,31 @@ class Skeleton:
         idx = self.body_joints() if body_only else slice(None)
         return bool(np.allclose(self.offsets[idx], other.offsets[idx], atol=atol))
 
-    def describe_difference(self, other: "Skeleton", atol: float = 1e-4) -> str | None:
-        """A human-readable reason why two skeletons differ, or ``None`` if they match: names,
-        hierarchy, or body proportions (offsets below the pelvis, relative tolerance ``atol`` x
-        height; the trajectory chain's offsets are not proportions)."""
+    def describe_difference(self, other: "Skeleton", atol: float = 1e-4, joints=None,
+                            scale: float | None = None) -> str | None:
+        """A human-readable reason why ``other`` differs from this skeleton, or ``None`` if they
+        match: joint count, names, hierarchy, then bone offsets.
+
+        Args:
+            other: the skeleton to compare (``self`` is the reference).
+            atol: offset tolerance as a fraction of ``scale``.
+            scale: the length ``atol`` is a fraction of; default ``max(1, height())``.
+            joints: the joints whose offsets are compared; default :meth:`body_joints` (the
+                trajectory chain's offsets are placed by the motion, not proportions).
+        A NaN offset is a difference (never within tolerance).
+        """
         if self.num_joints != other.num_joints:
-            return f"{self.num_joints} joints vs {other.num_joints}"
+            return f"{other.num_joints} joints, expected {self.num_joints}"
         if self.names != other.names:
             diff = [(a, b) for a, b in zip(self.names, other.names) if a != b][:3]
-            return f"joint names differ, e.g. {diff}"
+            return f"joint names differ, e.g. {diff} (expected, got)"
         if not np.array_equal(self.parents, other.parents):
-            return "joint hierarchy differs"
-        body = self.body_joints()
-        if len(body):
-            diff = np.abs(self.offsets[body] - other.offsets[body]).max(-1)
-            if diff.max() > atol * max(1.0, self.height()):
-                j = int(body[diff.argmax()])
-                return f"bone offsets differ (largest at {self.names[j]!r}: {diff.max():.4g} units)"
+            j = int(np.flatnonzero(np.asarray(self.parents) != np.asarray(other.parents))[0])
+            return f"joint hierarchy differs (parent of {self.names[j]!r})"
+        js = self.body_joints() if joints is None else np.asarray(joints, dtype=np.int64).reshape(-1)
+        if len(js):
+            scale = max(1.0, self.height()) if scale is None else float(scale)
+            return bone_difference(self.names, self.offsets[js], other.offsets[js], js, atol * scale)
         return None
 
     def to_dict(self) -> dict:
@@ -283,3 +291,16 @@ class Skeleton:
             [tuple(c) for c in d.get("channels", [])],
             {int(k): np.asarray(v) for k, v in d.get("end_sites", {}).items()},
         )
+
+
+def bone_difference(names: Sequence[str], expected: np.ndarray, got: np.ndarray, joints: Sequence[int],
+                    limit: float) -> str | None:
+    """Why offsets ``got`` ``(K, 3)`` of ``joints`` ``(K,)`` are not ``expected`` within ``limit``
+    (file units, per coordinate), or ``None``. NaN anywhere is a difference: the test is
+    ``not (err <= limit)``, which NaN fails."""
+    err = np.abs(np.asarray(got, dtype=np.float64) - np.asarray(expected, dtype=np.float64)).max(axis=-1)  # (K,)
+    bad = ~(err <= limit)
+    if not bad.any():
+        return None
+    k = int(np.flatnonzero(np.isnan(err))[0]) if np.isnan(err).any() else int(np.argmax(np.where(bad, err, -1.0)))
+    return f"bone offsets differ: {names[int(joints[k])]!r} differs by {err[k]:.4g} units (tolerance {limit:.3g})"

@@ -20,11 +20,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 
 from motion3d.io import mesh as mesh_io  # noqa: E402
-from motion3d.io import pointcloud as pc_io  # noqa: E402
+from motion3d.io import registry  # noqa: E402
 from motion3d.outputs import OutputError, atomic_output, check_output  # noqa: E402
 from motion3d.points.ops import normalize_np  # noqa: E402
 
-SUFFIXES = set(pc_io.SUFFIXES) | set(mesh_io.SUFFIXES)
+SUFFIXES = set(registry.suffixes(("points", "mesh")))
 
 
 def collect(paths: list[str], limit: int) -> list[Path]:
@@ -41,9 +41,9 @@ def collect(paths: list[str], limit: int) -> list[Path]:
 
 def load_item(path: Path, n: int):
     """-> (points (n, 3) normalised for prediction and display, mesh or None)."""
-    from motion3d.data.pointclouds import load_shape, MESH_ONLY, _ply_has_faces
+    from motion3d.data.pointclouds import KINDS, load_shape
     pts = load_shape(path, n)
-    is_mesh = path.suffix.lower() in MESH_ONLY or (path.suffix.lower() == ".ply" and _ply_has_faces(path))
+    is_mesh = registry.detect(path, KINDS).kind == "mesh"
     mesh = mesh_io.load(path) if is_mesh else None
     return pts, mesh
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from motion3d.motion import Motion
-from motion3d.skeleton import Skeleton
+from motion3d.skeleton import Skeleton, bone_difference
 
 __all__ = ["SkeletonMismatch", "header_difference", "group_skeletons", "conform"]
 
@@ -34,24 +34,14 @@ def header_difference(ref: Skeleton, other: Skeleton, tol: float = 1e-3) -> str 
     """Why ``other``'s header is not ``ref``'s skeleton, or ``None``.
 
     Compares names, parents and the offsets of joints without position channels (within
-    ``tol * ref.height()``); offsets of translated joints are checked per clip by :func:`conform`.
+    ``tol * ref.height()``; :meth:`Skeleton.describe_difference`); offsets of translated joints
+    are checked per clip by :func:`conform`. A NaN offset never passes.
     """
-    if other.num_joints != ref.num_joints:
-        return f"{other.num_joints} joints, the reference has {ref.num_joints}"
-    if other.names != ref.names:
-        diff = [(a, b) for a, b in zip(ref.names, other.names) if a != b][:3]
-        return f"joint names differ from the reference, e.g. {diff} (reference, file)"
-    if not np.array_equal(other.parents, ref.parents):
-        j = int(np.flatnonzero(other.parents != ref.parents)[0])
-        return f"joint hierarchy differs (parent of {ref.names[j]!r})"
-    fixed = _fixed_joints(ref) & _fixed_joints(other)
-    fixed[0] = False  # the root's offset is its rest position, not a bone
-    err = np.abs(other.offsets - ref.offsets).max(-1) * fixed
-    limit = tol * ref.height()
-    if err.max(initial=0.0) > limit:
-        j = int(err.argmax())
-        return f"bone {ref.names[j]!r} differs from the reference by {err[j]:.4g} units (tolerance {limit:.3g})"
-    return None
+    fixed = _fixed_joints(ref) & _fixed_joints(other) if other.num_joints == ref.num_joints else None
+    if fixed is not None:
+        fixed[0] = False  # the root's offset is its rest position, not a bone
+        fixed = np.flatnonzero(fixed)
+    return ref.describe_difference(other, tol, joints=fixed, scale=ref.height())
 
 
 def group_skeletons(skeletons: list[Skeleton], tol: float = 1e-3) -> list[int]:
@@ -89,12 +79,10 @@ def conform(motion: Motion, ref: Skeleton, tol: float = 1e-3, check_bones: bool 
         limit = tol * ref.height()
         moving = np.abs(tr - tr[:1]).max(axis=(0, 2)) > limit  # (J,)
         moving[0] = True  # the root keeps its trajectory
-        err = np.abs(tr[0] - ref.offsets).max(-1) * ~moving  # (J,)
-        if check_bones and err.max(initial=0.0) > limit:
-            j = int(err.argmax())
-            raise SkeletonMismatch(
-                f"bone {ref.names[j]!r} differs from the reference by {err[j]:.4g} units (tolerance {limit:.3g})"
-            )
+        static = np.flatnonzero(~moving)
+        why = bone_difference(ref.names, ref.offsets[static], tr[0, static], static, limit) if check_bones else None
+        if why is not None:
+            raise SkeletonMismatch(why)
         tr = tr.copy()
         tr[:, ~moving] = ref.offsets[~moving]
     return Motion(ref, motion.rotations, motion.root_positions, motion.fps, tr, motion.name)

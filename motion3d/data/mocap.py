@@ -135,7 +135,9 @@ class MocapDataModule(L.LightningDataModule):
         self.stride = int(stride)
         if fps is not None and not float(fps) > 0:
             raise ValueError(f"fps must be positive or None, got {fps}")
-        self.target_fps = None if fps is None else float(fps)
+        #: the frame rate: the one asked for (``None``: the files'), then after ``setup`` the
+        #: clips' rate
+        self.fps: float | None = None if fps is None else float(fps)
         self.representation_name = representation
         self.representation_options = dict(representation_options or {})
         if "fps" in self.representation_options:
@@ -165,6 +167,11 @@ class MocapDataModule(L.LightningDataModule):
         self.skeleton_tolerance = float(skeleton_tolerance)
         self._fixed: dict | None = None  # checkpoint metadata (from_metadata): nothing is fitted
         self._ready = False
+
+    @property
+    def target_fps(self) -> float | None:
+        """Read-only alias of :attr:`fps` for older callers (``data/paired.py``, task configs)."""
+        return self.fps
 
     @classmethod
     def from_metadata(cls, metadata: dict, roots: list[str] | str, **kwargs) -> "MocapDataModule":
@@ -241,7 +248,7 @@ class MocapDataModule(L.LightningDataModule):
             "version": CACHE_VERSION,
             "representation": self.representation_name,
             "representation_options": self.representation_options,
-            "fps": self.target_fps,
+            "fps": self.fps,
             "mirror": self.mirror_augment,
             "loader_options": {k: str(v) for k, v in self.loader_options.items()},
             "skeleton_tolerance": self.skeleton_tolerance,
@@ -278,7 +285,7 @@ class MocapDataModule(L.LightningDataModule):
         by_key = sorted(range(len(keys)), key=lambda i: keys[i])
         pre = preprocess(
             [paths[i] for i in by_key], self.representation_name, self.representation_options,
-            self.target_fps, self.skeleton_tolerance, self.mirror_augment, self.loader_options,
+            self.fps, self.skeleton_tolerance, self.mirror_augment, self.loader_options,
             reference=None if self._fixed is None else Skeleton.from_dict(self._fixed["skeleton"]),
             on_bad=self.on_bad, on_mismatch=self.on_mismatch,
         )

@@ -26,14 +26,14 @@ from torch.utils.data import DataLoader, Dataset
 
 import lightning as L
 
-from motion3d.io import FormatError
+from motion3d.io import FormatError, registry
 from motion3d.io import mesh as mesh_io
-from motion3d.io import pointcloud as pc_io
 from motion3d.paths import resolve_data_path
 from motion3d.points.augment import Augment
 from motion3d.points.ops import farthest_point_sample_np, normalize_np
 
-MESH_ONLY = (".off", ".obj", ".stl", ".glb", ".gltf")
+#: what a shape file may be (:mod:`motion3d.io.registry`): a point cloud or a mesh
+KINDS = ("points", "mesh")
 CACHE_VERSION = 1
 
 
@@ -52,7 +52,7 @@ def list_split(root: Path, split: str, classes: Sequence[str] | None = None) -> 
         d.name for d in root.iterdir() if d.is_dir() and ((d / "train").is_dir() or (d / "test").is_dir()))
     if not names:
         raise FileNotFoundError(f"no <class>/train or <class>/test folders under {root}")
-    suffixes = set(pc_io.SUFFIXES) | set(mesh_io.SUFFIXES)
+    suffixes = set(registry.suffixes(KINDS))
     files, labels = [], []
     for label, name in enumerate(names):
         d = root / name / split
@@ -71,12 +71,11 @@ def load_shape(path: Path, n: int, normals: bool = False, seed: int = 0) -> np.n
     Point clouds with more than ``n`` points are reduced by FPS, with fewer are padded by repeating
     random points; meshes are sampled by area (2n points, then FPS to n for an even spread).
     """
-    suffix = path.suffix.lower()
-    is_mesh = suffix in MESH_ONLY or (suffix == ".ply" and _ply_has_faces(path))
-    if is_mesh:
+    fmt = registry.detect(path, KINDS)
+    if fmt.kind == "mesh":
         pts = mesh_io.load_as_points(path, 2 * n, normals=normals, seed=seed)
     else:
-        pts = pc_io.load(path)
+        pts = fmt.load(path)
     cols = 6 if normals else 3
     if pts.shape[1] < cols:
         raise FormatError(path, f"normals requested but the file has {pts.shape[1]} columns")
@@ -87,18 +86,6 @@ def load_shape(path: Path, n: int, normals: bool = False, seed: int = 0) -> np.n
         rng = np.random.default_rng(seed)
         pts = np.concatenate([pts, pts[rng.integers(0, len(pts), n - len(pts))]], axis=0)
     return normalize_np(pts)
-
-
-def _ply_has_faces(path: Path) -> bool:
-    with open(path, "rb") as f:
-        head = f.read(4096)
-    end = head.find(b"end_header")
-    header = head[: end if end >= 0 else len(head)].decode("ascii", errors="replace")
-    for line in header.splitlines():
-        parts = line.split()
-        if len(parts) >= 3 and parts[0] == "element" and parts[1] == "face":
-            return int(parts[2]) > 0
-    return False
 
 
 def load_folder(files: Sequence[Path], n: int, normals: bool = False, cache_dir: str | Path | None = None,

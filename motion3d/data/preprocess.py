@@ -24,7 +24,7 @@ from motion3d import features
 from motion3d.data.conform import SkeletonMismatch, conform, group_skeletons, header_difference
 from motion3d.io import FormatError
 from motion3d.io import registry
-from motion3d.motion import Motion
+from motion3d.motion import FPS_TOLERANCE, Motion
 from motion3d.skeleton import Skeleton
 
 __all__ = ["BadDataError", "Preprocessed", "preprocess", "read_skeleton", "POLICIES"]
@@ -32,8 +32,6 @@ __all__ = ["BadDataError", "Preprocessed", "preprocess", "read_skeleton", "POLIC
 log = logging.getLogger("motion3d.data")
 
 POLICIES = ("skip", "error")
-#: relative frame-rate difference below which a file is taken to be at the target rate
-FPS_TOLERANCE = 1e-4
 
 
 class BadDataError(ValueError):

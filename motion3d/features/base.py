@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from motion3d.motion import Motion
+from motion3d.motion import Motion, same_fps
 from motion3d.skeleton import Skeleton
 
 __all__ = ["MotionRepresentation", "register", "build", "from_dict", "available"]
@@ -73,19 +73,12 @@ class MotionRepresentation(ABC):
         return list(range(self.skeleton.num_joints))
 
     def _check_motion(self, motion: Motion):
-        sk, other = self.skeleton, motion.skeleton
-        why = None
-        if not sk.same_topology(other):
-            why = sk.describe_difference(other)
-        else:
-            js = self._offset_joints()
-            err = np.abs(sk.offsets[js] - other.offsets[js]).max(axis=-1) if js else np.zeros(0)
-            if len(err) and err.max() > OFFSET_TOLERANCE * sk.height():
-                k = int(err.argmax())
-                why = f"bone offsets differ (largest at {sk.names[js[k]]!r}: {err[k]:.4g} units)"
+        sk = self.skeleton
+        why = sk.describe_difference(motion.skeleton, OFFSET_TOLERANCE, joints=self._offset_joints(),
+                                     scale=sk.height())
         if why is not None:
             raise ValueError(f"motion {motion.name!r} is not on this representation's skeleton: {why}")
-        if self.fps is not None and abs(motion.fps - self.fps) > 1e-4 * self.fps:
+        if self.fps is not None and not same_fps(motion.fps, self.fps):
             raise ValueError(
                 f"motion {motion.name!r} is at {motion.fps:g} fps but the representation expects "
                 f"{self.fps:g}; resample it first (motion3d.ops.resample)"

@@ -17,19 +17,19 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from motion3d.features.base import MotionRepresentation, _as_tensor, register
-from motion3d.features.trajectory import TRAJECTORY_NAMES, decode_trajectory, encode_trajectory, initial_state
+from motion3d.features.base import _as_tensor, register
+from motion3d.features.trajectory import (TRAJECTORY_NAMES, TrajectoryRepresentation, decode_trajectory,
+                                          encode_trajectory)
 from motion3d.motion import Motion
 from motion3d.ops.contacts import foot_contacts
-from motion3d.ops.facing import facing_directions, yaw_matrix
-from motion3d.ops.joints import find_facing_pairs, find_feet, find_pelvis
+from motion3d.ops.facing import yaw_matrix
 from motion3d.skeleton import Skeleton
 
 __all__ = ["JointPositions"]
 
 
 @register
-class JointPositions(MotionRepresentation):
+class JointPositions(TrajectoryRepresentation):
     """``"positions"``: see the module docstring. Arguments as :class:`RotationFeatures`."""
 
     name = "positions"
@@ -47,14 +47,10 @@ class JointPositions(MotionRepresentation):
     ):
         super().__init__(skeleton, fps)
         sk = skeleton
-        self.pelvis = find_pelvis(sk, pelvis)
+        self._setup_trajectory(feet, pelvis, facing_joints, contact_height, contact_velocity)
         ancestors = set(sk.chain(self.pelvis))
         #: joints whose positions are features: all but the pelvis and its ancestors
         self.body = [j for j in range(sk.num_joints) if j not in ancestors]
-        self.feet = find_feet(sk, feet)
-        self.facing = [tuple(p) for p in find_facing_pairs(sk, facing_joints)]
-        self.contact_height = float(contact_height)
-        self.contact_velocity = float(contact_velocity)
         self.names = list(TRAJECTORY_NAMES) + [f"position:{sk.names[j]}:{a}" for j in self.body for a in "xyz"]
         self.names += [f"contact:{sk.names[j]}" for j in self.feet]
         n = 3 * len(self.body)
@@ -65,26 +61,13 @@ class JointPositions(MotionRepresentation):
             "positions": (4, 4 + n),
             "contacts": (4 + n, 4 + n + len(self.feet)),
         }
-        self._rest = sk.rest_positions()
 
     def options(self) -> dict[str, Any]:
-        n = self.skeleton.names
-        return {
-            "fps": self.fps,
-            "feet": [n[j] for j in self.feet],
-            "pelvis": n[self.pelvis],
-            "facing_joints": [[n[a], n[b]] for a, b in self.facing],
-            "contact_height": self.contact_height,
-            "contact_velocity": self.contact_velocity,
-        }
+        return self._trajectory_options()
 
     def _offset_joints(self) -> list[int]:
         # positions are encoded directly; bone offsets only have to match below the pelvis
         return list(self.body)
-
-    def _heading(self, pos: np.ndarray) -> np.ndarray:
-        f = facing_directions(pos, self.skeleton, self.facing)
-        return np.unwrap(np.arctan2(f[..., 0], f[..., 2]))
 
     def encode(self, motion: Motion) -> np.ndarray:
         """``(T, D)`` float32 features of ``motion``."""
@@ -97,10 +80,6 @@ class JointPositions(MotionRepresentation):
         rel = np.einsum("tab,tjb->tja", yaw_matrix(-heading), rel).reshape(motion.num_frames, -1)
         contacts = foot_contacts(motion, self.feet, self.contact_height, self.contact_velocity, positions=pos)
         return np.concatenate([traj, rel, contacts.astype(np.float64)], axis=1).astype(np.float32)
-
-    def initial_state(self, motion: Motion) -> np.ndarray:
-        pos = motion[:1].positions()
-        return initial_state(pos[:, self.pelvis], self._heading(pos))
 
     def decode_positions(self, features: torch.Tensor, initial: torch.Tensor | None = None) -> torch.Tensor:
         """Global positions ``(..., T, J, 3)``; the pelvis' ancestors (Bandai-Namco's static

@@ -24,21 +24,22 @@ from typing import Any, Sequence
 import numpy as np
 import torch
 
-from motion3d.features.base import MotionRepresentation, _as_tensor, register
-from motion3d.features.trajectory import TRAJECTORY_NAMES, decode_trajectory, encode_trajectory, initial_state
+from motion3d.features.base import _as_tensor, register
+from motion3d.features.trajectory import (TRAJECTORY_NAMES, TrajectoryRepresentation, decode_trajectory,
+                                          encode_trajectory)
 from motion3d.geometry.kinematics import forward_kinematics
 from motion3d.geometry.rotations import matrix_to_6d, matrix_to_quat, quat_to_matrix, sixd_to_matrix
 from motion3d.motion import Motion
 from motion3d.ops.contacts import foot_contacts
-from motion3d.ops.facing import facing_directions, yaw_matrix
-from motion3d.ops.joints import find_facing_pairs, find_feet, find_pelvis, resolve_joints
+from motion3d.ops.facing import yaw_matrix
+from motion3d.ops.joints import resolve_joints
 from motion3d.skeleton import Skeleton
 
 __all__ = ["RotationFeatures"]
 
 
 @register
-class RotationFeatures(MotionRepresentation):
+class RotationFeatures(TrajectoryRepresentation):
     """``"rot6d"``: see the module docstring.
 
     Args:
@@ -70,18 +71,14 @@ class RotationFeatures(MotionRepresentation):
         super().__init__(skeleton, fps)
         sk = skeleton
         J = sk.num_joints
-        self.pelvis = find_pelvis(sk, pelvis)
+        self._setup_trajectory(feet, pelvis, facing_joints, contact_height, contact_velocity)
         ancestors = set(sk.chain(self.pelvis)[:-1])
         #: joints whose rotations are features (all but the pelvis' ancestors), in joint order
         self.body = [j for j in range(J) if j not in ancestors]
-        self.feet = find_feet(sk, feet)
-        self.facing = [tuple(p) for p in find_facing_pairs(sk, facing_joints)]
         self.translated = resolve_joints(sk, translated_joints)
         bad = [sk.names[j] for j in self.translated if j in ancestors or j == self.pelvis]
         if bad:
             raise ValueError(f"translated_joints must lie below the pelvis {sk.names[self.pelvis]!r}: {bad}")
-        self.contact_height = float(contact_height)
-        self.contact_velocity = float(contact_velocity)
         self._root_k = self.body.index(self.pelvis)
 
         names = list(TRAJECTORY_NAMES)
@@ -98,20 +95,9 @@ class RotationFeatures(MotionRepresentation):
             "translations": (4 + n_rot, 4 + n_rot + n_tr),
             "contacts": (4 + n_rot + n_tr, 4 + n_rot + n_tr + len(self.feet)),
         }
-        # rest configuration of the pelvis' ancestors, used by decode
-        self._rest = sk.rest_positions()
 
     def options(self) -> dict[str, Any]:
-        n = self.skeleton.names
-        return {
-            "fps": self.fps,
-            "feet": [n[j] for j in self.feet],
-            "pelvis": n[self.pelvis],
-            "facing_joints": [[n[a], n[b]] for a, b in self.facing],
-            "translated_joints": [n[j] for j in self.translated],
-            "contact_height": self.contact_height,
-            "contact_velocity": self.contact_velocity,
-        }
+        return self._trajectory_options(translated_joints=[self.skeleton.names[j] for j in self.translated])
 
     # ------------------------------------------------------------------ encode
     def _offset_joints(self) -> list[int]:
@@ -133,11 +119,6 @@ class RotationFeatures(MotionRepresentation):
                 "build the representation with translated_joints=[...] listing them"
             )
 
-    def _heading(self, pos: np.ndarray) -> np.ndarray:
-        """``(T,)`` unwrapped heading angles from global positions ``(T, J, 3)``."""
-        f = facing_directions(pos, self.skeleton, self.facing)
-        return np.unwrap(np.arctan2(f[..., 0], f[..., 2]))
-
     def encode(self, motion: Motion) -> np.ndarray:
         """``(T, D)`` float32 features of ``motion``."""
         self._check_motion(motion)
@@ -157,10 +138,6 @@ class RotationFeatures(MotionRepresentation):
             motion, self.feet, self.contact_height, self.contact_velocity, positions=pos
         ).astype(np.float64)
         return np.concatenate([traj, six, tr, contacts], axis=1).astype(np.float32)
-
-    def initial_state(self, motion: Motion) -> np.ndarray:
-        pos = motion[:1].positions()
-        return initial_state(pos[:, self.pelvis], self._heading(pos))
 
     # ------------------------------------------------------------------ decode
     def decode_kinematics(

@@ -16,12 +16,17 @@ so ``decode(encode(x))`` is exact given the first frame's state; cumulative sums
 """
 from __future__ import annotations
 
+from typing import Any, Sequence
+
 import numpy as np
 import torch
 
-from motion3d.ops.facing import wrap_angle, yaw_matrix
+from motion3d.features.base import MotionRepresentation
+from motion3d.motion import Motion
+from motion3d.ops.facing import facing_directions, wrap_angle, yaw_matrix
+from motion3d.ops.joints import find_facing_pairs, find_feet, find_pelvis
 
-__all__ = ["encode_trajectory", "decode_trajectory", "initial_state", "TRAJECTORY_NAMES"]
+__all__ = ["encode_trajectory", "decode_trajectory", "initial_state", "TRAJECTORY_NAMES", "TrajectoryRepresentation"]
 
 TRAJECTORY_NAMES = ["root_height", "root_velocity_x", "root_velocity_z", "root_angular_velocity"]
 
@@ -63,3 +68,45 @@ def decode_trajectory(traj: torch.Tensor, initial: torch.Tensor | None = None) -
     x = initial[..., 0:1] + torch.cat([zero, torch.cumsum(dx, dim=-1)], dim=-1)
     z = initial[..., 1:2] + torch.cat([zero, torch.cumsum(dz, dim=-1)], dim=-1)
     return torch.stack([x, height, z], dim=-1), heading
+
+
+class TrajectoryRepresentation(MotionRepresentation):
+    """The part every trajectory-based representation shares (``rot6d``, ``positions``): the
+    pelvis (trajectory joint), the feet for contacts, the facing pairs for the heading, the
+    contact thresholds, their options and the first frame's state. Subclasses call
+    :meth:`_setup_trajectory` in ``__init__`` after ``super().__init__``."""
+
+    def _setup_trajectory(self, feet: Sequence[str] | None, pelvis: str | None,
+                          facing_joints: Sequence[Sequence[str]] | None, contact_height: float,
+                          contact_velocity: float) -> None:
+        sk = self.skeleton
+        self.pelvis = find_pelvis(sk, pelvis)
+        self.feet = find_feet(sk, feet)
+        self.facing = [tuple(p) for p in find_facing_pairs(sk, facing_joints)]
+        self.contact_height = float(contact_height)
+        self.contact_velocity = float(contact_velocity)
+        # rest configuration, for the joints decode places at rest (the pelvis' ancestors)
+        self._rest = sk.rest_positions()
+
+    def _trajectory_options(self, **extra) -> dict[str, Any]:
+        """The shared options, with ``extra`` before the contact thresholds."""
+        n = self.skeleton.names
+        return {
+            "fps": self.fps,
+            "feet": [n[j] for j in self.feet],
+            "pelvis": n[self.pelvis],
+            "facing_joints": [[n[a], n[b]] for a, b in self.facing],
+            **extra,
+            "contact_height": self.contact_height,
+            "contact_velocity": self.contact_velocity,
+        }
+
+    def _heading(self, pos: np.ndarray) -> np.ndarray:
+        """``(T,)`` unwrapped heading angles from global positions ``(T, J, 3)``."""
+        f = facing_directions(pos, self.skeleton, self.facing)
+        return np.unwrap(np.arctan2(f[..., 0], f[..., 2]))
+
+    def initial_state(self, motion: Motion) -> np.ndarray:
+        """``(3,)`` ``[x0, z0, h0]`` of ``motion``'s first frame (for decoding)."""
+        pos = motion[:1].positions()
+        return initial_state(pos[:, self.pelvis], self._heading(pos))

@@ -1,4 +1,6 @@
-"""File formats. One module per format, each with symmetric ``load``/``save``.
+"""File formats. One module per format, each with symmetric ``load``/``save``;
+:mod:`motion3d.io.registry` is the one dispatch from a file (extension, and content where an
+extension is shared) to its module, used by ``data/``, ``render/`` and ``viz/``.
 
 Every loader raises :class:`FormatError` naming the file (and line, for text formats) when the
 input is malformed.

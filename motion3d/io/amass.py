@@ -38,6 +38,7 @@ from motion3d.geometry.rotations import axis_angle_to_quat, np_matrix_to_quat, n
 from motion3d.io import FormatError
 from motion3d.io.smpl_pkl import load_body_model, load_npz, smplx_struct
 from motion3d.motion import Motion
+from motion3d.ops.axes import Z_UP_TO_Y_UP
 from motion3d.skeleton import Skeleton
 
 __all__ = ["SMPLH_JOINT_NAMES", "SMPLH_PARENTS", "BODY_MODELS_ENV", "find_body_model", "load_model_arrays",
@@ -60,7 +61,7 @@ SMPLH_PARENTS = np.array(
 #: environment variable naming the folder of body models (default: ``<data root>/body_models``)
 BODY_MODELS_ENV = "MOTION3D_BODY_MODELS"
 _NUM_JOINTS = 52
-_Z_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
+_Z_UP = Z_UP_TO_Y_UP
 
 
 # ---------------------------------------------------------------------------------------------

@@ -7,12 +7,16 @@ from motion3d.geometry.rotations import np_quat_mul, np_matrix_to_quat
 from motion3d.motion import Motion
 from motion3d.skeleton import Skeleton
 
-__all__ = ["change_basis", "to_y_up", "detect_up_axis", "up_axis_matrix"]
+__all__ = ["change_basis", "to_y_up", "detect_up_axis", "up_axis_matrix", "Z_UP_TO_Y_UP"]
 
-#: rotations that take each up axis to +Y (column vectors): z-up (x, y, z) -> (x, z, -y)
+#: Z up (AMASS, SMPL, most scanners) to the library's Y up: ``(x, y, z) -> (x, z, -y)``, a -90
+#: degree turn about X (column vectors: ``p_yup = Z_UP_TO_Y_UP @ p_zup``). The one copy of it.
+Z_UP_TO_Y_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
+
+#: rotations that take each up axis to +Y (column vectors)
 _TO_Y_UP = {
     "y": np.eye(3),
-    "z": np.array([[1.0, 0, 0], [0, 0, 1], [0, -1, 0]]),
+    "z": Z_UP_TO_Y_UP,
     "-z": np.array([[1.0, 0, 0], [0, 0, -1], [0, 1, 0]]),
     "x": np.array([[0.0, -1, 0], [1, 0, 0], [0, 0, 1]]),
     "-y": np.array([[1.0, 0, 0], [0, -1, 0], [0, 0, -1]]),

@@ -22,6 +22,9 @@ for motions with per-frame translations, and for the mirrored skeleton (``skelet
 whose left bones take the right bones' lengths). ``skeleton="keep"`` keeps the original skeleton
 (what data augmentation wants); for a skeleton whose left and right offsets are already mirror
 images both are the same and exact.
+
+This module does not import :mod:`motion3d.motion` (``Motion.mirror`` calls it): the result is
+built with ``motion.replace``.
 """
 from __future__ import annotations
 
@@ -31,7 +34,6 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from motion3d.geometry.rotations import np_matrix_to_quat, np_quat_mul
-from motion3d.motion import Motion
 from motion3d.ops.joints import find_mirror_pairs
 from motion3d.skeleton import Skeleton
 
@@ -124,11 +126,11 @@ def _reflect_quat(q: np.ndarray, axis: str) -> np.ndarray:
 
 
 def mirror(
-    motion: Motion,
+    motion: "Motion",  # noqa: F821 (motion3d.Motion)
     axis: str = "x",
     pairs: Mapping[str, str] | Sequence[tuple[str, str]] | None = None,
     skeleton: str = "auto",
-) -> Motion:
+) -> "Motion":  # noqa: F821
     """Swap left and right: the mirror image of ``motion`` across the plane normal to ``axis``.
 
     Args:
@@ -175,4 +177,4 @@ def mirror(
         same = np.abs(new_offsets - sk.offsets).max() <= 1e-6 * max(sk.height(), 1e-12)
         skeleton = "keep" if (same or tr is not None) else "mirror"
     out_sk = sk if skeleton == "keep" else mirrored_sk
-    return Motion(out_sk, rot, root, motion.fps, tr, motion.name)
+    return motion.replace(skeleton=out_sk, rotations=rot, root_positions=root, translations=tr)

@@ -5,28 +5,14 @@ any units and any frame rate render the same way. :func:`from_motion` adapts a `
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
 
-_PARTS = "hand|foot|arm|leg|hip|knee|elbow|wrist|ankle|toe|shoulder|collar|thigh|shin|clavicle|finger|thumb|up"
+from motion3d.ops.joints import joint_side
 
-
-def joint_side(name: str) -> int:
-    """-1 for a left joint, +1 for a right one, 0 otherwise, from naming habits.
-
-    Recognises ``LeftArm``, ``left_hip``, ``LHipJoint``, ``lhand``, ``Hand_L``, ``l.knee``.
-    """
-    for side, word, letter in ((-1, "left", "l"), (1, "right", "r")):
-        if word in name.lower():
-            return side
-        up = letter.upper()
-        if re.match(rf"^[{letter}{up}](?=[A-Z_.\s])", name) or re.search(rf"[_.\s][{letter}{up}]$", name):
-            return side
-        if re.match(rf"^[{letter}{up}](?:{_PARTS})", name, flags=re.IGNORECASE):
-            return side
-    return 0
+#: joint_side's answer as the sign renderers colour by: -1 left, +1 right, 0 centre/unknown
+_SIDE_SIGN = {"left": -1, "right": 1, None: 0}
 
 
 @dataclass
@@ -36,14 +22,14 @@ class Clip:
     Attributes:
         positions: (T, J, 3) global joint positions, Y up, any units.
         parents: (J,) parent index per joint, -1 for the root (joint 0).
-        fps: frames per second (any value).
+        fps: frames per second (any positive value; required: a clip's rate is never assumed).
         name: shown above the clip.
         names: optional joint names (J,), used to colour left and right sides.
     """
 
     positions: np.ndarray
     parents: np.ndarray
-    fps: float = 30.0
+    fps: float
     name: str = ""
     names: list[str] | None = field(default=None)
 
@@ -54,8 +40,11 @@ class Clip:
             raise ValueError(f"positions must be (T, J, 3), got {self.positions.shape}")
         if self.parents.shape != (self.positions.shape[1],):
             raise ValueError(f"parents must be (J,) = ({self.positions.shape[1]},), got {self.parents.shape}")
-        if self.fps <= 0:
+        if self.fps is None:
+            raise ValueError(f"clip {self.name!r} needs fps (frames per second): a frame rate is never assumed")
+        if not (np.isfinite(self.fps) and self.fps > 0):
             raise ValueError(f"fps must be positive, got {self.fps}")
+        self.fps = float(self.fps)
         self._bones = None
 
     @property
@@ -95,11 +84,14 @@ class Clip:
         return np.unique(b) if len(b) else np.arange(self.positions.shape[1])
 
     def sides(self) -> np.ndarray:
-        """(B,) side of each bone's child joint from its name: -1 left, +1 right, 0 centre/unknown."""
+        """(B,) side of each bone's child joint from its name (:func:`motion3d.ops.joints.joint_side`,
+        which counts a side marker only when the other side's name exists): -1 left, +1 right,
+        0 centre/unknown."""
         child = self.bones()[:, 1]
         if self.names is None:
             return np.zeros(len(child), dtype=np.int64)
-        return np.array([joint_side(str(self.names[j])) for j in child], dtype=np.int64)
+        names = [str(n) for n in self.names]
+        return np.array([_SIDE_SIGN[joint_side(names[j], names)] for j in child], dtype=np.int64)
 
     def frame_at(self, seconds: np.ndarray) -> np.ndarray:
         """Frame indices (N,) shown at times ``seconds`` (N,); the last frame holds after the end."""
@@ -114,10 +106,13 @@ def from_motion(motion, name: str = "") -> Clip:
                 name or getattr(motion, "name", ""), list(sk.names))
 
 
-def as_clips(items, fps: float = 30.0, parents=None, names=None) -> list[Clip]:
+def as_clips(items, fps: float | None = None, parents=None, names=None) -> list[Clip]:
     """Normalise the inputs of the render functions to a list of clips.
 
-    Accepts a Clip, a Motion, a (T, J, 3) array (with ``parents``), or a list of these.
+    Accepts a Clip, a Motion, a (T, J, 3) array (with ``parents`` and ``fps``: an array does not
+    carry its frame rate; Clips and Motions do), or a list of these.
+    Raises:
+        ValueError: an array without ``parents`` or without ``fps``.
     """
     if isinstance(items, (Clip, np.ndarray)) or hasattr(items, "skeleton"):
         items = [items]
@@ -133,6 +128,9 @@ def as_clips(items, fps: float = 30.0, parents=None, names=None) -> list[Clip]:
         else:
             if parents is None:
                 raise ValueError("a positions array needs `parents`")
+            if fps is None:
+                raise ValueError("a positions array needs `fps` (frames per second): an array does not "
+                                 "carry its frame rate, and none is assumed")
             out.append(Clip(np.asarray(item), parents, fps, label))
     return out
 

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-# AMASS (Z up) to the library convention (Y up): (x, y, z) -> (x, z, -y), a -90 deg turn about X.
-Z_UP_TO_Y_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
+from motion3d.io.amass import body_model, find_body_model
+from motion3d.ops.axes import Z_UP_TO_Y_UP  # AMASS (Z up) to the library's Y up
 
 
 class SMPLModelMissing(FileNotFoundError):
@@ -33,8 +33,6 @@ def find_model_file(model_dir: str | os.PathLike | None, gender: str = "neutral"
     Raises:
         SMPLModelMissing: with what was looked for and how to get the files.
     """
-    from motion3d.io.amass import find_body_model
-
     first = None
     g = str(gender).strip().lower() or "neutral"
     for want in dict.fromkeys([g, "neutral", "male", "female"]):
@@ -43,14 +41,6 @@ def find_model_file(model_dir: str | os.PathLike | None, gender: str = "neutral"
         except FileNotFoundError as err:
             first = first or err
     raise SMPLModelMissing(str(first)) from None
-
-
-def load_body_model(path: Path, gender: str = "neutral", num_betas: int = 16):
-    """An ``smplx.SMPLH`` (flat hand mean, no PCA, as AMASS) read through the library's safe
-    model reader (:func:`motion3d.io.amass.body_model`)."""
-    from motion3d.io.amass import body_model
-
-    return body_model(path, gender, num_betas=num_betas)
 
 
 def smpl_mesh_sequence(poses: np.ndarray, trans: np.ndarray, betas: np.ndarray | None = None,
@@ -82,7 +72,8 @@ def smpl_mesh_sequence(poses: np.ndarray, trans: np.ndarray, betas: np.ndarray |
         poses = np.concatenate([poses, np.zeros((len(poses), 90), np.float32)], 1)
     if isinstance(gender, bytes):
         gender = gender.decode()
-    model = load_body_model(find_model_file(model_dir, str(gender)), str(gender))
+    # smplx.SMPLH (flat hand mean, no PCA, as AMASS) through the library's safe model reader
+    model = body_model(find_model_file(model_dir, str(gender)), str(gender), num_betas=16)
     nb = model.shapedirs.shape[-1]
     b = np.zeros(nb, np.float32)
     if betas is not None:
@@ -105,10 +96,3 @@ def smpl_mesh_sequence(poses: np.ndarray, trans: np.ndarray, betas: np.ndarray |
     faces = np.asarray(model.faces, dtype=np.int64)
     return verts, faces, joints
 
-
-def load_amass(path: str | os.PathLike) -> dict:
-    """The arrays of an AMASS npz: poses (T, 156), trans (T, 3), betas, gender (str), fps (float);
-    :func:`motion3d.io.amass.load_params`."""
-    from motion3d.io.amass import load_params
-
-    return load_params(path)

@@ -31,10 +31,11 @@ def clips_video(clips, size: tuple[int, int] = (128, 128), fps: float | None = N
     """Render clips to a video tensor for ``add_video``.
 
     Args:
-        clips: Clips / Motions, or a (N, T, J, 3) array or tensor of positions with ``parents``.
+        clips: Clips / Motions, or a (N, T, J, 3) array or tensor of positions with ``parents``
+            and ``fps`` (arrays do not carry a frame rate; none is assumed).
         size: (width, height) of each clip's video.
-        fps: output rate (default the highest clip rate); clips are sampled by time and the
-            shorter ones hold their last frame.
+        fps: the rate of array inputs, and the output rate (default: the highest clip rate);
+            clips are sampled by time and the shorter ones hold their last frame.
         max_frames: keep at most this many output frames (subsampled evenly).
     Returns:
         (N, T, 3, H, W) uint8.
@@ -46,8 +47,7 @@ def _render_clips(clips, size, fps, parents, max_frames, follow, grid) -> tuple[
     """:func:`clips_video` and the frame rate of the (possibly subsampled) result."""
     if not isinstance(clips, (list, tuple)) and not hasattr(clips, "skeleton") and _numpy(clips).ndim == 4:
         clips = list(_numpy(clips))
-    clips = as_clips([_numpy(c) if hasattr(c, "detach") else c for c in clips], parents=parents,
-                     fps=fps or 30.0)
+    clips = as_clips([_numpy(c) if hasattr(c, "detach") else c for c in clips], parents=parents, fps=fps)
     rate, idx = timeline(clips, fps)  # (N, F)
     if max_frames is not None and idx.shape[1] > max_frames:
         rate *= max_frames / idx.shape[1]
@@ -116,14 +116,17 @@ def gif_bytes(video: np.ndarray, fps: float) -> bytes:
     return buf.getvalue()
 
 
-def log_video(writer, tag: str, video: np.ndarray, step: int | None = None, fps: float = 30.0) -> None:
-    """Write (N, T, 3, H, W) uint8 videos, tiled, as an animated GIF image summary.
+def log_video(writer, tag: str, video: np.ndarray, step: int | None = None, fps: float | None = None) -> None:
+    """Write (N, T, 3, H, W) uint8 videos, tiled, as an animated GIF image summary at ``fps``
+    (required: a video's rate is never assumed).
 
     The same summary ``SummaryWriter.add_video`` writes, without its moviepy dependency.
     ``writer`` is a ``torch.utils.tensorboard.SummaryWriter``.
     """
     from tensorboard.compat.proto.summary_pb2 import Summary
 
+    if fps is None or not fps > 0:
+        raise ValueError(f"log_video needs the video's fps (frames per second), got {fps}")
     video = _numpy(video)
     n, t, c, h, w = video.shape
     tiled = np.stack([tile(video[:, i]) for i in range(t)])  # (T, 3, H', W')

@@ -425,3 +425,13 @@ def test_unreadable_files_only(data_dir, tmp_path):
     """AMASS files without the (registration-only) body model: every file is reported by name."""
     with pytest.raises(ValueError, match="none of the 2 motion files could be read.*amass_sample.npz"):
         make_dm([data_dir / "smpl"], tmp_path, loader_options={"body_model_dir": str(tmp_path / "none")}).setup()
+
+
+def test_fps_is_one_attribute(tmp_path):
+    dm = make_dm([tmp_path], tmp_path / "cache", fps=24)
+    assert dm.fps == 24.0 and dm.target_fps == 24.0
+    assert make_dm([tmp_path], tmp_path / "cache", fps=None).fps is None
+    with pytest.raises(AttributeError):
+        dm.target_fps = 30.0  # read-only alias: the rate lives in dm.fps only
+    with pytest.raises(ValueError, match="fps must be positive"):
+        make_dm([tmp_path], tmp_path / "cache", fps=0)

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from motion3d.render.camera import ViewCamera, follow_targets, look_at_extrinsic, smooth_path, view_basis
-from motion3d.render.clip import Clip, Framing, as_clips, grid_segments, joint_side, nice_step, timeline
+from motion3d.render.clip import Clip, Framing, as_clips, grid_segments, nice_step, timeline
 from tests.conftest import assert_close
 from tests.render.helpers import PARENTS, walking_clip
 
@@ -47,13 +47,25 @@ def test_follow_targets_track_the_body():
     assert np.ptp(tgt[:, 1]) == 0
 
 
-def test_joint_side_conventions():
+def test_clip_sides_follow_ops_joint_side():
+    # the renderer colours by motion3d.ops.joints.joint_side: a marker counts when its pair exists
     left = ["LeftArm", "left_hip", "LHipJoint", "lhand", "Hand_L", "L_Knee", "UpperLeg_L"]
-    right = ["RightArm", "right_hip", "RHipJoint", "rhand", "Hand_R", "R_Knee"]
-    centre = ["Hips", "lowerback", "Chest", "Head", "Spine1", "joint_Root", "Neck"]
-    assert [joint_side(n) for n in left] == [-1] * len(left)
-    assert [joint_side(n) for n in right] == [1] * len(right)
-    assert [joint_side(n) for n in centre] == [0] * len(centre)
+    right = ["RightArm", "right_hip", "RHipJoint", "rhand", "Hand_R", "R_Knee", "UpperLeg_R"]
+    centre = ["lowerback", "Chest", "Head", "Spine1", "joint_Root", "Neck"]
+    names = ["Hips"] + left + right + centre
+    parents = np.array([-1] + [0] * (len(names) - 1))
+    pos = np.zeros((2, len(names), 3))
+    pos[:, 0, 1] = 1.0  # the root above the floor, every bone one unit long, none moving
+    pos[:, 1:, 1] = 2.0 * (np.arange(1, len(names)) % 2)
+    sides = Clip(pos, parents, 30, "c", names).sides()
+    assert sides.tolist() == [-1] * len(left) + [1] * len(right) + [0] * len(centre)
+
+
+def test_clip_and_arrays_need_fps():
+    with pytest.raises(ValueError, match="needs fps"):
+        Clip(np.zeros((3, 3, 3)), [-1, 0, 1], None)
+    with pytest.raises(ValueError, match="needs `fps`"):
+        as_clips(np.zeros((2, 6, 3)), parents=PARENTS)
 
 
 def test_clip_validation_and_bones():
@@ -63,7 +75,8 @@ def test_clip_validation_and_bones():
         Clip(np.zeros((3, 3, 3)), [-1, 0, 1], 0)
     clip = walking_clip()
     assert clip.bones().tolist() == [[0, 1], [1, 2], [1, 3], [1, 4], [0, 5]]
-    assert clip.sides().tolist() == [0, 0, -1, 1, -1]
+    # LeftFoot has no RightFoot partner in this figure, so its side is unknown (joint_side)
+    assert clip.sides().tolist() == [0, 0, -1, 1, 0]
 
 
 def test_translation_links_are_not_bones():
@@ -112,7 +125,7 @@ def test_grid_segments_snap_and_shape():
 
 
 def test_as_clips_accepts_arrays():
-    clips = as_clips([np.zeros((2, 6, 3))], parents=PARENTS, names=["x"])
-    assert clips[0].name == "x" and clips[0].fps == 30.0
+    clips = as_clips([np.zeros((2, 6, 3))], parents=PARENTS, names=["x"], fps=24)
+    assert clips[0].name == "x" and clips[0].fps == 24.0
     with pytest.raises(ValueError, match="parents"):
         as_clips(np.zeros((2, 6, 3)))

@@ -3,9 +3,10 @@ registration)."""
 import numpy as np
 import pytest
 
-from motion3d.render.smpl_mesh import (SMPLModelMissing, Z_UP_TO_Y_UP, find_model_file, load_amass,
-                                       smpl_mesh_sequence)
-from motion3d.render.sources import _smplh_parents, load_item
+from motion3d.io.amass import SMPLH_PARENTS, load_params
+from motion3d.ops.axes import Z_UP_TO_Y_UP
+from motion3d.render.smpl_mesh import SMPLModelMissing, find_model_file, smpl_mesh_sequence
+from motion3d.render.sources import load_item
 from tests.conftest import assert_close
 
 NJ = 52
@@ -14,7 +15,7 @@ NJ = 52
 def fabricate_smplh(path, num_betas=4, seed=0):
     """A valid SMPL-H npz: 4 vertices (a small tetrahedron) per joint, each skinned to its joint."""
     rng = np.random.default_rng(seed)
-    parents = _smplh_parents()
+    parents = SMPLH_PARENTS
     joints = np.zeros((NJ, 3))
     for j in range(1, NJ):
         joints[j] = joints[parents[j]] + rng.normal(scale=0.1, size=3)
@@ -81,7 +82,7 @@ def test_gender_fallback_and_amass_layout(tmp_path):
 def test_real_amass_file_plays_as_mesh(data_dir, model_dir):
     root, v, _ = model_dir
     path = data_dir / "smpl" / "dmpl_sample.npz"
-    data = load_amass(path)
+    data = load_params(path)
     assert data["gender"] == "female" and data["poses"].shape == (235, 156) and data["fps"] == pytest.approx(120.0)
     seq = load_item(path, model_dir=root)
     assert seq.vertices.shape == (235, len(v), 3) and seq.fps == pytest.approx(120.0)

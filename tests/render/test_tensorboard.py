@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 import torch
 
 from motion3d.render import raster, tensorboard as tb
@@ -73,3 +74,11 @@ def test_log_video_writes_gif_summary(tmp_path):
     assert ev.step == 3 and ev.width == 32 and ev.height == 32
     assert ev.encoded_image_string[:6] == b"GIF89a"
     assert video.shape == (1, 20, 3, 32, 32)
+
+
+def test_arrays_and_videos_without_fps_are_refused():
+    pos = np.zeros((2, 5, len(PARENTS), 3))
+    with pytest.raises(ValueError, match="needs `fps`"):
+        tb.clips_video(pos, parents=PARENTS, size=(16, 16))
+    with pytest.raises(ValueError, match="needs the video's fps"):
+        tb.log_video(object(), "x", np.zeros((1, 2, 3, 4, 4), np.uint8), step=0)
