@@ -14,7 +14,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from motion3d import evaluate  # noqa: E402
+from motion3d.io import FormatError  # noqa: E402
 from motion3d.tasks.checkpoint import CheckpointError, load_checkpoint, task_name  # noqa: E402
+from motion3d.tasks.context import ContextMismatch  # noqa: E402
 
 
 def build_parser(ev: evaluate.Evaluator | None = None, pre: argparse.ArgumentParser | None = None
@@ -41,7 +43,11 @@ def main(argv: list[str] | None = None) -> dict:
     except (CheckpointError, KeyError) as e:
         raise SystemExit(f"error: {e}") from None
     args = build_parser(ev, pre).parse_args(argv)
-    return ev.run(checkpoint, args)
+    try:
+        return ev.run(checkpoint, args)
+    except (CheckpointError, ContextMismatch, FormatError) as e:
+        # a file or checkpoint that does not fit: say which and why, not a traceback
+        raise SystemExit(f"error: {e}") from None
 
 
 if __name__ == "__main__":

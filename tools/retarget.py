@@ -27,8 +27,9 @@ from motion3d.io import FormatError, bvh
 from motion3d.outputs import OutputError, atomic_output, check_output, exit_on_sigterm
 from motion3d.render.encode import VIDEO_SUFFIXES
 from motion3d.retarget import (
-    METHODS, MappingError, mapping_to_yaml, resolve_mapping, retarget, save_mapping,
+    MappingError, mapping_to_yaml, resolve_mapping, retarget, save_mapping,
 )
+from motion3d.tasks.retarget_clips import METHODS, LearnedRetargeter
 
 
 def _frames(spec: str | None):
@@ -85,13 +86,11 @@ def main(argv=None) -> int:
         source = bvh.load(args.source)[_frames(args.frames)]
         target = bvh.read_header(args.target)[0]
         if args.method == "learned":
-            from motion3d.tasks.context import ContextMismatch
-            from motion3d.tasks.retarget_clips import LearnedRetargeter
-
             try:
                 out = LearnedRetargeter.load(args.ckpt).retarget(source, target)
-            except (ContextMismatch, KeyError) as e:
-                print(f"error: {args.ckpt}: {e}", file=sys.stderr)
+            except (ValueError, KeyError) as e:  # CheckpointError, ContextMismatch
+                why = str(e) if str(args.ckpt) in str(e) else f"{args.ckpt}: {e}"
+                print(f"error: {why}", file=sys.stderr)
                 return 1
             return _finish(args, source, target, out)
         mapping = resolve_mapping(source.skeleton, target, args.mapping)

@@ -150,7 +150,10 @@ def main(argv=None) -> Path | None:
     labels = [f.stem for f in files]
     colours = np.tile([[0.2, 0.4, 0.8]], (len(files), 1))
     if a.ckpt:
-        names, probs = predict(a.ckpt, clouds)
+        try:
+            names, probs = predict(a.ckpt, clouds)
+        except ValueError as e:  # CheckpointError: unreadable, unsafe or not a classification checkpoint
+            ap.error(str(e))
         pred = probs.argmax(1)
         colours = class_colours(len(names))[pred]
         labels = [f"{f.stem}: {names[k]} ({probs[i, k]:.2f})" for i, (f, k) in enumerate(zip(files, pred))]
