@@ -223,7 +223,9 @@ def read_header(path: str | os.PathLike) -> tuple[Skeleton, int, float]:
     if end >= 0:
         C = sum(len(c) for c in h.channels)
         block = text[end:]
-        present = _count_frame_lines(block, C)
+        # every line a frame (the usual file): one str.count; otherwise count the non-blank lines
+        lines = _count_frame_lines(block, 0)
+        present = lines if lines == h.num_frames or C == 0 else _count_frame_lines(block, C)
         if present != h.num_frames and not (C == 0 and present > h.num_frames):
             raise _locate_bad_frame(path, block, h.motion_line, C, h.num_frames)
     return _skeleton(h), h.num_frames, 1.0 / h.frame_time
