@@ -8,6 +8,7 @@ unchanged and so that :meth:`Skeleton.height` can reach the top of the head.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
@@ -58,7 +59,7 @@ class Skeleton:
         if J == 0:
             raise ValueError("a skeleton needs at least one joint")
         if len(set(self.names)) != J:
-            dup = sorted({n for n in self.names if self.names.count(n) > 1})
+            dup = sorted(n for n, c in Counter(self.names).items() if c > 1)
             raise ValueError(f"joint names must be unique; repeated: {dup}")
         if self.parents[0] != -1 or (self.parents[1:] < 0).any():
             raise ValueError("joint 0 must be the only root (parent -1)")
@@ -88,10 +89,18 @@ class Skeleton:
 
     def index(self, name: str) -> int:
         """Index of the joint called ``name`` (exact match; KeyError listing the names otherwise)."""
-        try:
-            return self.names.index(name)
-        except ValueError:
-            raise KeyError(f"no joint named {name!r}; joints: {', '.join(self.names)}") from None
+        names = self.names
+        lookup = self.__dict__.get("_name_index")  # name -> first index, built on first use
+        i = None if lookup is None else lookup.get(name)
+        if i is None or i >= len(names) or names[i] != name:  # a miss, or names changed since
+            lookup = {}
+            for k, n in enumerate(names):
+                lookup.setdefault(n, k)
+            self.__dict__["_name_index"] = lookup
+            i = lookup.get(name)
+            if i is None:
+                raise KeyError(f"no joint named {name!r}; joints: {', '.join(names)}")
+        return i
 
     def children(self, j: int) -> list[int]:
         return [int(c) for c in np.flatnonzero(self.parents == j)]

@@ -4,6 +4,9 @@ estimate, up axis. A directory argument summarises the dataset below it (files, 
 total duration, fps histogram).
 
     python tools/inspect_motion.py FILE_OR_DIR... [--no-tree]
+
+A file that cannot be read is reported on stderr (file, line, problem) and the other arguments are
+still inspected; the exit status is 1 when any argument failed.
 """
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from motion3d.io import FormatError
 from motion3d.io.registry import load_motion
 from motion3d.ops.summary import format_directory, format_motion, summarize_directory
 
@@ -30,10 +34,19 @@ def main(argv=None) -> int:
                 print(format_directory(summarize_directory(path)))
             else:
                 print(format_motion(load_motion(path), path, tree=not args.no_tree))
-        except (OSError, ValueError, ImportError) as e:
-            print(f"{path}: {e}", file=sys.stderr)
+        except Exception as e:  # noqa: BLE001 - one bad argument must not hide the others
+            print(_describe_error(path, e), file=sys.stderr)
             status = 1
     return status
+
+
+def _describe_error(path: Path, e: Exception) -> str:
+    """One line naming the file and what is wrong with it."""
+    if isinstance(e, FormatError) and e.path == str(path):
+        return str(e)  # already "file:line: problem"
+    if isinstance(e, (OSError, ValueError, ImportError)):
+        return f"{path}: {e}"
+    return f"{path}: {type(e).__name__}: {e}"
 
 
 if __name__ == "__main__":

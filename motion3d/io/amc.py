@@ -27,10 +27,13 @@ root); a leaf bone's vector is its End Site. Joints are in depth-first order of 
 a bone without dofs none.
 
 Frame rate: AMC files do not store it; CMU captures are 120 fps (``fps`` argument).
-Every problem raises :class:`motion3d.io.FormatError` with the file and line.
+Every problem raises :class:`motion3d.io.FormatError` with the file and line: NaN or infinite
+numbers (limits may be ``inf``), an ASF without sections, an AMC without frames, frame numbers
+that do not count up by one, and a motion far larger than the AMC data that describes it.
 """
 from __future__ import annotations
 
+import math
 import os
 import re
 import warnings
@@ -163,12 +166,16 @@ def _read_text(path: Path, what: str) -> str:
 
 
 def _nums(path, lineno, tokens, n, what) -> list[float]:
+    """The first ``n`` tokens as finite floats."""
     if len(tokens) < n:
         raise FormatError(path, f"{what} needs {n} numbers, found {len(tokens)}", lineno)
     try:
-        return [float(t) for t in tokens[:n]]
+        vals = [float(t) for t in tokens[:n]]
     except ValueError:
         raise FormatError(path, f"{what} has a value that is not a number: {' '.join(tokens)!r}", lineno) from None
+    if not all(math.isfinite(v) for v in vals):
+        raise FormatError(path, f"{what} has a NaN or infinite value: {' '.join(tokens)!r}", lineno)
+    return vals
 
 
 def _check_order(path, lineno, order: str) -> str:
@@ -190,6 +197,7 @@ def read_asf(path: str | os.PathLike) -> Asf:
     hierarchy: list[tuple[int, list[str]]] = []
     docs: list[str] = []
     in_limits = False
+    sections: set[str] = set()
     for i, raw in enumerate(lines):
         lineno = i + 1
         line = raw.split("#", 1)[0].strip()
@@ -199,6 +207,7 @@ def read_asf(path: str | os.PathLike) -> Asf:
         key = tokens[0].lower()
         if key.startswith(":"):
             section = key
+            sections.add(key)
             in_limits = False
             if key == ":version" and len(tokens) > 1:
                 asf.version = tokens[1]
@@ -254,7 +263,7 @@ def read_asf(path: str | os.PathLike) -> Asf:
             elif bone is None:
                 raise FormatError(path, f"{tokens[0]!r} outside a bone's begin/end block", lineno)
             elif key == "id":
-                bone["id"] = int(_nums(path, lineno, tokens[1:], 1, "id")[0])
+                bone["id"] = int(_nums(path, lineno, tokens[1:], 1, "id")[0])  # finite: int() cannot fail
             elif key == "name":
                 if len(tokens) < 2:
                     raise FormatError(path, "bone without a name", lineno)
@@ -279,9 +288,12 @@ def read_asf(path: str | os.PathLike) -> Asf:
                 text = line[len("limits"):] if key == "limits" else line
                 for lo, hi in re.findall(r"\(\s*(\S+)\s+(\S+?)\s*\)", text):
                     try:
-                        bone["limits"].append((float(lo) * angle_scale, float(hi) * angle_scale))
+                        pair = (float(lo) * angle_scale, float(hi) * angle_scale)
                     except ValueError:
                         raise FormatError(path, f"bad limits {text.strip()!r}", lineno) from None
+                    if math.isnan(pair[0]) or math.isnan(pair[1]):  # inf is an open limit, NaN nothing
+                        raise FormatError(path, f"limits with a NaN value: {text.strip()!r}", lineno)
+                    bone["limits"].append(pair)
                 in_limits = True
                 continue
             elif key == "bodymass" or key == "cofmass":
@@ -299,6 +311,8 @@ def read_asf(path: str | os.PathLike) -> Asf:
             raise FormatError(path, f"unexpected {tokens[0]!r} outside of any ASF section", lineno)
     if bone is not None:
         raise FormatError(path, "the file ends inside a bone block (truncated?)", len(lines))
+    if not sections & {":root", ":bonedata"}:
+        raise FormatError(path, "empty or not an ASF file: no ':root' or ':bonedata' section", max(len(lines), 1))
     asf.documentation = "\n".join(docs)
     asf.bones = _resolve_bones(path, raw_bones, hierarchy, len(lines))
     return asf
@@ -386,6 +400,12 @@ _NAME = re.compile(r"^[ \t]*([A-Za-z_][^\s]*)", re.M)
 _HEADER_END = re.compile(r"^[ \t]*\d+[ \t]*\r?$", re.M)
 
 
+#: a Motion may need at most this many times the characters of its AMC (beyond _SIZE_FLOOR bytes):
+#: real takes list every bone in every frame and stay far below
+_SIZE_RATIO = 64
+_SIZE_FLOOR = 1 << 30
+
+
 def _parse_amc_fast(text: str, asf: Asf, default_degrees: bool):
     """The vectorised path for regular files (every frame lists the same bones in the same
     order, frames numbered 1..T): bone names are located by one regular expression and all
@@ -440,8 +460,9 @@ def _parse_amc_fast(text: str, asf: Asf, default_degrees: bool):
     return degrees, out, T
 
 
-def _parse_amc(path: Path, text: str, asf: Asf, default_degrees: bool):
-    """Returns ``(degrees, {bone name: (T, k) values}, T)`` with ``root`` included."""
+def _parse_amc(path: Path, text: str, asf: Asf, default_degrees: bool, asf_name: str = "the ASF"):
+    """Returns ``(degrees, {bone name: (T, k) values}, T)`` with ``root`` included; ``T >= 1``.
+    Frame numbers must count up by one (from any first number)."""
     fast = _parse_amc_fast(text, asf, default_degrees)
     if fast is not None:
         return fast
@@ -455,6 +476,7 @@ def _parse_amc(path: Path, text: str, asf: Asf, default_degrees: bool):
     frame_bones: list[str] = []
     frame_start = 0
     num_frames = 0
+    frame_number = 0  # the number written on the current frame's line
 
     def close_frame(lineno):
         nonlocal reference
@@ -488,7 +510,12 @@ def _parse_amc(path: Path, text: str, asf: Asf, default_degrees: bool):
             continue
         last = lineno
         tokens = s.split()
-        if len(tokens) == 1 and tokens[0].isdigit():
+        if len(tokens) == 1 and tokens[0].isascii() and tokens[0].isdigit():
+            number = int(tokens[0])
+            if num_frames and number != frame_number + 1:
+                raise FormatError(path, f"frame number {number} follows frame {frame_number}: AMC frames are "
+                                        f"numbered consecutively (expected {frame_number + 1})", lineno)
+            frame_number = number
             close_frame(lineno - 1)
             num_frames += 1
             frame_bones = []
@@ -498,7 +525,7 @@ def _parse_amc(path: Path, text: str, asf: Asf, default_degrees: bool):
             raise FormatError(path, f"bone data {tokens[0]!r} before the first frame number", lineno)
         name = tokens[0]
         if name not in dof_count:
-            raise FormatError(path, f"unknown bone {name!r} (not in the ASF skeleton)", lineno)
+            raise FormatError(path, f"unknown bone {name!r} (not in the skeleton of {asf_name})", lineno)
         if len(tokens) - 1 != dof_count[name]:
             raise FormatError(path, f"bone {name!r} has {len(tokens) - 1} values but {dof_count[name]} dofs in the ASF",
                               lineno)
@@ -507,6 +534,9 @@ def _parse_amc(path: Path, text: str, asf: Asf, default_degrees: bool):
         frame_bones.append(name)
         values.setdefault(name, []).append(tokens[1:])
         rows_at.setdefault(name, []).append(lineno)
+    if num_frames == 0:
+        raise FormatError(path, "no frames: the AMC holds no frame number (empty or truncated file?)",
+                          max(len(lines), 1))
     if num_frames and reference is not None:
         if len(frame_bones) < len(reference) and set(frame_bones) <= set(reference):
             missing = [b for b in reference if b not in frame_bones]
@@ -524,7 +554,7 @@ def _parse_amc(path: Path, text: str, asf: Asf, default_degrees: bool):
                     except ValueError:
                         raise FormatError(path, f"bone {name!r} in frame {k + 1}: {t!r} is not a number",
                                           rows_at[name][k]) from None
-            raise
+            raise FormatError(path, f"bone {name!r}: could not read its values", rows_at[name][0]) from None
         if not np.isfinite(arr).all():
             k = int(np.flatnonzero(~np.isfinite(arr).all(1))[0])
             raise FormatError(path, f"bone {name!r} has a NaN or infinite value in frame {k + 1}", rows_at[name][k])
@@ -550,11 +580,20 @@ def load(amc_path: str | os.PathLike, asf_path: str | os.PathLike | Asf | None =
         identity.
     """
     amc_path = Path(amc_path)
-    asf = asf_path if isinstance(asf_path, Asf) else read_asf(asf_path if asf_path is not None else find_asf(amc_path))
+    if isinstance(asf_path, Asf):
+        asf, asf_name = asf_path, f"the Asf {asf_path.name!r}"
+    else:
+        source = Path(asf_path) if asf_path is not None else find_asf(amc_path)
+        asf, asf_name = read_asf(source), str(source)
     text = _read_text(amc_path, "AMC")
-    degrees, values, T = _parse_amc(amc_path, text, asf, default_degrees=asf.angle_unit == "deg")
+    degrees, values, T = _parse_amc(amc_path, text, asf, default_degrees=asf.angle_unit == "deg", asf_name=asf_name)
     skeleton = asf.skeleton()
     J = skeleton.num_joints
+    need = T * J * 4 * 8  # the (T, J, 4) float64 rotations
+    if need > _SIZE_FLOOR and need > _SIZE_RATIO * len(text):
+        raise FormatError(amc_path, f"{T} frames x {J} joints would need {need / 2**30:.1f} GiB, but the AMC holds "
+                                    f"only {len(text)} characters (most bones are never listed): refusing to "
+                                    "allocate it")
     rotations = np.zeros((T, J, 4))
     rotations[..., 3] = 1.0
     # the root
@@ -707,7 +746,7 @@ def save(motion: Motion, amc_path: str | os.PathLike, asf_path: str | os.PathLik
 
     Raises:
         ValueError: when the motion does not fit the skeleton (joint names, per-joint
-            translations, rotations its dofs cannot express).
+            translations, rotations its dofs cannot express) or has no frames.
     """
     amc_path = Path(amc_path)
     if asf is None:
@@ -721,6 +760,9 @@ def save(motion: Motion, amc_path: str | os.PathLike, asf_path: str | os.PathLik
             motion.translations[:, 1:], motion.skeleton.offsets[1:], atol=1e-9):
         raise ValueError("AMC cannot store per-joint translations (animated offsets)")
     T = motion.num_frames
+    if T == 0:
+        raise ValueError("an AMC file cannot hold a motion without frames (a file without frames is refused "
+                         "as empty when read)")
     cols: list[np.ndarray] = []
     line_fmt = ["%d"]
     root_fields = []

@@ -2,8 +2,14 @@
 
 Supported: any channel layout per joint (0-6 channels, positions and rotations in any order,
 so a different Euler order on every joint), position channels on any joint (their values replace
-that joint's OFFSET for the frame, as Bandai-Namco files use them), End Sites, tabs, CRLF,
-scientific notation, zero or one frame, any Frame Time.
+that joint's OFFSET for the frame, as Bandai-Namco files use them), End Sites, tabs, CRLF and
+CR-only line ends, a UTF-8 byte order mark, keywords in any case (``motion``, ``Hierarchy``),
+scientific notation, zero or one frame, any positive finite Frame Time.
+
+Hostile input is refused before anything large is allocated: the frame count must agree with the
+frame lines that are in the file (a header cannot make the loader allocate more than the data it
+holds), offsets and values must be finite, and header parsing and saving are linear in the number
+of joints (no recursion per joint, so a 20,000-joint chain loads and saves).
 
 The MOTION block is parsed in one call of numpy's C text reader (no per-frame Python loop); the
 Euler angles of all joints that share an order are converted to quaternions in one vectorised call.
@@ -12,6 +18,7 @@ Every problem raises :class:`motion3d.io.FormatError` with the file name and lin
 from __future__ import annotations
 
 import io
+import math
 import os
 import re
 import warnings
@@ -52,9 +59,12 @@ def _floats(path, lineno, tokens, n, what):
     if len(tokens) != n:
         raise FormatError(path, f"{what} needs {n} numbers, found {len(tokens)}", lineno)
     try:
-        return [float(t) for t in tokens]
+        vals = [float(t) for t in tokens]
     except ValueError:
         raise FormatError(path, f"{what} has a value that is not a number: {' '.join(tokens)!r}", lineno) from None
+    if not all(math.isfinite(v) for v in vals):
+        raise FormatError(path, f"{what} has a NaN or infinite value: {' '.join(tokens)!r}", lineno)
+    return vals
 
 
 def _parse_header(path, lines: list[str], motion_header: bool = True) -> _Header:
@@ -66,6 +76,7 @@ def _parse_header(path, lines: list[str], motion_header: bool = True) -> _Header
     i = 0
     n = len(lines)
     seen_hierarchy = False
+    seen_names: set[str] = set()  # a set, not a list search: parsing stays linear in the joints
     while i < n:
         raw = lines[i]
         lineno = i + 1
@@ -85,19 +96,20 @@ def _parse_header(path, lines: list[str], motion_header: bool = True) -> _Header
                 raise FormatError(path, "a second ROOT: files with several skeletons are not supported", lineno)
             if ukey == "JOINT" and not stack:
                 raise FormatError(path, "JOINT outside of any ROOT block", lineno)
-            name = " ".join(tokens[1:]) if len(tokens) > 1 else f"joint{len(h.names)}"
-            if name in h.names:
+            opens = len(tokens) > 1 and tokens[-1] == "{"  # "JOINT name {" on one line
+            name = " ".join(tokens[1:-1] if opens else tokens[1:]) or f"joint{len(h.names)}"
+            if name in seen_names:
                 raise FormatError(path, f"joint name {name!r} appears twice", lineno)
             parent = stack[-1] if stack else -1
             if parent == -2:
                 raise FormatError(path, "a JOINT inside an End Site block", lineno)
+            seen_names.add(name)
             h.names.append(name)
             h.parents.append(parent)
             h.offsets.append([0.0, 0.0, 0.0])
             h.channels.append(())
             pending = ("joint", len(h.names) - 1)
-            if len(tokens) > 1 and tokens[-1] == "{":  # "JOINT name {" on one line
-                h.names[-1] = " ".join(tokens[1:-1])
+            if opens:
                 stack.append(pending[1])
                 pending = None
         elif ukey == "END":
@@ -126,9 +138,8 @@ def _parse_header(path, lines: list[str], motion_header: bool = True) -> _Header
                 raise FormatError(path, "OFFSET outside of a joint block", lineno)
             vals = _floats(path, lineno, tokens[1:], 3, "OFFSET")
             if stack[-1] == -2:
-                # the End Site belongs to the joint that encloses it
-                owner = next(j for j in reversed(stack) if j >= 0)
-                h.end_sites[owner] = vals
+                # the End Site belongs to the joint that encloses it (End Sites never nest)
+                h.end_sites[stack[-2]] = vals
             else:
                 h.offsets[stack[-1]] = vals
         elif ukey == "CHANNELS":
@@ -169,7 +180,8 @@ def _parse_header(path, lines: list[str], motion_header: bool = True) -> _Header
 
 
 def _parse_motion_header(path, lines, i, h: _Header) -> _Header:
-    fields = {}
+    fields: dict[str, float | int] = {}
+    where: dict[str, tuple[int, str]] = {}  # field -> (line number, value as written)
     n = len(lines)
     while i < n and len(fields) < 2:
         raw = lines[i]
@@ -185,33 +197,66 @@ def _parse_motion_header(path, lines, i, h: _Header) -> _Header:
             fields[key] = int(m.group(2)) if key == "frames" else float(m.group(2))
         except ValueError:
             raise FormatError(path, f"bad value {m.group(2)!r} for {m.group(1)}", lineno) from None
+        where[key] = (lineno, m.group(2))
     if "frames" not in fields or "time" not in fields:
         raise FormatError(path, "the MOTION section lacks 'Frames:' or 'Frame Time:' (truncated?)", i)
     if fields["frames"] < 0:
-        raise FormatError(path, f"negative frame count {fields['frames']}", i)
-    if not fields["time"] > 0:
-        raise FormatError(path, f"Frame Time must be positive, got {fields['time']}", i)
+        raise FormatError(path, f"negative frame count {fields['frames']}", where["frames"][0])
+    ft = fields["time"]
+    # 1e-320 is positive but its frame rate overflows to inf
+    if not (math.isfinite(ft) and ft > 0 and math.isfinite(1.0 / ft)):
+        raise FormatError(path, f"Frame Time must be positive and finite with a finite frame rate 1/Frame Time, "
+                                f"got {where['time'][1]!r}", where["time"][0])
     h.num_frames = fields["frames"]
-    h.frame_time = fields["time"]
+    h.frame_time = ft
     h.motion_line = i + 1
     return h
 
 
 def read_header(path: str | os.PathLike) -> tuple[Skeleton, int, float]:
-    """``(skeleton, num_frames, fps)`` without parsing the MOTION block."""
+    """``(skeleton, num_frames, fps)`` without parsing the numbers of the MOTION block (the
+    number of frame lines is checked against ``Frames:``, so a false count is refused here too)."""
     path = Path(path)
-    text = _read_text(path)
+    text = _normalize(_read_text(path))
     end = _motion_split(text)
     h = _parse_header(path, text[:end].splitlines() if end >= 0 else text.splitlines())
+    if end >= 0:
+        C = sum(len(c) for c in h.channels)
+        block = text[end:]
+        # every line a frame (the usual file): one str.count; otherwise count the non-blank lines
+        lines = _count_frame_lines(block, 0)
+        present = lines if lines == h.num_frames or C == 0 else _count_frame_lines(block, C)
+        if present != h.num_frames and not (C == 0 and present > h.num_frames):
+            raise _locate_bad_frame(path, block, h.motion_line, C, h.num_frames)
     return _skeleton(h), h.num_frames, 1.0 / h.frame_time
 
 
 # ---------------------------------------------------------------------------------------------
 # Motion block
 # ---------------------------------------------------------------------------------------------
+def _normalize(text: str) -> str:
+    """Strip a UTF-8 byte order mark and turn CR-only and CRLF line ends into LF."""
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text
+
+
+def _count_frame_lines(block: str, C: int) -> int:
+    """Frame lines in the frame data: non-blank lines, or every line when there are no channels
+    (a frame without values is an empty line). One C-level pass, no per-line Python loop."""
+    if C == 0:
+        return block.count("\n") + (1 if block and not block.endswith("\n") else 0)
+    return len(_NONBLANK_LINE.findall(block))
+
+
+_NONBLANK_LINE = re.compile(r"^[ \t]*\S", re.M)
+
+
 def _motion_split(text: str) -> int:
     """Index just past the 'Frame Time' line (start of the frame data), or -1."""
-    m = re.search(r"^\s*MOTION\s*$", text, re.M)
+    m = re.search(r"^\s*MOTION\s*$", text, re.M | re.I)
     if not m:
         return -1
     ft = re.compile(r"^\s*Frame\s*Time\s*:?[^\n]*\n?", re.M | re.I).search(text, m.end())
@@ -220,6 +265,8 @@ def _motion_split(text: str) -> int:
 
 def _locate_bad_frame(path, block: str, first_line: int, C: int, T: int) -> FormatError:
     """Slow path, only after a parse failure: find the first bad line of the frame data."""
+    if C == 0:
+        return _zero_channel_error(path, block, first_line, T)
     frame = 0
     last_line = first_line
     for k, line in enumerate(block.splitlines()):
@@ -243,12 +290,28 @@ def _locate_bad_frame(path, block: str, first_line: int, C: int, T: int) -> Form
     return FormatError(path, "could not parse the frame data", first_line)
 
 
+def _zero_channel_error(path, block: str, first_line: int, T: int) -> FormatError:
+    """The frame data of a hierarchy without channels: ``T`` empty lines, nothing else."""
+    m = _NONBLANK_LINE.search(block)
+    if m is not None:
+        lineno = first_line + block.count("\n", 0, m.start())
+        return FormatError(path, "the hierarchy has no channels, but a frame line holds values", lineno)
+    present = _count_frame_lines(block, 0)
+    return FormatError(path, f"truncated or a false frame count: 'Frames: {T}' but the hierarchy has no channels "
+                             f"and only {present} (empty) frame lines follow", first_line + max(present - 1, 0))
+
+
 def _parse_frames(path, block: str, first_line: int, C: int, T: int) -> np.ndarray:
+    """``(T, C)`` values of the frame data. The declared ``T`` is never trusted for an allocation:
+    the numbers are read from the text and their count must agree with it."""
     if T == 0:
         if block.strip():
             return _raise(_locate_bad_frame(path, block, first_line, C, T))
         return np.zeros((0, C))
     if C == 0:
+        # nothing to read: the frame count must still agree with the (empty) frame lines there
+        if _NONBLANK_LINE.search(block) is not None or _count_frame_lines(block, 0) < T:
+            raise _zero_channel_error(path, block, first_line, T)
         return np.zeros((T, 0))
     try:
         with warnings.catch_warnings():
@@ -353,6 +416,7 @@ def _read_text(path: Path) -> str:
 
 def loads(text: str, path: str | os.PathLike = "<string>", name: str = "") -> Motion:
     """Parse BVH text (``path`` is only used in error messages)."""
+    text = _normalize(text)
     m = _MOTION_LINE.search(text)
     if m is None:  # let the full parser say what is wrong
         _parse_header(path, text.splitlines())
@@ -362,20 +426,40 @@ def loads(text: str, path: str | os.PathLike = "<string>", name: str = "") -> Mo
     # 'Frames:' and 'Frame Time:' follow the MOTION line
     rest = text[m.end():]
     first = h.motion_line  # line number of MOTION
-    head_lines, body_start, consumed = [], 0, 0
-    while len([ln for ln in head_lines if ln.strip()]) < 2 and body_start < len(rest):
+    head_lines, body_start, nonblank = [], 0, 0
+    while nonblank < 2 and body_start < len(rest):
         nl = rest.find("\n", body_start)
         nl = len(rest) if nl < 0 else nl + 1
-        head_lines.append(rest[body_start:nl])
+        line = rest[body_start:nl]
+        head_lines.append(line)
+        nonblank += bool(line.strip())
         body_start = nl
     mh = _Header()
     _parse_motion_header(path, [""] * first + head_lines, first, mh)
     block = rest[body_start:]
     values = _parse_frames(path, block, mh.motion_line, layout.num_channels, mh.num_frames)
+    _check_motion_size(path, mh.num_frames, layout.skeleton.num_joints, len(block), mh.motion_line)
     return _build_motion(layout, mh.frame_time, values, name)
 
 
-_MOTION_LINE = re.compile(r"^[ \t]*MOTION[ \t]*\r?$\n?", re.M)
+#: the Motion of a file may need at most this many times the bytes of its frame data (beyond
+#: _SIZE_FLOOR): real files are far below (every joint with channels costs a few characters per
+#: frame); a header of many channel-less joints over many empty or tiny frame lines is far above.
+_SIZE_RATIO = 64
+_SIZE_FLOOR = 1 << 30
+
+
+def _check_motion_size(path, T: int, J: int, data_bytes: int, line: int) -> None:
+    """Refuse a Motion far larger than the frame data that describes it (bytes: rotations and
+    local offsets, float64, ``(T, J, 4 + 3)``)."""
+    need = T * J * 7 * 8
+    if need > _SIZE_FLOOR and need > _SIZE_RATIO * max(data_bytes, 1):
+        raise FormatError(
+            path, f"{T} frames x {J} joints would need {need / 2**30:.1f} GiB, but the file holds only "
+                  f"{data_bytes} bytes of frame data (most joints have no channels): refusing to allocate it", line)
+
+
+_MOTION_LINE = re.compile(r"^[ \t]*MOTION[ \t]*$\n?", re.M | re.I)
 
 
 @lru_cache(maxsize=32)
@@ -419,35 +503,47 @@ def load(path: str | os.PathLike, up: str = "y") -> Motion:
 # ---------------------------------------------------------------------------------------------
 # Writing
 # ---------------------------------------------------------------------------------------------
+def _full_order(rot_axes: str) -> str:
+    """A joint's 1-3 rotation axes completed to a full Euler order (missing axes in ZXY order)."""
+    return rot_axes if len(rot_axes) == 3 else (rot_axes + "".join(a for a in "ZXY" if a not in rot_axes))[:3]
+
+
 def _save_channels(motion: Motion) -> list[tuple[str, ...]]:
     """The skeleton's channels, widened where the motion needs more than the file had: a full
     rotation order (ZXY) where a joint with fewer than 3 rotation channels rotates about other
     axes, and XYZ position channels where a joint's translation moves off its offset along an
-    axis that has no channel."""
+    axis that has no channel. Vectorised over joints (one call per distinct channel layout)."""
     sk = motion.skeleton
-    local = motion.local_offsets()
-    out = []
-    for j, chans in enumerate(sk.channels):
-        rot = tuple(c for c in chans if c in ROTATION_CHANNELS)
-        pos = tuple(c for c in chans if c in POSITION_CHANNELS)
-        widened = False
-        q = motion.rotations[:, j]
-        if len(rot) < 3 and len(q):
-            axes = "".join(c[0] for c in rot)
-            if axes:
-                full = (axes + "".join(a for a in "ZXY" if a not in axes))[:3]
-                angles = np_quat_to_euler(q, full, True)[:, : len(axes)]
-                ok = np.allclose(np.abs((_axes_quat(angles, axes) * q).sum(-1)), 1.0, atol=1e-9)
-            else:
-                ok = np.allclose(np.abs(q[:, 3]), 1.0, atol=1e-9)
-            if not ok:
-                rot, widened = ("Zrotation", "Xrotation", "Yrotation"), True
-        if len(pos) < 3 and len(q):
-            target = motion.root_positions if j == 0 else local[:, j]
-            free = [k for k, a in enumerate("XYZ") if f"{a}position" not in pos]
-            if not np.allclose(target[:, free], sk.offsets[j][free], atol=1e-9):
-                pos, widened = POSITION_CHANNELS, True
-        out.append(pos + rot if widened else tuple(chans))
+    out = [tuple(c) for c in sk.channels]
+    if motion.num_frames == 0:
+        return out
+    rot_axes = ["".join(c[0] for c in chans if c in ROTATION_CHANNELS) for chans in out]
+    widen = np.zeros(sk.num_joints, bool)
+    # rotations about axes without a channel; joints grouped by their (partial) rotation axes
+    groups: dict[str, list[int]] = {}
+    for j, axes in enumerate(rot_axes):
+        if len(axes) < 3:
+            groups.setdefault(axes, []).append(j)
+    for axes, js in groups.items():
+        q = motion.rotations[:, js]  # (T, n, 4)
+        if axes:
+            angles = np_quat_to_euler(q, _full_order(axes), True)[..., : len(axes)]
+            ok = np.isclose(np.abs((_axes_quat(angles, axes) * q).sum(-1)), 1.0, atol=1e-9).all(0)
+        else:
+            ok = np.isclose(np.abs(q[..., 3]), 1.0, atol=1e-9).all(0)
+        widen[np.asarray(js)[~ok]] = True
+    widen_rot = widen.copy()
+    # translations off the offset along an axis without a position channel
+    has_pos = np.array([[f"{a}position" in chans for a in "XYZ"] for chans in out], bool)  # (J, 3)
+    target = np.array(motion.local_offsets())  # (T, J, 3)
+    target[:, 0] = motion.root_positions
+    moved = ~np.isclose(target, sk.offsets, atol=1e-9).all(0)  # (J, 3)
+    widen_pos = (moved & ~has_pos).any(1)
+    for j in np.flatnonzero(widen_rot | widen_pos):
+        pos = tuple(c for c in out[j] if c in POSITION_CHANNELS)
+        rot = tuple(c for c in out[j] if c in ROTATION_CHANNELS)
+        out[j] = (POSITION_CHANNELS if widen_pos[j] else pos) + (("Zrotation", "Xrotation", "Yrotation")
+                                                                 if widen_rot[j] else rot)
     return out
 
 
@@ -455,67 +551,78 @@ def _fmt(v) -> str:
     return f"{float(v):.6f}"
 
 
+#: deeper joints are indented like this depth: BVH readers ignore indentation, and a long chain
+#: indented by its depth would make the file quadratic in the number of joints
+_MAX_INDENT = 32
+
+
 def dumps(motion: Motion, precision: int = 6) -> str:
-    """BVH text for ``motion`` (see :func:`save`)."""
+    """BVH text for ``motion`` (see :func:`save`). Linear in joints and frames: the hierarchy is
+    walked with an explicit stack (no recursion per joint) and the frame data is written by one
+    numpy call."""
     sk = motion.skeleton
+    J = sk.num_joints
     channels = _save_channels(motion)
-    children = [[] for _ in range(sk.num_joints)]
-    for j in range(1, sk.num_joints):
-        children[sk.parents[j]].append(j)
+    children: list[list[int]] = [[] for _ in range(J)]
+    for j, p in enumerate(sk.parents.tolist()[1:], start=1):
+        children[p].append(j)
+    tabs = ["\t" * d for d in range(_MAX_INDENT + 3)]
     lines = ["HIERARCHY"]
     order: list[int] = []
-
-    def write(j, depth):
-        ind = "\t" * depth
+    stack: list[tuple[int, int, bool]] = [(0, 0, False)]  # (joint, depth, closing its block)
+    while stack:
+        j, depth, closing = stack.pop()
+        d = min(depth, _MAX_INDENT)
+        ind, ind1 = tabs[d], tabs[d + 1]
+        if closing:
+            if j in sk.end_sites:
+                lines.append(f"{ind1}End Site")
+                lines.append(f"{ind1}{{")
+                lines.append(f"{tabs[d + 2]}OFFSET {' '.join(_fmt(v) for v in sk.end_sites[j])}")
+                lines.append(f"{ind1}}}")
+            lines.append(f"{ind}}}")
+            continue
         lines.append(f"{ind}{'ROOT' if j == 0 else 'JOINT'} {sk.names[j]}")
         lines.append(f"{ind}{{")
-        lines.append(f"{ind}\tOFFSET {' '.join(_fmt(v) for v in sk.offsets[j])}")
-        lines.append(f"{ind}\tCHANNELS {len(channels[j])}" + "".join(" " + c for c in channels[j]))
+        lines.append(f"{ind1}OFFSET {' '.join(_fmt(v) for v in sk.offsets[j])}")
+        lines.append(f"{ind1}CHANNELS {len(channels[j])}" + "".join(" " + c for c in channels[j]))
         order.append(j)
-        for c in children[j]:
-            write(c, depth + 1)
-        if j in sk.end_sites:
-            lines.append(f"{ind}\tEnd Site")
-            lines.append(f"{ind}\t{{")
-            lines.append(f"{ind}\t\tOFFSET {' '.join(_fmt(v) for v in sk.end_sites[j])}")
-            lines.append(f"{ind}\t}}")
-        lines.append(f"{ind}}}")
-
-    import sys
-
-    limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(limit, 4 * sk.num_joints + 100))
-    try:
-        write(0, 0)
-    finally:
-        sys.setrecursionlimit(limit)
-    if order != list(range(sk.num_joints)):
+        stack.append((j, depth, True))
+        stack.extend((c, depth + 1, False) for c in reversed(children[j]))
+    if order != list(range(J)):
         raise ValueError("skeleton joints are not in depth-first order; cannot write BVH channel columns")
     T = motion.num_frames
     lines += ["MOTION", f"Frames: {T}", f"Frame Time: {1.0 / motion.fps:.8g}"]
-    local = motion.local_offsets()
-    cols = []
+    # every channel's column, gathered from (T, J, 3) positions and (T, J, 3) Euler angles
+    pos = np.array(motion.local_offsets())
+    pos[:, 0] = motion.root_positions
+    euler = np.zeros((T, J, 3))
+    by_order: dict[str, list[int]] = {}
+    rot_axes = ["".join(c[0] for c in chans if c in ROTATION_CHANNELS) for chans in channels]
+    for j, axes in enumerate(rot_axes):
+        if axes:
+            by_order.setdefault(_full_order(axes), []).append(j)
+    if T:
+        for full, js in by_order.items():
+            euler[:, js] = np_quat_to_euler(motion.rotations[:, js], full, degrees=True)
+    cols: list[int] = []  # into the (T, 2 * J * 3) table [positions | Euler angles]
     for j, chans in enumerate(channels):
-        rot_axes = "".join(c[0] for c in chans if c in ROTATION_CHANNELS)
-        euler = None
-        if rot_axes:
-            full = rot_axes if len(rot_axes) == 3 else (rot_axes + "".join(a for a in "ZXY" if a not in rot_axes))[:3]
-            euler = np_quat_to_euler(motion.rotations[:, j], full, degrees=True) if T else np.zeros((0, 3))
-        pos = motion.root_positions if j == 0 else local[:, j]
         r = 0
         for c in chans:
             if c in POSITION_CHANNELS:
-                cols.append(pos[:, "XYZ".index(c[0])])
+                cols.append(3 * j + "XYZ".index(c[0]))
             else:
-                cols.append(euler[:, r])
+                cols.append(3 * J + 3 * j + r)
                 r += 1
     if T:
-        data = np.stack(cols, axis=1) if cols else np.zeros((T, 0))
-        data = np.where(np.abs(data) < 0.5 * 10.0 ** -precision, 0.0, data)  # no "-0.000000"
-        buf = io.StringIO()
-        np.savetxt(buf, data, fmt=f"%.{precision}f", delimiter=" ")
-        body = buf.getvalue().rstrip("\n")
-        lines.append(body)
+        if cols:
+            data = np.concatenate([pos.reshape(T, -1), euler.reshape(T, -1)], axis=1)[:, cols]
+            data = np.where(np.abs(data) < 0.5 * 10.0 ** -precision, 0.0, data)  # no "-0.000000"
+            buf = io.StringIO()
+            np.savetxt(buf, data, fmt=f"%.{precision}f", delimiter=" ")
+            lines.append(buf.getvalue().rstrip("\n"))
+        else:
+            lines += [""] * T  # a frame without channels is an empty line
     return "\n".join(lines) + "\n"
 
 

@@ -435,3 +435,25 @@ def test_fps_is_one_attribute(tmp_path):
         dm.target_fps = 30.0  # read-only alias: the rate lives in dm.fps only
     with pytest.raises(ValueError, match="fps must be positive"):
         make_dm([tmp_path], tmp_path / "cache", fps=0)
+
+
+def test_frame_count_bomb_in_the_folder_is_reported_and_skipped(bandai_dir, tmp_path, caplog):
+    """A 1.5 KB BVH with CHANNELS 0 everywhere and 'Frames: 999999999' (a bare MemoryError, or
+    gigabytes, before issue 16) is one rejected file among good ones, not a crashed setup()."""
+    root = copy_dataset(bandai_dir, tmp_path / "set", SMALL)
+    lines = ["HIERARCHY", "ROOT j0", "{", "OFFSET 0 0 0", "CHANNELS 0"]
+    for k in range(1, 40):
+        lines += [f"JOINT j{k}", "{", "OFFSET 0 1 0", "CHANNELS 0"]
+    bomb = root / "data" / "bomb.bvh"
+    bomb.write_text("\n".join(lines + ["}"] * 40 + ["MOTION", "Frames: 999999999", "Frame Time: 0.0333"]) + "\n")
+    with caplog.at_level(logging.WARNING, logger="motion3d.data"):
+        m = make_dm([root], tmp_path / "cache", split=[0.5, 0.25, 0.25])
+        m.setup()
+    assert [p.name for p, _ in m.rejected] == ["bomb.bvh"]
+    reason = m.rejected[0][1]
+    assert "'Frames: 999999999' but the hierarchy has no channels" in reason
+    about_bomb = [r.getMessage() for r in caplog.records if "bomb.bvh" in r.getMessage()]
+    assert len(about_bomb) == 1 and about_bomb[0].startswith(f"skipping {bomb}:") and reason in about_bomb[0]
+    assert sorted(f.name for s in SPLITS for f in m.files(s)) == sorted(n + ".bvh" for n in SMALL)
+    with pytest.raises(BadDataError, match="bomb.bvh"):
+        make_dm([root], tmp_path / "cache", on_bad="error").setup()
