@@ -9,14 +9,11 @@ from __future__ import annotations
 import numpy as np
 
 from motion3d.geometry.kinematics import forward_kinematics_np
-from motion3d.geometry.resample import resample_frames
+from motion3d.geometry.resample import FPS_TOLERANCE, resample_frames
 from motion3d.skeleton import Skeleton
 
 __all__ = ["Motion", "FPS_TOLERANCE", "same_fps"]
 
-#: relative tolerance for "the same frame rate": files store a rounded frame time (CMU's
-#: 0.0083333 s is 120.00048 fps), so two rates within this fraction of each other are one rate.
-FPS_TOLERANCE = 1e-4
 
 
 def same_fps(a: float | None, b: float | None) -> bool:

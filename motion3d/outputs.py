@@ -27,7 +27,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterable, Iterator
 
-__all__ = ["OutputError", "check_output", "atomic_output", "AtomicFile", "exit_on_sigterm", "is_same_file"]
+__all__ = ["OutputError", "check_output", "atomic_output", "AtomicFile", "exit_on_sigterm", "is_same_file", "run_tool"]
 
 PathLike = str | os.PathLike
 
@@ -152,3 +152,14 @@ def exit_on_sigterm() -> None:
     except ValueError:  # not the main thread
         pass
 
+
+
+def run_tool(main, errors: tuple[type[BaseException], ...] = ()) -> None:
+    """Entry point of a tool script: SIGTERM becomes a clean exit (:func:`exit_on_sigterm`), and the
+    ``errors`` a user can cause (a bad file, a missing body model) end the run with ``error: ...``
+    and exit status 1 instead of a traceback."""
+    exit_on_sigterm()
+    try:
+        main()
+    except errors as err:
+        raise SystemExit(f"error: {err}") from None

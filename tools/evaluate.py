@@ -41,13 +41,15 @@ def main(argv: list[str] | None = None) -> dict:
         checkpoint = load_checkpoint(known.ckpt)
         ev = evaluate.get(task_name(checkpoint, known.ckpt))
     except (CheckpointError, KeyError) as e:
-        raise SystemExit(f"error: {e}") from None
+        print(f"error: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
     args = build_parser(ev, pre).parse_args(argv)
     try:
         return ev.run(checkpoint, args)
     except (CheckpointError, ContextMismatch, FormatError) as e:
         # a file or checkpoint that does not fit: say which and why, not a traceback
-        raise SystemExit(f"error: {e}") from None
+        print(f"error: {e}", file=sys.stderr)
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

@@ -100,7 +100,7 @@ def main(argv=None) -> int:
             print(f"mapping: {args.save_mapping}")
         if args.print_mapping:
             print(mapping_to_yaml(mapping, source.skeleton, target), end="")
-        out = retarget(source, target, mapping, method=args.method, scale_root=not args.no_scale_root,
+        out = retarget(source, target, mapping, scale_root=not args.no_scale_root,
                        feet_on_floor=args.feet_on_floor, cleanup_feet=args.cleanup_feet)
     except (MappingError, FormatError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)

@@ -57,8 +57,9 @@ def main(argv: list[str] | None = None) -> dict:
         _check_folder(out, args.ckpt, args.force, not args.no_video)
         result = sample_checkpoint(args.ckpt, out, args.n, args.length, args.label, args.seed, args.device,
                                    video=not args.no_video, temperature=args.temperature, force=args.force)
-    except (OutputError, CheckpointError, ValueError) as e:
-        raise SystemExit(f"error: {e}") from None
+    except (OutputError, CheckpointError, ValueError) as e:  # a bad checkpoint, label or output: say which
+        print(f"error: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
     for path, lab in zip(result["bvh"], result["labels"]):
         print(f"{path}  {lab}")
     if result["video"]:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from motion3d.outputs import OutputError, check_output, exit_on_sigterm  # noqa: E402
+from motion3d.outputs import OutputError, check_output, run_tool  # noqa: E402
 from motion3d.render import sources  # noqa: E402
 from motion3d.render.encode import VIDEO_SUFFIXES  # noqa: E402
 from motion3d.render.sources import parse_size  # noqa: E402
@@ -64,11 +64,6 @@ def main(argv: list[str] | None = None):
 
 if __name__ == "__main__":
     from motion3d.io import FormatError
-
-    exit_on_sigterm()
     from motion3d.render.smpl_mesh import SMPLModelMissing
 
-    try:
-        main()
-    except (FormatError, SMPLModelMissing) as err:
-        sys.exit(f"error: {err}")
+    run_tool(main, (FormatError, SMPLModelMissing))

@@ -54,7 +54,7 @@ def predict(ckpt: str, clouds: np.ndarray) -> tuple[list[str], np.ndarray]:
     from motion3d.evaluate.classify import load_model
     from motion3d.tasks.checkpoint import load_checkpoint
     from motion3d.tasks.classify import predict_proba
-    model, names = load_model(load_checkpoint(ckpt))
+    model, names = load_model(load_checkpoint(ckpt), ckpt)
     probs = predict_proba(model, torch.from_numpy(clouds))
     return names, probs.numpy()
 

@@ -24,7 +24,7 @@ from motion3d import features
 from motion3d.data.conform import SkeletonMismatch, conform, group_skeletons, header_difference
 from motion3d.io import FormatError
 from motion3d.io import registry
-from motion3d.motion import FPS_TOLERANCE, Motion
+from motion3d.motion import Motion, same_fps
 from motion3d.skeleton import Skeleton
 
 __all__ = ["BadDataError", "Preprocessed", "preprocess", "read_skeleton", "POLICIES"]
@@ -85,7 +85,7 @@ def read_skeleton(path: Path, loader_options: dict[str, Any]) -> tuple[Skeleton,
 
 
 def _encode(motion: Motion, ref: Skeleton, fps: float, tol: float, rep, check_bones: bool = True) -> np.ndarray:
-    if abs(motion.fps - fps) > FPS_TOLERANCE * fps:
+    if not same_fps(motion.fps, fps):
         motion = motion.resample(fps)
     else:
         motion = motion.replace(fps=fps)
@@ -153,7 +153,7 @@ def preprocess(
         why = header_difference(reference, heads[i][0], tol)
         if why is not None:
             reject(i, f"skeleton differs from the dataset's: {why}", "mismatch")
-        elif not resample and abs(heads[i][1] - fps) > FPS_TOLERANCE * fps:
+        elif not resample and not same_fps(heads[i][1], fps):
             reject(i, f"{heads[i][1]:g} fps, the dataset is at {fps:g} (set fps to resample)", "mismatch")
         else:
             todo.append(i)

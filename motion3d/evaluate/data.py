@@ -83,7 +83,12 @@ def evaluation_datamodule(meta: Mapping, ctx: MotionContext, data: str | None, w
         dm = build_datamodule(config, window=window, batch_size=batch_size)
         roots = config.get("init_args", {}).get("roots")
         source = f"{roots} [{split} split]"
-    dm.setup("test")
+    try:
+        dm.setup("test")
+    except KeyError as e:  # the checkpoint's feature options name joints these clips do not have
+        raise ContextMismatch(f"the evaluation data {source} does not fit the checkpoint's skeleton "
+                              f"({ctx.skeleton.num_joints} joints: {', '.join(ctx.skeleton.names[:4])}, ...): "
+                              f"{e.args[0] if e.args else e}") from None
     why = skeleton_difference(ctx.skeleton, dm.skeleton)
     if why is not None:
         raise ContextMismatch(f"the evaluation data is on another skeleton than the checkpoint: {why}")

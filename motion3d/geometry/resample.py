@@ -18,8 +18,13 @@ import torch
 
 from motion3d.geometry.rotations import slerp
 
-__all__ = ["resample_indices", "resample_frames"]
+__all__ = ["FPS_TOLERANCE", "resample_indices", "resample_frames"]
 
+
+#: relative tolerance for "the same frame rate", the one constant of the project (re-exported as
+#: :data:`motion3d.motion.FPS_TOLERANCE`): files store a rounded frame time (CMU's 0.0083333 s is
+#: 120.00048 fps), so two rates within this fraction of each other are one rate.
+FPS_TOLERANCE = 1e-4
 
 def resample_indices(num_frames: int, source_fps: float, fps: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Source frames and weights for resampling: ``(i0 (K,), i1 (K,), alpha (K,))`` with each new
@@ -32,10 +37,10 @@ def resample_indices(num_frames: int, source_fps: float, fps: float) -> tuple[np
         z = np.zeros(0, dtype=np.int64)
         return z, z, np.zeros(0)
     ratio = source_fps / fps
-    # files store a rounded frame time (CMU: 0.0083333 s -> 120.00048 fps): a ratio within 1e-4
-    # of a simple fraction is taken as that fraction, so 120 -> 30 keeps every 4th frame exactly
+    # files store a rounded frame time (CMU: 0.0083333 s -> 120.00048 fps): a ratio within
+    # FPS_TOLERANCE of a simple fraction is taken as that fraction, so 120 -> 30 keeps every 4th frame
     simple = Fraction(ratio).limit_denominator(1000)
-    if abs(float(simple) - ratio) <= 1e-4 * ratio:
+    if abs(float(simple) - ratio) <= FPS_TOLERANCE * ratio:
         ratio = float(simple)
     K = int(np.floor((num_frames - 1) / ratio + 1e-6)) + 1
     f = np.arange(K) * ratio

@@ -30,6 +30,7 @@ import numpy as np
 from motion3d.geometry.rotations import EULER_ORDERS, np_euler_to_quat, np_quat_to_euler
 from motion3d.io import FormatError
 from motion3d.motion import Motion
+from motion3d.outputs import atomic_output
 from motion3d.skeleton import POSITION_CHANNELS, ROTATION_CHANNELS, Skeleton
 
 __all__ = ["load", "save", "loads", "dumps", "read_header"]
@@ -631,9 +632,14 @@ def save(motion: Motion, path: str | os.PathLike, precision: int = 6) -> Path:
 
     Each joint keeps its channel layout and Euler order from the skeleton; channels are added
     only where the motion needs them (see ``_save_channels``). ``load(save(m))`` equals ``m`` to
-    about ``10**-precision`` in degrees and file units.
+    about ``10**-precision`` in degrees and file units. The text is built first and written under a
+    temporary name that is renamed onto ``path`` when complete (:func:`motion3d.outputs.atomic_output`),
+    so an interrupted save never leaves a truncated file. Whether an existing file may be replaced
+    is the caller's decision (the tools check with :func:`motion3d.outputs.check_output`).
     """
     path = Path(path)
+    text = dumps(motion, precision)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(dumps(motion, precision))
+    with atomic_output(path) as tmp:
+        tmp.write_text(text)
     return path

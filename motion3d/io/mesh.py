@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from motion3d.io import FormatError
+from motion3d.points.sampling import sample_surface
 
 SUFFIXES = (".off", ".obj", ".ply", ".stl", ".glb", ".gltf")
 
@@ -89,8 +90,6 @@ def save(path: str | os.PathLike, mesh) -> Path:
 
 def load_as_points(path: str | os.PathLike, n: int, normals: bool = False, seed: int = 0) -> np.ndarray:
     """Load a mesh and sample ``n`` points on its surface by area: ``(n, 3)`` or ``(n, 6)`` float32."""
-    from motion3d.points.sampling import sample_surface
-
     mesh = load(path)
     try:
         return sample_surface(mesh.vertices, mesh.faces, n, normals=normals, seed=seed)

@@ -14,7 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from motion3d.render import colors as palette
-from motion3d.render.camera import look_at_extrinsic
+from motion3d.render.camera import look_at_extrinsic, view_basis
+from motion3d.render.clip import grid_segments
 
 INSTALL_HINT = "Open3D is needed for this viewer: pip install 'motion3d[viewer]' (or open3d / open3d-cpu)"
 
@@ -186,8 +187,6 @@ def update_mesh_geometry(mesh, vertices: np.ndarray) -> None:
 
 def grid_lines(center_xz, floor: float, step: float, half_cells: int) -> tuple[np.ndarray, np.ndarray]:
     """Floor grid as points (P, 3) and line index pairs (L, 2), centred (snapped) at ``center_xz``."""
-    from motion3d.render.clip import grid_segments
-
     seg = grid_segments(np.asarray(center_xz, float)[None], floor, step, half_cells)[0]  # (L, 2, 3)
     return seg.reshape(-1, 3), np.arange(2 * len(seg)).reshape(-1, 2)
 
@@ -293,8 +292,6 @@ class HeadlessRenderer:
 def default_view(geometries_bounds: tuple[np.ndarray, np.ndarray], azimuth: float = 35.0,
                  elevation: float = 20.0, fov_deg: float = 40.0) -> tuple[np.ndarray, np.ndarray]:
     """Eye and target that frame an axis-aligned box ((3,) min, (3,) max)."""
-    from motion3d.render.camera import view_basis
-
     lo, hi = geometries_bounds
     target = 0.5 * (lo + hi)
     radius = 0.5 * np.linalg.norm(hi - lo)

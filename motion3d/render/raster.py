@@ -10,6 +10,7 @@ import numpy as np
 
 from motion3d.render import colors
 from motion3d.render.camera import ViewCamera
+from motion3d.render.clip import grid_segments
 
 
 def _stamp(radius: int) -> np.ndarray:
@@ -144,8 +145,6 @@ def draw_skeletons(positions: np.ndarray, bones: np.ndarray, size: tuple[int, in
     index = np.zeros((M, H, W), dtype=np.int16)
 
     if floor is not None and grid_step is not None:
-        from motion3d.render.clip import grid_segments
-
         half = max(int(np.ceil(1.6 * camera.scale / grid_step)), 2)
         seg = grid_segments(targets[:, [0, 2]], floor, grid_step, half)  # (M, L, 2, 3)
         L = seg.shape[1]

@@ -89,11 +89,12 @@ def load_items(paths, model_dir=None, mesh: bool = True, fps: float | None = Non
 
 
 def parse_size(text: str) -> tuple[int, int]:
-    """``"640x480"`` -> ``(640, 480)`` (the viewers' ``--size``); argparse-friendly errors."""
-    import argparse
-
+    """``"640x480"`` -> ``(640, 480)`` (the viewers' ``--size``); a ValueError (which argparse
+    reports as an invalid value of the option) otherwise."""
     try:
         w, h = (int(v) for v in text.lower().split("x"))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"size must be WIDTHxHEIGHT, got {text!r}") from None
+        raise ValueError(f"size must be WIDTHxHEIGHT, got {text!r}") from None
+    if w <= 0 or h <= 0:
+        raise ValueError(f"size must be positive, got {text!r}")
     return w, h

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from motion3d.metrics.motion import foot_skate
 from motion3d.motion import Motion
 from motion3d.retarget.mapping import find_roles
 from motion3d.retarget.root import root_scale
@@ -75,8 +76,6 @@ def skate_and_penetration(source: Motion, result: Motion) -> dict[str, float]:
     """``{"skate_src", "skate", "penetration"}``: foot skate of source and result (body heights per
     second on contact frames, each clip's floor its lowest foot point) and the result's mean depth
     below the scaled source floor (fraction of its height)."""
-    from motion3d.metrics.motion import foot_skate
-
     hs, ht = source.skeleton.height(), result.skeleton.height()
     Ps, Pt = source.positions(), result.positions()
     fs, ft = _feet(source), _feet(result)

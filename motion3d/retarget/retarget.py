@@ -19,8 +19,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from motion3d.geometry.kinematics import forward_kinematics_np
 from motion3d.geometry.rotations import np_matrix_to_quat, quat_to_matrix, slerp
 from motion3d.motion import Motion
+from motion3d.ops.contacts import foot_contacts
 from motion3d.retarget.align import rest_alignment
 from motion3d.retarget.chains import MAPPED, REST, plan_chains
 from motion3d.retarget.cleanup import plant_feet
@@ -121,8 +123,6 @@ def retarget(
 
 
 def _cleanup(source: Motion, out: Motion, rs: dict[str, int], rt: dict[str, int], driven) -> Motion:
-    from motion3d.ops.contacts import foot_contacts
-
     sides = [s for s in ("left", "right")
              if all(f"{s}_{r}" in rt for r in ("upper_leg", "lower_leg", "foot")) and f"{s}_foot" in rs]
     if not sides:
@@ -149,7 +149,5 @@ def naive_copy(source: Motion, target: Skeleton, mapping=None, scale_root: bool 
     scale = root_scale(src, target, rs, rt) if scale_root else 1.0
     hips_world = scale * source.positions()[:, rs["hips"]]
     # world rotations of the copy (joints above the hips are unmapped: identity), assembled as retarget's
-    from motion3d.geometry.kinematics import forward_kinematics_np
-
     G, _ = forward_kinematics_np(rot, target.offsets, target.parents, np.zeros((T, 3)))
     return assemble(target, G, np.ones(J, bool), rt["hips"], hips_world, source.fps, source.name)

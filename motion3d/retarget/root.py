@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from motion3d.motion import Motion
+from motion3d.ops.floor import floor_height
 from motion3d.skeleton import Skeleton
 
 __all__ = ["leg_length", "root_scale", "hips_local_translation", "floor_offset"]
@@ -60,6 +61,4 @@ def hips_local_translation(target: Skeleton, hips: int, hips_world: np.ndarray) 
 def floor_offset(source: Motion, result: Motion, scale: float) -> float:
     """Vertical shift that puts the result's lowest foot point at the source's floor height times
     ``scale`` (the floor of the scaled trajectory)."""
-    from motion3d.ops.floor import floor_height
-
     return scale * floor_height(source) - floor_height(result)

@@ -23,6 +23,7 @@ from torch import nn
 import lightning as L
 
 from motion3d.metrics.classification import confusion_matrix, mean_class_accuracy, overall_accuracy
+from motion3d.points.augment import scale as rand_scale
 from motion3d.tasks.checkpoint import META_KEY
 from motion3d.tasks.schedule import TracksRunProgress, optimizer_with_schedule
 
@@ -145,8 +146,6 @@ def predict_proba(model: nn.Module, points: torch.Tensor, vote: int = 1, seed: i
                   scale: tuple[float, float] = (0.8, 1.25)) -> torch.Tensor:
     """Class probabilities ``(B, K)`` for points ``(B, N, C)``, averaged over ``vote`` copies
     (the first unchanged, the others with a seeded random anisotropic scale)."""
-    from motion3d.points.augment import scale as rand_scale
-
     probs = model(points).softmax(-1)
     if vote > 1:
         g = torch.Generator().manual_seed(seed)

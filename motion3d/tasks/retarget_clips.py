@@ -102,8 +102,9 @@ class LearnedRetargeter:
         init = np.asarray(rep_s.initial_state(m), dtype=np.float64).copy()
         init[:2] *= target.height() / m.skeleton.height()
         out = rep_t.decode(y, initial=init, fps=ct.fps, name=motion.name)
-        if not same_fps(out.fps, motion.fps):  # back to the source's rate and frame count
-            out = out.resample(motion.fps)
+        # back to the source's rate (a rate within FPS_TOLERANCE is only relabelled) and frame count
+        out = out.resample(motion.fps)
+        if out.num_frames != motion.num_frames:
             out = out[np.minimum(np.arange(motion.num_frames), out.num_frames - 1)]
         return out
 

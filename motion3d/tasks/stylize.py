@@ -32,6 +32,7 @@ import torch
 import torch.nn.functional as F
 
 from motion3d.metrics.motion import CONTACT_HEIGHT
+from motion3d.render.tensorboard import clips_video, log_video
 from motion3d.tasks.adversarial import hinge_fake, hinge_real, manual_step
 from motion3d.tasks.base import MotionTask, NetFactory
 from motion3d.tasks.context import MotionContext
@@ -261,8 +262,6 @@ class StyleTransferTask(MotionTask):
         writer = getattr(self.logger, "experiment", None) if self.logger is not None else None
         if writer is None or not hasattr(writer, "_get_file_writer"):
             return
-        from motion3d.render.tensorboard import clips_video, log_video
-
         with torch.no_grad():
             trip = self.video_triplets()
             if trip is None:

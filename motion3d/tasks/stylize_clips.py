@@ -139,8 +139,8 @@ class Stylizer:
         out = Motion(content.skeleton, out.rotations, out.root_positions, out.fps, out.translations, content.name)
         if plant_feet:
             out = plant_content_feet(m.replace(skeleton=content.skeleton), out)
-        if not same_fps(out.fps, content.fps):  # back to the content's rate and frame count
-            out = out.resample(content.fps)
-            idx = np.minimum(np.arange(content.num_frames), out.num_frames - 1)
-            out = out[idx]
+        # back to the content's rate (a rate within FPS_TOLERANCE is only relabelled) and frame count
+        out = out.resample(content.fps)
+        if out.num_frames != content.num_frames:
+            out = out[np.minimum(np.arange(content.num_frames), out.num_frames - 1)]
         return out

@@ -13,13 +13,11 @@ import numpy as np
 import pytest
 import torch
 
-from motion3d.features import Normalizer, build
 from motion3d.io import bvh
 from motion3d.models.motion import Seq2SeqGRU
 from motion3d.motion import Motion
-from motion3d.skeleton import Skeleton
 from motion3d.tasks.checkpoint import CheckpointError, build_datamodule, load_checkpoint, load_motion_checkpoint
-from motion3d.tasks.context import MotionContext
+from tests.tasks.helpers import tiny_context, tiny_skeleton
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -29,19 +27,6 @@ def _tool(path: str):
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod.main
-
-
-def _skeleton() -> Skeleton:
-    names = ["Hips", "Spine", "Head", "LeftUpLeg", "LeftLeg", "LeftFoot", "RightUpLeg", "RightLeg", "RightFoot"]
-    offsets = np.array([[0, 90, 0], [0, 10, 0], [0, 10, 0], [10, 0, 0], [0, -40, 0], [0, -40, 0],
-                        [-10, 0, 0], [0, -40, 0], [0, -40, 0]], dtype=np.float64)
-    return Skeleton(names, [-1, 0, 1, 0, 3, 4, 0, 6, 7], offsets)
-
-
-def _context() -> MotionContext:
-    rep = build("rot6d", _skeleton(), fps=30)
-    return MotionContext(rep, Normalizer(np.zeros(rep.dim), np.ones(rep.dim)), {"content": ["walk"], "style": ["angry"]},
-                         30.0, 20)
 
 
 class Payload:
@@ -62,7 +47,7 @@ def _evil(marker: Path) -> dict:
 def crafted(tmp_path) -> dict[str, Path]:
     """Crafted files, all asking to create ``tmp_path/MARKER``."""
     marker = tmp_path / "MARKER"
-    ctx = _context()
+    ctx = tiny_context()
     gru = Seq2SeqGRU(ctx.dim, hidden=8)
     state = {f"net.{k}": v for k, v in gru.state_dict().items()}
     files = {}
@@ -84,7 +69,7 @@ def crafted(tmp_path) -> dict[str, Path]:
                                                             "class_names": ["a", "b"], "data": {}, "hparams": {}}})
     save("pickle", {"state_dict": {}, "motion3d": Payload(marker)})
     files["marker"] = marker
-    clip = Motion(_skeleton(), np.tile([0.0, 0.0, 0.0, 1.0], (40, 9, 1)), np.zeros((40, 3)), 30.0)
+    clip = Motion(tiny_skeleton(), np.tile([0.0, 0.0, 0.0, 1.0], (40, 9, 1)), np.zeros((40, 3)), 30.0)
     files["clip"] = bvh.save(clip, tmp_path / "clip.bvh")
     return files
 

@@ -66,7 +66,7 @@ def test_classifier_config_and_evaluation(classifier_ckpt, capsys):
 
 
 @pytest.mark.parametrize("config", ["gru_predict", "transformer_predict"])
-def test_prediction_config_evaluate_and_sample(config, cache, bandai_dir, tmp_path, capsys):
+def test_prediction_config_evaluate_and_sample(config, cache, bandai_dir, cmu_dir, tmp_path, capsys):
     last = _fit(config, tmp_path / "run", cache)
     ckpt = torch.load(last, map_location="cpu", weights_only=True)
     assert ckpt["motion3d"]["task"] == "predict" and ckpt["global_step"] == 3
@@ -94,6 +94,15 @@ def test_prediction_config_evaluate_and_sample(config, cache, bandai_dir, tmp_pa
             _tool("evaluate").main(["--ckpt", str(last), "--data", str(folder), "--content", "kick"])
         with pytest.raises(ValueError, match="unknown content label"):
             _tool("evaluate").main(["--ckpt", str(last), "--data", str(folder), "--content", "fly"])
+        # another skeleton's folder: a message that says so, not a KeyError from the feature layout
+        cmu = tmp_path / "cmu"
+        cmu.mkdir()
+        shutil.copy(cmu_dir / "01_01.bvh", cmu / "01_01.bvh")
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as info:
+            _tool("evaluate").main(["--ckpt", str(last), "--data", str(cmu)])
+        err = capsys.readouterr().err
+        assert info.value.code == 1 and "does not fit the checkpoint's skeleton" in err and str(cmu) in err
     out = _tool("sample").main(["--ckpt", str(last), "--n", "2", "--length", "20", "-o", str(tmp_path / "s"),
                                 "--no-video"])
     assert len(out["bvh"]) == 2 and all(Path(p).is_file() for p in out["bvh"])
@@ -118,8 +127,11 @@ def test_generation_config_sample_evaluate_and_resume(cache, classifier_ckpt, tm
     m = bvh.load(out["bvh"][0])
     assert m.num_frames == 12 and m.skeleton.names == meta["context"]["skeleton"]["names"]
     assert Path(out["video"]).stat().st_size > 0
-    with pytest.raises(ValueError, match="unknown content label"):
+    capsys.readouterr()
+    with pytest.raises(SystemExit):  # a message listing the known labels, no traceback
         _tool("sample").main(["--ckpt", str(last), "--label", "content=fly", "-o", str(tmp_path / "x")])
+    err = capsys.readouterr().err
+    assert "unknown content label 'fly'" in err and "walk" in err and not (tmp_path / "x").exists()
     # evaluate: the generation table with the classifier
     gru = _fit("gru_predict", tmp_path / "gru", cache)
     res = _tool("evaluate").main(["--ckpt", str(last), "--classifier", str(classifier_ckpt), "--limit", "16",
