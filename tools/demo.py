@@ -68,10 +68,13 @@ def stage_train_and_sample(out: Path, minutes: float) -> None:
     run([sys.executable, "tools/train.py", "fit", "--config", str(CONFIG),
          "--trainer.default_root_dir", str(run_dir), "--trainer.max_time", max_time])
     print(f"trained for {(time.time() - t0) / 60:.1f} min -> {run_dir}")
-    ckpts = sorted(run_dir.rglob("last.ckpt")) or sorted(run_dir.rglob("*.ckpt"))
+    # this run's checkpoint: the newest (an earlier demo into the same folder left version_0, ...)
+    ckpts = sorted(run_dir.rglob("last.ckpt"), key=lambda p: p.stat().st_mtime)
     if not ckpts:
         sys.exit(f"training left no checkpoint under {run_dir}")
-    run([sys.executable, "tools/sample.py", "--ckpt", str(ckpts[-1]), "--n", "4", "-o", str(out / "samples")])
+    # the demo's own output folder: replace the samples of an earlier demo run
+    run([sys.executable, "tools/sample.py", "--ckpt", str(ckpts[-1]), "--n", "4", "-o", str(out / "samples"),
+         "--force"])
 
 
 def main(argv=None) -> None:
