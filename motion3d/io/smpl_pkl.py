@@ -286,15 +286,43 @@ def _unwrap_top(obj):
     return {k: out[k.decode("latin1") if isinstance(k, bytes) else k] for k in obj}
 
 
+#: most objects the unpickler's stack may hold at once (protocol 2+ pickles batch list and dict
+#: items by 1000) and most MARKs open at once (each container being filled opens one)
+_MAX_STACK = 1 << 15
+_MAX_MARKS = 4 * MAX_DEPTH
+
+
 def _scan_opcodes(data: bytes, path) -> None:
-    """Walk the pickle's opcodes without building anything: a truncated or garbled pickle, or a
-    counted string longer than the file (which the C unpickler would allocate first), is refused
-    here, at the cost of the file's size in memory at most."""
+    """Walk the pickle's opcodes without building anything, following the depth of the
+    unpickler's stack and of its MARKs. Refused here, at the cost of the file's size in memory at
+    most: a truncated or garbled pickle, a counted string longer than the file (which the C
+    unpickler would allocate before reading), a stack or MARK nesting deeper than any body model
+    needs (200,000 nested lists)."""
+    mark = pickletools.markobject
+    depth = 0
+    marks: list[int] = []
     try:
-        for _ in pickletools.genops(data):
-            pass
+        for op, _, pos in pickletools.genops(data):
+            before, after = op.stack_before, op.stack_after
+            if mark in before:  # pops everything above the last MARK, and what lies below it
+                if not marks:
+                    raise ValueError(f"opcode {op.name} at byte {pos} without a MARK")
+                depth = marks.pop() - before.index(mark)
+            else:
+                depth -= len(before)
+            if mark in after:
+                marks.append(depth)
+                if len(marks) > _MAX_MARKS:
+                    raise ValueError(f"more than {_MAX_MARKS} nested MARKs (containers nested too deep)")
+            else:
+                depth += len(after)
+            if depth < 0:
+                raise ValueError(f"opcode {op.name} at byte {pos} pops an empty stack")
+            if depth > _MAX_STACK:
+                raise ValueError(f"more than {_MAX_STACK} objects on the unpickling stack (containers nested "
+                                 "too deep?)")
     except (ValueError, EOFError) as e:
-        raise FormatError(path, f"not a pickle (or a truncated one): {e}") from None
+        raise FormatError(path, f"not a pickle, a truncated one or one no body model needs: {e}") from None
 
 
 def safe_loads(data: bytes, path: str | os.PathLike | None = None):
