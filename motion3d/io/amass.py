@@ -121,14 +121,14 @@ def load_model_arrays(path: str | os.PathLike) -> dict:
     V = np.asarray(data["v_template"]).shape[0]
     jr = np.asarray(data["J_regressor"], dtype=np.float64)
     if jr.shape != (_NUM_JOINTS, V):
-        raise FormatError(path, f"J_regressor is {jr.shape}, an SMPL-H model has ({_NUM_JOINTS}, {V}) "
+        raise FormatError(path, f"'J_regressor' is {jr.shape}, an SMPL-H model has ({_NUM_JOINTS}, {V}) "
                                 "(is this an SMPL or SMPL-X model?)")
     data["J_regressor"] = jr
     kt = np.asarray(data["kintree_table"])
     if kt.shape != (2, _NUM_JOINTS):
-        raise FormatError(path, f"kintree_table is {kt.shape}, an SMPL-H model has (2, {_NUM_JOINTS})")
+        raise FormatError(path, f"'kintree_table' is {kt.shape}, an SMPL-H model has (2, {_NUM_JOINTS})")
     if np.asarray(data["shapedirs"]).shape[-1] == 0:
-        raise FormatError(path, f"shapedirs is {np.asarray(data['shapedirs']).shape}: no shape components")
+        raise FormatError(path, f"'shapedirs' is {np.asarray(data['shapedirs']).shape}: no shape components")
     return data
 
 
@@ -205,12 +205,12 @@ def load_params(npz_path: str | os.PathLike) -> dict:
     poses = _numeric(path, data, "poses")
     trans = _numeric(path, data, "trans")
     if poses.ndim != 2 or poses.shape[1] != 3 * _NUM_JOINTS:
-        raise FormatError(path, f"poses is {poses.shape}; SMPL-H files have (T, {3 * _NUM_JOINTS}) "
+        raise FormatError(path, f"'poses' is {poses.shape}; SMPL-H files have (T, {3 * _NUM_JOINTS}) "
                                 "(SMPL-X files, with 165, are not SMPL-H)")
     if poses.shape[0] == 0:
-        raise FormatError(path, "poses holds no frames")
+        raise FormatError(path, "'poses' holds no frames")
     if trans.shape != (poses.shape[0], 3):
-        raise FormatError(path, f"trans is {trans.shape}, poses has {poses.shape[0]} frames")
+        raise FormatError(path, f"'trans' is {trans.shape}, 'poses' has {poses.shape[0]} frames")
     key = next((k for k in ("mocap_framerate", "mocap_frame_rate") if k in data), None)
     if key is None:
         raise FormatError(path, "no 'mocap_framerate' in the file")
@@ -224,7 +224,7 @@ def load_params(npz_path: str | os.PathLike) -> dict:
     if betas.ndim > 1 and betas.shape[0] == 1:
         betas = betas[0]
     if betas.ndim > 1:
-        raise FormatError(path, f"betas is {betas.shape}, expected (B,)")
+        raise FormatError(path, f"'betas' is {betas.shape}, expected (B,)")
     betas = betas.reshape(-1)
     gender = data.get("gender", "neutral")
     if isinstance(gender, np.ndarray):

@@ -10,7 +10,6 @@ raises :class:`motion3d.io.FormatError` naming the file.
 from __future__ import annotations
 
 import os
-import re
 import struct
 from pathlib import Path
 from typing import Sequence
@@ -151,7 +150,21 @@ def _parse_pcd_header(path: Path, raw: bytes) -> tuple[dict, int]:
 _LZF_MAX_RATIO = 88
 #: most values (sum of COUNT) a PCD point may carry (large descriptors: ESF 640, SHOT 1344)
 MAX_VALUES_PER_POINT = 1 << 16
-_NONBLANK_LINE = re.compile(rb"^[ \t\r\f\v]*[^\s]", re.M)
+_WHITESPACE = np.frombuffer(b" \t\r\n\f\v", np.uint8)
+
+
+def _ascii_rows(body: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """The non-blank lines of ASCII data, vectorised: ``(line index (R,), values on it (R,))``."""
+    b = np.frombuffer(body, np.uint8)
+    if b.size == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    space = np.isin(b, _WHITESPACE)
+    start = ~space
+    start[1:] &= space[:-1]  # a value starts after whitespace (or at the beginning)
+    line = np.cumsum(b == 10)
+    per_line = np.bincount(line[start], minlength=int(line[-1]) + 1)
+    lines = np.flatnonzero(per_line)
+    return lines, per_line[lines]
 
 
 def _pcd_int(path: Path, key: str, vals: list[str], what: str) -> list[int]:
@@ -227,10 +240,14 @@ def _load_pcd(path: Path, raw: bytes) -> tuple[np.ndarray, list[str]]:
         names += [f] if c == 1 else [f"{f}{i}" for i in range(c)]
     rec = np.dtype([(f"_{i}", d, shp) for i, (_, d, shp) in enumerate(dtypes)])
     if mode == "ascii":
-        rows = len(_NONBLANK_LINE.findall(body))
-        if rows != npts:
+        line_of_row, row_width = _ascii_rows(body)
+        if len(row_width) != npts:
             raise FormatError(path, f"PCD header promises {npts} points (POINTS), the ascii data holds "
-                                  f"{rows} rows")
+                                    f"{len(row_width)} rows")
+        bad = np.flatnonzero(row_width != width_values)
+        if len(bad):
+            raise FormatError(path, f"{row_width[bad[0]]} values on this row, the header declares {width_values}",
+                              line=int(header["_line"][0]) + 1 + int(line_of_row[bad[0]]))
         text = body.decode("ascii", errors="replace")
         try:
             vals = np.array(text.split(), dtype=np.float64)
