@@ -130,8 +130,12 @@ class _SparseMatrix(_StandIn):
             if fmt in ("csc", "csr"):
                 cls = sp.csc_matrix if fmt == "csc" else sp.csr_matrix
                 m = cls((data, np.asarray(st["indices"]), np.asarray(st["indptr"])), shape=shape)
+                m.check_format(full_check=True)  # index bounds: toarray() itself never checks them
             else:
-                m = sp.coo_matrix((data, (np.asarray(st["row"]), np.asarray(st["col"]))), shape=shape)
+                coords = st["coords"] if "coords" in st else (st["row"], st["col"])  # scipy >= 1.13: coords
+                if len(coords) != 2:
+                    raise _BadContent(f"sparse coo matrix with {len(coords)} index arrays, expected 2")
+                m = sp.coo_matrix((data, (np.asarray(coords[0]), np.asarray(coords[1]))), shape=shape)
             return np.asarray(m.toarray())
         except KeyError as e:
             raise _BadContent(f"sparse {self.kind} matrix without its {e.args[0]!r} array") from None
@@ -434,7 +438,10 @@ def read_npy(f, size: int, path: str | os.PathLike, key: str | None = None, allo
     if dtype.hasobject:
         if not allow_objects:
             raise FormatError(path, f"{what} holds pickled Python objects ({dtype}), not numbers")
-        obj = safe_loads(f.read(max(left, 0)), f"{path}[{key}]")
+        try:
+            obj = safe_loads(f.read(max(left, 0)), path)
+        except FormatError as e:
+            raise FormatError(path, f"{what} (pickled objects): {e.problem}") from None
         return obj if isinstance(obj, np.ndarray) else np.asarray(obj)
     count = 1
     for s in shape:
