@@ -46,7 +46,7 @@ def load_with_fields(path: str | os.PathLike) -> tuple[np.ndarray, list[str]]:
     if suffix == ".pcd":
         pts, fields = _load_pcd(path, raw)
     elif suffix == ".ply":
-        pts, fields = _load_ply(path)
+        pts, fields = _load_ply(path, raw)
     elif suffix in (".npy", ".npz"):
         pts, fields = _load_numpy(path, suffix)
     else:
@@ -411,16 +411,43 @@ def lzf_compress(data: bytes) -> bytes:
 # --------------------------------------------------------------------------------------------
 # PLY (vertices only; faces are ignored here: use motion3d.io.mesh for meshes)
 # --------------------------------------------------------------------------------------------
-def _load_ply(path: Path) -> tuple[np.ndarray, list[str]]:
+def _ply_header(path: Path, raw: bytes) -> tuple[str, list[tuple[str, int]], int]:
+    """``(format, [(element, count)...], offset of the data)`` of a PLY header."""
+    end = raw.find(b"end_header", 0, 1 << 16)
+    if end < 0:
+        raise FormatError(path, "PLY header without 'end_header' in its first 64 KiB")
+    nl = raw.find(b"\n", end)
+    offset = len(raw) if nl < 0 else nl + 1
+    fmt = ""
+    elements: list[tuple[str, int]] = []
+    for line_no, line in enumerate(raw[:end].decode("ascii", errors="replace").splitlines(), start=1):
+        parts = line.split()
+        if parts[:1] == ["format"] and len(parts) >= 2:
+            fmt = parts[1]
+        elif parts[:1] == ["element"]:
+            if len(parts) != 3 or not parts[2].isdigit():
+                raise FormatError(path, f"PLY element line {line.strip()!r}: expected 'element NAME COUNT'",
+                                  line=line_no)
+            elements.append((parts[1], int(parts[2])))
+    return fmt, elements, offset
+
+
+def _load_ply(path: Path, raw: bytes) -> tuple[np.ndarray, list[str]]:
+    """PLY vertices (and normals) through trimesh; the header's element counts must agree with the
+    data (ascii: one row per element, checked here; binary: trimesh checks the length)."""
     import trimesh
 
+    if not raw.startswith(b"ply"):
+        raise FormatError(path, "not a PLY file (no 'ply' magic)", line=1)
+    fmt, elements, offset = _ply_header(path, raw)
+    if fmt == "ascii":
+        rows = len(_ascii_rows(raw[offset:])[0])
+        promised = sum(c for _, c in elements)
+        if rows != promised:
+            raise FormatError(path, f"PLY header promises {promised} rows ("
+                                    + ", ".join(f"{c} {n}" for n, c in elements) + f"), the ascii data holds {rows}")
     try:
-        with open(path, "rb") as f:
-            if f.read(3) != b"ply":
-                raise FormatError(path, "not a PLY file (no 'ply' magic)", line=1)
         geom = trimesh.load(path, process=False, force=None)
-    except FormatError:
-        raise
     except Exception as e:  # trimesh raises many types on malformed input
         raise FormatError(path, f"cannot parse PLY: {type(e).__name__}: {e}") from None
     verts = getattr(geom, "vertices", None)

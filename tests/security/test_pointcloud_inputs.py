@@ -147,6 +147,29 @@ def test_valid_ascii_with_blank_lines_and_crlf_still_loads(tmp_path):
     np.testing.assert_array_equal(pc.load(path), [[1, 2, 3], [4, 5, 6]])
 
 
+def _ply(n_declared: int, rows: int, fmt: str = "ascii") -> bytes:
+    head = (f"ply\nformat {fmt} 1.0\nelement vertex {n_declared}\nproperty float x\nproperty float y\n"
+            "property float z\nend_header\n").encode()
+    if fmt == "ascii":
+        return head + b"1 2 3\n" * rows
+    return head + np.ones((rows, 3), "<f4").tobytes()
+
+
+@pytest.mark.parametrize("declared,rows,fmt", [(10**9, 1, "ascii"), (2, 3, "ascii"), (10, 1024, "ascii"),
+                                               (10**9, 3, "binary_little_endian"), (2, 3, "binary_little_endian")])
+def test_ply_vertex_count_must_agree_with_the_data(tmp_path, declared, rows, fmt):
+    path = tmp_path / "points.ply"
+    path.write_bytes(_ply(declared, rows, fmt))
+    err = refused_within_bounds(path)
+    assert (f"{declared} rows" in err.problem) if fmt == "ascii" else ("length" in err.problem), err.problem
+
+
+def test_ply_with_matching_counts_still_loads(tmp_path):
+    path = tmp_path / "points.ply"
+    path.write_bytes(_ply(3, 3))
+    np.testing.assert_array_equal(pc.load(path), [[1, 2, 3]] * 3)
+
+
 # ------------------------------------------------------------- raw exceptions -> FormatError
 @pytest.mark.parametrize("name,data,expect", [
     ("count0", pcd(count="1 1 0"), "COUNT 0"),
