@@ -5,7 +5,11 @@ fields in file order (normals, intensity, colour...). ``load_with_fields`` also 
 names. ``save(path, points, fields=None)`` writes the same formats back (symmetric with ``load``).
 
 Every problem (unknown extension, truncated data, wrong counts, NaNs in xyz, missing x/y/z)
-raises :class:`motion3d.io.FormatError` naming the file.
+raises :class:`motion3d.io.FormatError` naming the file. Sizes a header declares are checked
+against the bytes present before anything is allocated (PCD ``POINTS`` x point size against the
+binary data, ``binary_compressed`` sizes against the compressed bytes and LZF's best ratio, ``.npy``
+headers against the file or archive member), and header counts must agree with the data exactly
+(PCD ``POINTS``, ``WIDTH x HEIGHT``, ASCII rows and values per row; ASCII PLY element rows).
 """
 from __future__ import annotations
 
