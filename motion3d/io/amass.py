@@ -42,7 +42,7 @@ from motion3d.ops.axes import Z_UP_TO_Y_UP
 from motion3d.skeleton import Skeleton
 
 __all__ = ["SMPLH_JOINT_NAMES", "SMPLH_PARENTS", "BODY_MODELS_ENV", "find_body_model", "load_model_arrays",
-           "rest_joints", "skeleton", "load", "load_params", "body_model"]
+           "rest_joints", "skeleton", "load", "load_params", "body_model", "FPS_RANGE"]
 
 #: the 52 SMPL-H joints: 22 body + 15 per hand, named as in smplx.joint_names.SMPLH_JOINT_NAMES
 SMPLH_JOINT_NAMES: list[str] = [
@@ -113,7 +113,8 @@ def find_body_model(body_model_dir: str | os.PathLike | None = None, gender: str
 def load_model_arrays(path: str | os.PathLike) -> dict:
     """The arrays of an SMPL-H model file (``.npz`` or official ``.pkl``, read safely), checked:
     ``v_template (V, 3)``, ``shapedirs (V, 3, S)``, ``J_regressor (52, V)`` dense,
-    ``kintree_table (2, 52)``."""
+    ``kintree_table (2, 52)``, all finite (the shapes and values are checked by
+    :func:`motion3d.io.smpl_pkl.check_model_arrays`, the SMPL-H sizes here)."""
     data = load_body_model(path)
     for k in ("v_template", "shapedirs", "J_regressor", "kintree_table"):
         if k not in data:
@@ -121,11 +122,14 @@ def load_model_arrays(path: str | os.PathLike) -> dict:
     V = np.asarray(data["v_template"]).shape[0]
     jr = np.asarray(data["J_regressor"], dtype=np.float64)
     if jr.shape != (_NUM_JOINTS, V):
-        raise FormatError(path, f"J_regressor is {jr.shape}, an SMPL-H model has ({_NUM_JOINTS}, {V}) "
+        raise FormatError(path, f"'J_regressor' is {jr.shape}, an SMPL-H model has ({_NUM_JOINTS}, {V}) "
                                 "(is this an SMPL or SMPL-X model?)")
     data["J_regressor"] = jr
-    if np.asarray(data["shapedirs"]).shape[:2] != (V, 3):
-        raise FormatError(path, f"shapedirs is {np.asarray(data['shapedirs']).shape}, expected ({V}, 3, S)")
+    kt = np.asarray(data["kintree_table"])
+    if kt.shape != (2, _NUM_JOINTS):
+        raise FormatError(path, f"'kintree_table' is {kt.shape}, an SMPL-H model has (2, {_NUM_JOINTS})")
+    if np.asarray(data["shapedirs"]).shape[-1] == 0:
+        raise FormatError(path, f"'shapedirs' is {np.asarray(data['shapedirs']).shape}: no shape components")
     return data
 
 
@@ -168,33 +172,71 @@ def skeleton(joints: np.ndarray, parents: np.ndarray = SMPLH_PARENTS) -> Skeleto
 # ---------------------------------------------------------------------------------------------
 # Sequences
 # ---------------------------------------------------------------------------------------------
+def _numeric(path: Path, data: dict, key: str) -> np.ndarray:
+    """``data[key]`` as float64, refused (naming the file and the key) unless it holds finite numbers."""
+    a = np.asarray(data[key])
+    if a.dtype.kind not in "biuf":
+        raise FormatError(path, f"{key!r} holds {a.dtype} values, expected numbers")
+    a = a.astype(np.float64)
+    bad = ~np.isfinite(a)
+    if bad.any():
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        where = f" (first in frame {first[0]})" if key in ("poses", "trans") and first else ""
+        raise FormatError(path, f"{key!r} holds {int(bad.sum())} NaN or infinite value(s){where}")
+    return a
+
+
+#: frame rates a sequence may declare (Hz)
+FPS_RANGE = (1e-3, 1e6)
+
+
 def load_params(npz_path: str | os.PathLike) -> dict:
     """The parameters of an AMASS file, checked: ``poses (T, 156)``, ``trans (T, 3)``,
-    ``betas (B,)``, ``gender`` (str), ``fps`` (float)."""
+    ``betas (B,)``, ``gender`` (str), ``fps`` (float), all finite, ``T >= 1``, ``fps`` a positive
+    number (within :data:`FPS_RANGE`).
+
+    Raises:
+        FormatError: naming the file and the key that is missing or wrong.
+    """
     path = Path(npz_path)
     data = load_npz(path)
     for k in ("poses", "trans"):
         if k not in data:
             raise FormatError(path, f"not an AMASS SMPL-H file: no {k!r} array (keys: {', '.join(sorted(data))})")
-    poses = np.asarray(data["poses"], dtype=np.float64)
-    trans = np.asarray(data["trans"], dtype=np.float64)
+    poses = _numeric(path, data, "poses")
+    trans = _numeric(path, data, "trans")
     if poses.ndim != 2 or poses.shape[1] != 3 * _NUM_JOINTS:
-        raise FormatError(path, f"poses is {poses.shape}; SMPL-H files have (T, {3 * _NUM_JOINTS}) "
+        raise FormatError(path, f"'poses' is {poses.shape}; SMPL-H files have (T, {3 * _NUM_JOINTS}) "
                                 "(SMPL-X files, with 165, are not SMPL-H)")
+    if poses.shape[0] == 0:
+        raise FormatError(path, "'poses' holds no frames")
     if trans.shape != (poses.shape[0], 3):
-        raise FormatError(path, f"trans is {trans.shape}, poses has {poses.shape[0]} frames")
-    fps = None
-    for k in ("mocap_framerate", "mocap_frame_rate"):
-        if k in data:
-            fps = float(np.asarray(data[k]))
-    if fps is None:
+        raise FormatError(path, f"'trans' is {trans.shape}, 'poses' has {poses.shape[0]} frames")
+    key = next((k for k in ("mocap_framerate", "mocap_frame_rate") if k in data), None)
+    if key is None:
         raise FormatError(path, "no 'mocap_framerate' in the file")
+    raw = np.asarray(data[key])
+    if raw.dtype.kind not in "iuf" or raw.size != 1:
+        raise FormatError(path, f"{key!r} is {raw.dtype} of shape {raw.shape}, expected one number (frames/s)")
+    fps = float(raw.reshape(()))
+    if not (np.isfinite(fps) and FPS_RANGE[0] <= fps <= FPS_RANGE[1]):
+        raise FormatError(path, f"{key!r} is {fps}, expected a frame rate in [{FPS_RANGE[0]:g}, {FPS_RANGE[1]:g}]")
+    betas = _numeric(path, data, "betas") if "betas" in data else np.zeros(0)
+    if betas.ndim > 1 and betas.shape[0] == 1:
+        betas = betas[0]
+    if betas.ndim > 1:
+        raise FormatError(path, f"'betas' is {betas.shape}, expected (B,)")
+    betas = betas.reshape(-1)
     gender = data.get("gender", "neutral")
-    gender = np.asarray(gender).item() if isinstance(gender, np.ndarray) else gender
+    if isinstance(gender, np.ndarray):
+        if gender.dtype.kind not in "SUO" or gender.size != 1:
+            raise FormatError(path, f"'gender' is {gender.dtype} of shape {gender.shape}, expected a string")
+        gender = gender.reshape(()).item()
     if isinstance(gender, bytes):
         gender = gender.decode("latin1")
-    return {"poses": poses, "trans": trans, "betas": np.asarray(data.get("betas", np.zeros(0)), dtype=np.float64),
-            "gender": str(gender).strip().lower(), "fps": fps}
+    if not isinstance(gender, str):
+        raise FormatError(path, f"'gender' is a {type(gender).__name__}, expected a string")
+    return {"poses": poses, "trans": trans, "betas": betas, "gender": gender.strip().lower(), "fps": fps}
 
 
 def load(

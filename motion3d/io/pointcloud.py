@@ -5,7 +5,11 @@ fields in file order (normals, intensity, colour...). ``load_with_fields`` also 
 names. ``save(path, points, fields=None)`` writes the same formats back (symmetric with ``load``).
 
 Every problem (unknown extension, truncated data, wrong counts, NaNs in xyz, missing x/y/z)
-raises :class:`motion3d.io.FormatError` naming the file.
+raises :class:`motion3d.io.FormatError` naming the file. Sizes a header declares are checked
+against the bytes present before anything is allocated (PCD ``POINTS`` x point size against the
+binary data, ``binary_compressed`` sizes against the compressed bytes and LZF's best ratio, ``.npy``
+headers against the file or archive member), and header counts must agree with the data exactly
+(PCD ``POINTS``, ``WIDTH x HEIGHT``, ASCII rows and values per row; ASCII PLY element rows).
 """
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from typing import Sequence
 import numpy as np
 
 from motion3d.io import FormatError
+from motion3d.io.smpl_pkl import load_npz, read_npy
 
 SUFFIXES = (".pcd", ".ply", ".xyz", ".txt", ".pts", ".csv", ".npy", ".npz")
 
@@ -45,7 +50,7 @@ def load_with_fields(path: str | os.PathLike) -> tuple[np.ndarray, list[str]]:
     if suffix == ".pcd":
         pts, fields = _load_pcd(path, raw)
     elif suffix == ".ply":
-        pts, fields = _load_ply(path)
+        pts, fields = _load_ply(path, raw)
     elif suffix in (".npy", ".npz"):
         pts, fields = _load_numpy(path, suffix)
     else:
@@ -145,61 +150,132 @@ def _parse_pcd_header(path: Path, raw: bytes) -> tuple[dict, int]:
             raise FormatError(path, "no DATA line within the first 64 lines: not a PCD file", line=line_no)
 
 
+#: LibLZF's best ratio: a 3-byte back-reference token copies at most 264 bytes
+_LZF_MAX_RATIO = 88
+#: most values (sum of COUNT) a PCD point may carry (large descriptors: ESF 640, SHOT 1344)
+MAX_VALUES_PER_POINT = 1 << 16
+_WHITESPACE = np.frombuffer(b" \t\r\n\f\v", np.uint8)
+
+
+def _ascii_rows(body: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """The non-blank lines of ASCII data, vectorised: ``(line index (R,), values on it (R,))``."""
+    b = np.frombuffer(body, np.uint8)
+    if b.size == 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    space = np.isin(b, _WHITESPACE)
+    start = ~space
+    start[1:] &= space[:-1]  # a value starts after whitespace (or at the beginning)
+    line = np.cumsum(b == 10)
+    per_line = np.bincount(line[start], minlength=int(line[-1]) + 1)
+    lines = np.flatnonzero(per_line)
+    return lines, per_line[lines]
+
+
+def _pcd_int(path: Path, key: str, vals: list[str], what: str) -> list[int]:
+    try:
+        return [int(v) for v in vals]
+    except ValueError:
+        raise FormatError(path, f"PCD {key} holds {' '.join(vals)!r}, expected {what}") from None
+
+
 def _load_pcd(path: Path, raw: bytes) -> tuple[np.ndarray, list[str]]:
+    """PCD v0.7. The header's sizes (POINTS, WIDTH x HEIGHT, SIZE x COUNT) are checked against
+    the bytes present before anything is allocated, and must agree with the data exactly."""
     if not raw.lstrip().startswith((b"#", b"VERSION", b"FIELDS")):
         raise FormatError(path, "not a PCD file (no PCD header)", line=1)
     header, offset = _parse_pcd_header(path, raw)
-    try:
-        fields = header["FIELDS"]
-        n = len(fields)
-        sizes = [int(s) for s in header.get("SIZE", ["4"] * n)]
-        types = header.get("TYPE", ["F"] * n)
-        counts = [int(c) for c in header.get("COUNT", ["1"] * n)]
-        npts = int(header["POINTS"][0]) if "POINTS" in header else \
-            int(header["WIDTH"][0]) * int(header.get("HEIGHT", ["1"])[0])
-        mode = header["DATA"][0].lower()
-    except (KeyError, ValueError, IndexError) as e:
-        raise FormatError(path, f"malformed PCD header ({e})") from None
+    if "FIELDS" not in header or not header["FIELDS"]:
+        raise FormatError(path, "PCD header has no FIELDS line (or an empty one)")
+    if not header["DATA"]:
+        raise FormatError(path, "PCD DATA line names no mode (ascii, binary, binary_compressed)",
+                          line=int(header["_line"][0]))
+    fields = header["FIELDS"]
+    n = len(fields)
+    sizes = _pcd_int(path, "SIZE", header.get("SIZE", ["4"] * n), "byte sizes")
+    types = header.get("TYPE", ["F"] * n)
+    counts = _pcd_int(path, "COUNT", header.get("COUNT", ["1"] * n), "element counts")
     if not (len(sizes) == len(types) == len(counts) == n):
-        raise FormatError(path, "PCD header FIELDS/SIZE/TYPE/COUNT lengths differ")
-    if npts < 0:
-        raise FormatError(path, f"negative POINTS count {npts}")
+        raise FormatError(path, f"PCD header FIELDS/SIZE/TYPE/COUNT lengths differ "
+                                f"({n}/{len(sizes)}/{len(types)}/{len(counts)})")
+    width = height = None
+    if "WIDTH" in header:
+        (width,) = _pcd_int(path, "WIDTH", header["WIDTH"][:1] or ["?"], "a point count")
+        (height,) = _pcd_int(path, "HEIGHT", header.get("HEIGHT", ["1"])[:1] or ["?"], "a row count")
+    if "POINTS" in header:
+        (npts,) = _pcd_int(path, "POINTS", header["POINTS"][:1] or ["?"], "a point count")
+    elif width is not None:
+        npts = width * height
+    else:
+        raise FormatError(path, "PCD header has neither POINTS nor WIDTH")
+    if npts < 0 or (width is not None and (width < 0 or height < 0)):
+        raise FormatError(path, f"negative point count (POINTS {npts}, WIDTH {width}, HEIGHT {height})")
+    if width is not None and width * height != npts:
+        raise FormatError(path, f"PCD header disagrees with itself: WIDTH x HEIGHT = {width} x {height} "
+                                f"= {width * height}, POINTS {npts}")
+    if npts == 0:
+        raise FormatError(path, "file holds no points (POINTS 0)")
+    for f, c in zip(fields, counts):
+        if c < 1:
+            raise FormatError(path, f"PCD COUNT {c} for field {f!r}: every field has at least one element")
+    body = raw[offset:]
+    width_values = sum(counts)
+    if width_values > MAX_VALUES_PER_POINT:
+        raise FormatError(path, f"PCD header declares {width_values} values per point (COUNT), more than "
+                                f"{MAX_VALUES_PER_POINT}")
+    for f, s, t in zip(fields, sizes, types):
+        if (t.upper(), s) not in _PCD_TYPES:
+            raise FormatError(path, f"unsupported PCD field type {t}{s} for {f!r} "
+                                    "(TYPE F with SIZE 4 or 8, I/U with SIZE 1, 2, 4 or 8)")
+    itemsize = sum(s * c for s, c in zip(sizes, counts))
+    need = npts * itemsize
+    mode = header["DATA"][0].lower()
+    # the data must be there before anything the size of the header's promise is built
+    if mode == "ascii" and npts * width_values > len(body):  # a value takes two characters ("0 ")
+        raise FormatError(path, f"PCD header promises {npts} points x {width_values} values, the ascii "
+                                f"data holds {len(body)} bytes")
+    if mode == "binary" and len(body) != need:
+        state = "truncated" if len(body) < need else "longer than the header says"
+        raise FormatError(path, f"PCD binary data {state}: {len(body)} bytes, the header promises "
+                                f"{npts} points x {itemsize} bytes = {need}")
     dtypes = []
     names: list[str] = []
     for f, s, t, c in zip(fields, sizes, types, counts):
-        key = (t.upper(), s)
-        if key not in _PCD_TYPES:
-            raise FormatError(path, f"unsupported PCD field type {t}{s} for {f!r}")
-        dtypes.append((f, _PCD_TYPES[key], (c,) if c > 1 else ()))
+        dtypes.append((f, _PCD_TYPES[(t.upper(), s)], (c,) if c > 1 else ()))
         names += [f] if c == 1 else [f"{f}{i}" for i in range(c)]
     rec = np.dtype([(f"_{i}", d, shp) for i, (_, d, shp) in enumerate(dtypes)])
-    body = raw[offset:]
     if mode == "ascii":
+        line_of_row, row_width = _ascii_rows(body)
+        if len(row_width) != npts:
+            raise FormatError(path, f"PCD header promises {npts} points (POINTS), the ascii data holds "
+                                    f"{len(row_width)} rows")
+        bad = np.flatnonzero(row_width != width_values)
+        if len(bad):
+            raise FormatError(path, f"{row_width[bad[0]]} values on this row, the header declares {width_values}",
+                              line=int(header["_line"][0]) + 1 + int(line_of_row[bad[0]]))
         text = body.decode("ascii", errors="replace")
         try:
             vals = np.array(text.split(), dtype=np.float64)
         except ValueError as e:
             raise FormatError(path, f"non-numeric value in PCD ascii data ({e})") from None
-        width = sum(counts)
-        if vals.size != npts * width:
+        if vals.size != npts * width_values:
             raise FormatError(path, f"PCD ascii data holds {vals.size} numbers, header promises "
-                                    f"{npts} x {width}")
-        cols = vals.reshape(npts, width)
+                                    f"{npts} x {width_values}")
+        cols = vals.reshape(npts, width_values)
     elif mode == "binary":
-        need = npts * rec.itemsize
-        if len(body) < need:
-            raise FormatError(path, f"PCD binary data truncated: {len(body)} bytes, need {need}")
         arr = np.frombuffer(body, dtype=rec, count=npts)
         cols = _structured_to_cols(arr, counts)
     elif mode == "binary_compressed":
         if len(body) < 8:
             raise FormatError(path, "PCD binary_compressed data truncated (no size words)")
         csize, usize = struct.unpack("<II", body[:8])
-        if usize != npts * rec.itemsize:
+        if usize != need:
             raise FormatError(path, f"PCD binary_compressed: uncompressed size {usize} != "
-                                    f"{npts} points x {rec.itemsize} bytes")
+                                    f"{npts} points x {rec.itemsize} bytes = {need}")
         if len(body) < 8 + csize:
             raise FormatError(path, f"PCD binary_compressed data truncated: {len(body) - 8} of {csize} bytes")
+        if usize > _LZF_MAX_RATIO * csize:
+            raise FormatError(path, f"PCD binary_compressed: {csize} compressed bytes cannot hold {usize} "
+                                    f"(LZF expands at most {_LZF_MAX_RATIO}x)")
         try:
             buf = lzf_decompress(body[8:8 + csize], usize)
         except ValueError as e:
@@ -213,7 +289,7 @@ def _load_pcd(path: Path, raw: bytes) -> tuple[np.ndarray, list[str]]:
             cols_list.append(np.frombuffer(buf, dtype=dt, count=npts * c, offset=off)
                              .reshape(npts, c).astype(np.float64))
             off += nbytes
-        cols = np.concatenate(cols_list, axis=1) if cols_list else np.zeros((npts, 0))
+        cols = np.concatenate(cols_list, axis=1)
     else:
         raise FormatError(path, f"unknown PCD DATA mode {mode!r}", line=int(header["_line"][0]))
     return _reorder_xyz_first(path, cols, names)
@@ -339,16 +415,43 @@ def lzf_compress(data: bytes) -> bytes:
 # --------------------------------------------------------------------------------------------
 # PLY (vertices only; faces are ignored here: use motion3d.io.mesh for meshes)
 # --------------------------------------------------------------------------------------------
-def _load_ply(path: Path) -> tuple[np.ndarray, list[str]]:
+def _ply_header(path: Path, raw: bytes) -> tuple[str, list[tuple[str, int]], int]:
+    """``(format, [(element, count)...], offset of the data)`` of a PLY header."""
+    end = raw.find(b"end_header", 0, 1 << 16)
+    if end < 0:
+        raise FormatError(path, "PLY header without 'end_header' in its first 64 KiB")
+    nl = raw.find(b"\n", end)
+    offset = len(raw) if nl < 0 else nl + 1
+    fmt = ""
+    elements: list[tuple[str, int]] = []
+    for line_no, line in enumerate(raw[:end].decode("ascii", errors="replace").splitlines(), start=1):
+        parts = line.split()
+        if parts[:1] == ["format"] and len(parts) >= 2:
+            fmt = parts[1]
+        elif parts[:1] == ["element"]:
+            if len(parts) != 3 or not parts[2].isdigit():
+                raise FormatError(path, f"PLY element line {line.strip()!r}: expected 'element NAME COUNT'",
+                                  line=line_no)
+            elements.append((parts[1], int(parts[2])))
+    return fmt, elements, offset
+
+
+def _load_ply(path: Path, raw: bytes) -> tuple[np.ndarray, list[str]]:
+    """PLY vertices (and normals) through trimesh; the header's element counts must agree with the
+    data (ascii: one row per element, checked here; binary: trimesh checks the length)."""
     import trimesh
 
+    if not raw.startswith(b"ply"):
+        raise FormatError(path, "not a PLY file (no 'ply' magic)", line=1)
+    fmt, elements, offset = _ply_header(path, raw)
+    if fmt == "ascii":
+        rows = len(_ascii_rows(raw[offset:])[0])
+        promised = sum(c for _, c in elements)
+        if rows != promised:
+            raise FormatError(path, f"PLY header promises {promised} rows ("
+                                    + ", ".join(f"{c} {n}" for n, c in elements) + f"), the ascii data holds {rows}")
     try:
-        with open(path, "rb") as f:
-            if f.read(3) != b"ply":
-                raise FormatError(path, "not a PLY file (no 'ply' magic)", line=1)
         geom = trimesh.load(path, process=False, force=None)
-    except FormatError:
-        raise
     except Exception as e:  # trimesh raises many types on malformed input
         raise FormatError(path, f"cannot parse PLY: {type(e).__name__}: {e}") from None
     verts = getattr(geom, "vertices", None)
@@ -385,26 +488,37 @@ def _save_ply(path: Path, pts: np.ndarray, fields: list[str]) -> None:
 # numpy and text
 # --------------------------------------------------------------------------------------------
 def _load_numpy(path: Path, suffix: str) -> tuple[np.ndarray, list[str]]:
-    try:
-        if suffix == ".npy":
-            arr = np.load(path, allow_pickle=False)
-            names = None
-        else:
-            with np.load(path, allow_pickle=False) as z:
-                key = next((k for k in ("points", "xyz", "pos", "data") if k in z.files),
-                           z.files[0] if z.files else None)
-                if key is None:
-                    raise FormatError(path, "NPZ archive is empty")
-                arr = z[key]
-                names = [str(s) for s in z["fields"]] if "fields" in z.files else None
-    except FormatError:
-        raise
-    except Exception as e:
-        raise FormatError(path, f"cannot read numpy array: {type(e).__name__}: {e}") from None
+    """An ``.npy`` array, or the ``points``/``xyz``/``pos``/``data`` (else first) member of an
+    ``.npz`` with optional ``fields`` names. Headers are read first and their shape x itemsize
+    checked against the bytes present (:func:`motion3d.io.smpl_pkl.read_npy`); pickled object
+    arrays are refused."""
+    if suffix == ".npy":
+        try:
+            with open(path, "rb") as f:
+                arr = read_npy(f, os.fstat(f.fileno()).st_size, path)
+        except OSError as e:
+            raise FormatError(path, f"cannot read file: {e.strerror or e}") from None
+        names = None
+    else:
+        members = load_npz(path, allow_objects=False)
+        arrays = {k: v for k, v in members.items() if isinstance(v, np.ndarray)}
+        key = next((k for k in ("points", "xyz", "pos", "data") if k in arrays),
+                   next((k for k in arrays if k != "fields"), None))
+        if key is None:
+            raise FormatError(path, "NPZ archive holds no point array")
+        arr = arrays[key]
+        names = None
+        if "fields" in arrays:
+            f = arrays["fields"]
+            if f.ndim != 1 or f.dtype.kind not in "SU":
+                raise FormatError(path, f"'fields' is {f.dtype} of shape {f.shape}, expected a list of names")
+            names = [s.decode("latin1") if isinstance(s, bytes) else str(s) for s in f.tolist()]
     if not np.issubdtype(arr.dtype, np.number):
         raise FormatError(path, f"array dtype {arr.dtype} is not numeric")
     if arr.ndim != 2 or arr.shape[1] < 3:
         raise FormatError(path, f"expected an (N, 3 + C) array, got shape {arr.shape}")
+    if names is not None and len(names) != arr.shape[1]:
+        raise FormatError(path, f"{len(names)} field names for {arr.shape[1]} columns")
     return arr.astype(np.float64), names or _default_fields(arr.shape[1])
 
 

@@ -1,6 +1,8 @@
 """motion3d.io.mesh: the trimesh edge cases in ../shared/data/meshes are the test set."""
 from __future__ import annotations
 
+import time
+import tracemalloc
 import warnings
 
 import numpy as np
@@ -122,3 +124,58 @@ def test_surface_sampling_is_area_weighted(meshes_dir):
 def test_load_as_points(meshes_dir):
     pts = mesh_io.load_as_points(meshes_dir / "bunny.ply", 512, normals=True)
     assert pts.shape == (512, 6)
+
+
+# ------------------------------------------------------------------ crafted broken meshes (issue 16)
+def _ply_binary(vertices, faces) -> bytes:
+    head = ("ply\nformat binary_little_endian 1.0\n"
+            f"element vertex {len(vertices)}\nproperty float x\nproperty float y\nproperty float z\n"
+            f"element face {len(faces)}\nproperty list uchar int vertex_indices\nend_header\n").encode()
+    return head + np.asarray(vertices, "<f4").tobytes() + b"".join(
+        b"\x03" + np.asarray(f, "<i4").tobytes() for f in faces)
+
+
+_TRI = [[0, 0, 0], [1, 0, 0], [0, 1, 0]]
+
+CRAFTED = {
+    # name: (bytes, words the message must hold)
+    "nan_vertex.ply": (_ply_binary([[0, 0, 0], [1, 0, 0], [np.nan, 1, 0]], [[0, 1, 2]]), "NaN or infinite"),
+    "inf_vertex.ply": (_ply_binary([[0, 0, 0], [np.inf, 0, 0], [0, 1, 0]], [[0, 1, 2]]), "NaN or infinite"),
+    "inf_vertex.off": (b"OFF\n3 1 0\n0 0 0\n1 0 0\ninf 1 0\n3 0 1 2\n", "NaN or infinite"),
+    "nan_vertex.stl": (b"solid x\nfacet normal 0 0 1\nouter loop\nvertex 0 0 0\nvertex nan 0 0\nvertex 0 1 0\n"
+                       b"endloop\nendfacet\nendsolid x\n", "NaN or infinite"),
+    "index_past_end.ply": (_ply_binary(_TRI, [[0, 1, 5]]), "out of range [0, 3): min 0, max 5"),
+    "negative_index.ply": (_ply_binary(_TRI, [[0, 1, -7]]), "out of range [0, 3): min -7"),
+    "index_past_end.obj": (b"v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 9\n", "out of bounds"),
+    "negative_index.off": (b"OFF\n3 1 0\n0 0 0\n1 0 0\n0 1 0\n3 0 1 -5\n", "outside the range"),
+    "no_faces.off": (b"OFF\n3 0 0\n0 0 0\n1 0 0\n0 1 0\n", "no triangle faces"),
+    "no_faces.obj": (b"v 0 0 0\nv 1 0 0\nv 0 1 0\n", "no triangle faces"),
+    "no_faces.ply": (_ply_binary(_TRI, []), "no triangle faces"),
+    # counts in the header far beyond the data: refused, nothing that size allocated
+    "vertex_count_bomb.off": (b"OFF\n3000000000 1 0\n0 0 0\n", "cannot parse OFF"),
+    "vertex_count_bomb.ply": (_ply_binary(_TRI, [[0, 1, 2]]).replace(b"element vertex 3", b"element vertex 1000000000"),
+                              "cannot parse PLY"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CRAFTED))
+def test_crafted_broken_meshes_name_the_file_and_the_problem(tmp_path, name):
+    data, words = CRAFTED[name]
+    path = tmp_path / name
+    path.write_bytes(data)
+    import trimesh  # noqa: F401  (imported before measuring: its import is not the file's cost)
+
+    tracemalloc.start()
+    start = time.perf_counter()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with pytest.raises(FormatError) as e:
+                mesh_io.load(path)
+        elapsed = time.perf_counter() - start
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert e.value.path == str(path)
+    assert words in e.value.problem, e.value.problem
+    assert elapsed < 1.0 and peak < 200 * 2**20, (elapsed, peak)

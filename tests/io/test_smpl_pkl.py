@@ -3,17 +3,19 @@ refuses anything that could run code."""
 from __future__ import annotations
 
 import builtins
+import io
 import os
 import pickle
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
 
 from motion3d.io import FormatError
-from motion3d.io.smpl_pkl import convert_to_npz, load_body_model, load_npz, safe_loads
-from tests.conftest import assert_close
+from motion3d.io.smpl_pkl import convert_to_npz, load_body_model, load_npz, read_npy, safe_loads
+from tests.conftest import assert_close, require_data
 from tests.io.fake_smplh import VERTEX_IDS, chumpy_pickle, fake_chumpy, make_model
 
 
@@ -153,3 +155,27 @@ def test_not_a_model(tmp_path):
         load_body_model(p)
     with pytest.raises(FormatError, match="no such file"):
         load_body_model(tmp_path / "missing.pkl")
+
+
+def test_load_npz_matches_numpy_load(data_dir, tmp_path):
+    """The header-first reader gives what numpy.load gives: the real AMASS/DMPL samples (stored and
+    deflated members), Fortran order, big-endian and version-3 (utf-8) headers."""
+    real = [require_data(data_dir / "smpl" / n) for n in ("amass_sample.npz", "dmpl_sample.npz")]
+    made = tmp_path / "made.npz"
+    np.savez_compressed(made, f=np.asfortranarray(np.arange(12.0).reshape(3, 4)), be=np.arange(5, dtype=">i4"),
+                        s=np.array("female"), b=np.array([True, False]), empty=np.zeros((0, 3)))
+    for path in [*real, made]:
+        ours = load_npz(path)
+        with np.load(path) as ref:
+            assert sorted(ours) == sorted(ref.files)
+            for k in ref.files:
+                assert ours[k].dtype == ref[k].dtype and ours[k].shape == ref[k].shape, (path, k)
+                np.testing.assert_array_equal(ours[k], ref[k])
+    assert load_npz(made)["f"].flags.f_contiguous
+    buf = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # numpy warns that it writes a version 3.0 header
+        np.save(buf, np.ones(2, dtype=[("\u4e2d", "<f8")]))
+    assert buf.getvalue()[6:8] == b"\x03\x00"
+    buf.seek(0)
+    assert read_npy(buf, len(buf.getvalue()), "x.npy")["\u4e2d"].tolist() == [1.0, 1.0]
