@@ -270,11 +270,14 @@ class RetargetTask(TracksRunProgress, L.LightningModule):
 
     def configure_optimizers(self):
         hp = self.hparams
-        opt = make_optimizer(self.net.parameters(), lr=hp.lr, weight_decay=hp.weight_decay)
+        opt = make_optimizer(self.net.parameters(), lr=hp.lr, weight_decay=hp.weight_decay, decay_vectors=True)
         sched = warmup_cosine_lr(opt, self, hp.warmup_steps, hp.min_lr_ratio)
         if self.disc is None:
             return [opt], [sched]
-        return [opt, make_optimizer(self.disc.parameters(), lr=hp.disc_lr, betas=(0.5, 0.999))], [sched]
+        # the discriminators: AdamW's default weight decay (0.01) on every parameter, as tuned
+        disc_opt = make_optimizer(self.disc.parameters(), lr=hp.disc_lr, betas=(0.5, 0.999), weight_decay=0.01,
+                                  decay_vectors=True)
+        return [opt, disc_opt], [sched]
 
     # ------------------------------------------------------------------ checkpoints
     def on_save_checkpoint(self, checkpoint: dict) -> None:

@@ -117,13 +117,15 @@ class TracksRunProgress:
 
 
 def make_optimizer(parameters, name: str = "adamw", lr: float = 1e-3, weight_decay: float = 0.0,
-                   betas: tuple[float, float] = (0.9, 0.999), momentum: float = 0.9) -> torch.optim.Optimizer:
+                   betas: tuple[float, float] = (0.9, 0.999), momentum: float = 0.9,
+                   decay_vectors: bool = False) -> torch.optim.Optimizer:
     """The tasks' one optimiser set-up: ``"adamw"`` (with ``betas``) or ``"sgd"`` (Nesterov,
     ``momentum``). Weight decay applies to weight matrices and kernels only: parameters with at most
-    one dimension (biases, normalisation scales, embeddings' 1-D tables) are not decayed."""
+    one dimension (biases, normalisation scales) are not decayed, unless ``decay_vectors`` (the
+    style-transfer and retargeting tasks were tuned with every parameter decayed)."""
     params = [p for p in parameters if p.requires_grad]
-    decay = [p for p in params if p.ndim > 1]
-    no_decay = [p for p in params if p.ndim <= 1]
+    decay = [p for p in params if p.ndim > 1 or decay_vectors]
+    no_decay = [p for p in params if p.ndim <= 1 and not decay_vectors]
     groups = [{"params": decay, "weight_decay": float(weight_decay)}, {"params": no_decay, "weight_decay": 0.0}]
     groups = [g for g in groups if g["params"]]
     if name == "adamw":

@@ -278,7 +278,8 @@ class StyleTransferTask(MotionTask):
     def configure_optimizers(self):
         hp = self.hparams
         betas = tuple(float(b) for b in hp.betas)
-        opt_g = make_optimizer(self.net.generator_parameters(), lr=hp.lr, betas=betas, weight_decay=hp.weight_decay)
+        opt_g = make_optimizer(self.net.generator_parameters(), lr=hp.lr, betas=betas, weight_decay=hp.weight_decay,
+                               decay_vectors=True)
         opt_d = make_optimizer(self.net.discriminator_parameters(), lr=hp.disc_lr, betas=betas,
-                               weight_decay=hp.weight_decay)
+                               weight_decay=hp.weight_decay, decay_vectors=True)
         return [opt_g, opt_d]

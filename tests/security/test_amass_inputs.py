@@ -3,32 +3,14 @@ file and the key for every bad value, sizes checked before allocating. Each file
 from __future__ import annotations
 
 import io
-import time
-import tracemalloc
 import zipfile
 
 import numpy as np
 import pytest
 
+from tests.security.bounds import refused_within_bounds
 from motion3d.io import FormatError, amass
 from tests.io.fake_smplh import make_model, write_npz
-
-
-def refused_within_bounds(load, path, seconds: float = 1.0, megabytes: int = 200) -> FormatError:
-    """``load(path)`` raises a FormatError naming ``path`` in under ``seconds`` and ``megabytes`` peak."""
-    tracemalloc.start()
-    start = time.perf_counter()
-    try:
-        with pytest.raises(FormatError) as e:
-            load(path)
-        elapsed = time.perf_counter() - start
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    assert e.value.path == str(path), e.value
-    assert elapsed < seconds, elapsed
-    assert peak < megabytes * 2**20, peak
-    return e.value
 
 
 def sequence(**changes) -> dict:

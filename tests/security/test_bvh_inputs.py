@@ -4,11 +4,11 @@ and 200 MB, NaN/inf refused naming file and line, odd line ends and keyword case
 from __future__ import annotations
 
 import time
-import tracemalloc
 
 import numpy as np
 import pytest
 
+from tests.security.bounds import refused_within_bounds
 from motion3d.io import FormatError, bvh
 from tests.conftest import assert_close
 from tests.io.test_bvh import SIMPLE
@@ -25,29 +25,13 @@ def zero_channel_bomb(frames: int, joints: int = 40, frame_lines: str = "") -> s
     return "\n".join(lines) + "\n" + frame_lines
 
 
-def refused_quickly(fn, *args, match: str):
-    """``fn(*args)`` raises a FormatError matching ``match`` in < 1 s with a < 200 MB peak."""
-    tracemalloc.start()
-    t0 = time.perf_counter()
-    try:
-        with pytest.raises(FormatError, match=match) as err:
-            fn(*args)
-        elapsed = time.perf_counter() - t0
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    assert elapsed < 1.0, f"took {elapsed:.2f} s"
-    assert peak < 200 * MB, f"peak {peak / MB:.0f} MB"
-    return err.value
-
-
 @pytest.mark.parametrize("frames", [3_000_000, 999_999_999])
 def test_zero_channel_frame_count_bomb_is_refused(tmp_path, frames):
     p = tmp_path / "bomb.bvh"
     p.write_text(zero_channel_bomb(frames))
     assert p.stat().st_size < 3000
     for fn in (bvh.load, bvh.read_header):
-        err = refused_quickly(fn, p, match=f"'Frames: {frames}' but the hierarchy has no channels")
+        err = refused_within_bounds(fn, p, match=f"'Frames: {frames}' but the hierarchy has no channels")
         assert err.path == str(p) and err.line is not None
         assert "only 0 (empty) frame lines" in str(err)
 
@@ -72,10 +56,10 @@ def test_declared_frames_checked_against_frame_lines(tmp_path, fn):
     row = "0 " * 15
     p = tmp_path / "liar.bvh"
     p.write_text(head + "Frames: 999999999\nFrame Time: 0.04\n" + row + "\n" + row + "\n")
-    err = refused_quickly(fn, p, match="truncated: 'Frames: 999999999' but only 2 complete frames")
+    err = refused_within_bounds(fn, p, match="truncated: 'Frames: 999999999' but only 2 complete frames")
     assert err.path == str(p) and err.line == 29
     p.write_text(head + "Frames: 1\nFrame Time: 0.04\n" + row + "\n" + row + "\n")
-    err = refused_quickly(fn, p, match="more frames than 'Frames: 1' says")
+    err = refused_within_bounds(fn, p, match="more frames than 'Frames: 1' says")
     assert err.line == 29
 
 
@@ -90,7 +74,7 @@ def test_motion_far_larger_than_its_frame_data_is_refused(tmp_path):
     p = tmp_path / "amplifier.bvh"
     p.write_text("\n".join(lines) + "\n")
     assert p.stat().st_size < 200_000
-    err = refused_quickly(bvh.load, p, match="10000 frames x 2000 joints would need 1.0 GiB")
+    err = refused_within_bounds(bvh.load, p, match="10000 frames x 2000 joints would need 1.0 GiB")
     assert err.path == str(p)
 
 

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import io
 import struct
-import time
-import tracemalloc
 import zipfile
 
 import numpy as np
 import pytest
+import trimesh  # noqa: F401  (the PLY reader imports it on first use: not a cost of the file)
 
-from motion3d.io import FormatError
+from tests.security.bounds import refused_within_bounds
 from motion3d.io import pointcloud as pc
 
 _HEADER = ("VERSION 0.7\nFIELDS {fields}\nSIZE {size}\nTYPE {type}\nCOUNT {count}\nWIDTH {width}\nHEIGHT {height}\n"
@@ -23,23 +22,6 @@ def pcd(body: bytes = b"1 2 3\n4 5 6\n", *, fields="x y z", size="4 4 4", type="
         width=2, height=1, points=2, mode="ascii") -> bytes:
     return _HEADER.format(fields=fields, size=size, type=type, count=count, width=width, height=height,
                           points=points, mode=mode).encode() + body
-
-
-def refused_within_bounds(path, seconds: float = 1.0, megabytes: int = 200) -> FormatError:
-    """Load ``path``: a FormatError naming it, in under ``seconds`` and ``megabytes`` peak."""
-    tracemalloc.start()
-    start = time.perf_counter()
-    try:
-        with pytest.raises(FormatError) as e:
-            pc.load(path)
-        elapsed = time.perf_counter() - start
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    assert e.value.path == str(path)
-    assert elapsed < seconds, elapsed
-    assert peak < megabytes * 2**20, peak
-    return e.value
 
 
 def npy_header(shape, descr="<f8") -> bytes:
@@ -56,7 +38,7 @@ def test_binary_compressed_declaring_4gb_is_refused_before_allocating(tmp_path):
     path.write_bytes(pcd(struct.pack("<II", len(comp), npts * 12) + comp, width=npts, points=npts,
                          mode="binary_compressed"))
     assert path.stat().st_size < 250
-    err = refused_within_bounds(path)
+    err = refused_within_bounds(pc.load, path)
     assert "compressed" in err.problem and str(npts * 12) in err.problem
 
 
@@ -64,23 +46,23 @@ def test_binary_compressed_sizes_are_checked_against_the_bytes_present(tmp_path)
     # compressed size larger than the bytes there
     path = tmp_path / "short.pcd"
     path.write_bytes(pcd(struct.pack("<II", 1000, 24) + b"\x00" * 10, mode="binary_compressed"))
-    assert "truncated" in refused_within_bounds(path).problem
+    assert "truncated" in refused_within_bounds(pc.load, path).problem
     # uncompressed size that is not POINTS x point size
     path = tmp_path / "usize.pcd"
     path.write_bytes(pcd(struct.pack("<II", 2, 48) + b"\x00\x00", mode="binary_compressed"))
-    assert "48" in refused_within_bounds(path).problem
+    assert "48" in refused_within_bounds(pc.load, path).problem
 
 
 def test_binary_points_bomb_is_refused(tmp_path):
     path = tmp_path / "bin.pcd"
     path.write_bytes(pcd(bytes(24), width=10**9, points=10**9, mode="binary"))
-    assert "truncated" in refused_within_bounds(path).problem
+    assert "truncated" in refused_within_bounds(pc.load, path).problem
 
 
 def test_huge_count_is_refused_before_listing_field_names(tmp_path):
     path = tmp_path / "count.pcd"
     path.write_bytes(pcd(bytes(24), count="1 1 1000000000", mode="binary"))
-    assert "values per point" in refused_within_bounds(path).problem
+    assert "values per point" in refused_within_bounds(pc.load, path).problem
 
 
 @pytest.mark.parametrize("suffix", [".npy", ".npz"])
@@ -92,7 +74,7 @@ def test_numpy_header_claiming_1e9_rows_is_refused(tmp_path, suffix):
     else:
         with zipfile.ZipFile(path, "w") as z:
             z.writestr("points.npy", data)
-    err = refused_within_bounds(path)
+    err = refused_within_bounds(pc.load, path)
     assert "(1000000000, 156)" in err.problem
     if suffix == ".npz":
         assert "'points'" in err.problem
@@ -111,33 +93,33 @@ def test_zip_member_lying_about_its_size_is_refused(tmp_path):
         i = raw.index(sig)
         raw[i + off:i + off + 4] = struct.pack("<I", 2**32 - 1)
     path.write_bytes(bytes(raw))
-    assert "truncated" in refused_within_bounds(path).problem
+    assert "truncated" in refused_within_bounds(pc.load, path).problem
 
 
 # ---------------------------------------------------------------- header counts agree with data
 def test_points_10_before_1024_binary_points_is_refused(tmp_path):
     path = tmp_path / "ten.pcd"
     path.write_bytes(pcd(np.zeros((1024, 3), "<f4").tobytes(), width=10, points=10, mode="binary"))
-    err = refused_within_bounds(path)
+    err = refused_within_bounds(pc.load, path)
     assert "12288 bytes" in err.problem and "10 points" in err.problem
 
 
 def test_points_10_before_1024_ascii_rows_is_refused(tmp_path):
     path = tmp_path / "ten.pcd"
     path.write_bytes(pcd(b"1 2 3\n" * 1024, width=10, points=10))
-    assert "1024 rows" in refused_within_bounds(path).problem
+    assert "1024 rows" in refused_within_bounds(pc.load, path).problem
 
 
 def test_width_times_height_must_equal_points(tmp_path):
     path = tmp_path / "wh.pcd"
     path.write_bytes(pcd(width=3, height=1, points=2))
-    assert "WIDTH x HEIGHT" in refused_within_bounds(path).problem
+    assert "WIDTH x HEIGHT" in refused_within_bounds(pc.load, path).problem
 
 
 def test_ragged_ascii_rows_are_refused_with_the_line(tmp_path):
     path = tmp_path / "ragged.pcd"
     path.write_bytes(pcd(b"1 2 3 4\n5 6\n"))  # 6 numbers for 2 x 3, but rows of 4 and 2
-    err = refused_within_bounds(path)
+    err = refused_within_bounds(pc.load, path)
     assert err.line == 10 and "4 values" in err.problem
 
 
@@ -160,7 +142,7 @@ def _ply(n_declared: int, rows: int, fmt: str = "ascii") -> bytes:
 def test_ply_vertex_count_must_agree_with_the_data(tmp_path, declared, rows, fmt):
     path = tmp_path / "points.ply"
     path.write_bytes(_ply(declared, rows, fmt))
-    err = refused_within_bounds(path)
+    err = refused_within_bounds(pc.load, path)
     assert (f"{declared} rows" in err.problem) if fmt == "ascii" else ("length" in err.problem), err.problem
 
 
@@ -190,7 +172,7 @@ def test_ply_with_matching_counts_still_loads(tmp_path):
 def test_broken_pcd_headers_raise_format_error(tmp_path, name, data, expect):
     path = tmp_path / f"{name}.pcd"
     path.write_bytes(data)
-    err = refused_within_bounds(path)
+    err = refused_within_bounds(pc.load, path)
     assert expect in err.problem, err.problem
 
 
@@ -199,7 +181,7 @@ def test_pickled_object_array_in_npz_is_refused(tmp_path):
     obj = np.empty(2, dtype=object)
     obj[:] = [1, 2]
     np.savez(path, points=np.zeros((4, 3)), fields=obj)
-    assert "pickled Python objects" in refused_within_bounds(path).problem
+    assert "pickled Python objects" in refused_within_bounds(pc.load, path).problem
 
 
 @pytest.mark.parametrize("data", [b"", b"not a zip at all", None])
@@ -210,4 +192,4 @@ def test_npz_that_is_not_an_archive(tmp_path, data):
             np.save(f, np.zeros((4, 3)))
     else:
         path.write_bytes(data)
-    refused_within_bounds(path)
+    refused_within_bounds(pc.load, path)

@@ -4,33 +4,14 @@ Each crafted file is built here."""
 from __future__ import annotations
 
 import pickle
-import time
-import tracemalloc
 
 import numpy as np
 import pytest
 import scipy.sparse
 
-from motion3d.io import FormatError
+from tests.security.bounds import refused_within_bounds
 from motion3d.io.smpl_pkl import MAX_DEPTH, load_body_model, load_npz
 from tests.io.fake_smplh import chumpy_pickle, make_model
-
-
-def refused_within_bounds(path, seconds: float = 1.0, megabytes: int = 200, load=load_body_model) -> FormatError:
-    """``load(path)`` raises a FormatError naming ``path`` in under ``seconds`` and ``megabytes`` peak."""
-    tracemalloc.start()
-    start = time.perf_counter()
-    try:
-        with pytest.raises(FormatError) as e:
-            load(path)
-        elapsed = time.perf_counter() - start
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    assert e.value.path == str(path), e.value
-    assert elapsed < seconds, elapsed
-    assert peak < megabytes * 2**20, peak
-    return e.value
 
 
 class _Call:
@@ -53,14 +34,14 @@ def test_sparse_j_regressor_bomb_is_refused(tmp_path):
     path = tmp_path / "bomb.pkl"
     path.write_bytes(pickle.dumps({"v_template": np.zeros((64, 3)), "J_regressor": _sparse_bomb()}, protocol=2))
     assert path.stat().st_size < 300_000
-    err = refused_within_bounds(path)
+    err = refused_within_bounds(load_body_model, path)
     assert "'J_regressor'" in err.problem and "64 vertices" in err.problem and "wrong contents" in err.problem
 
 
 def test_sparse_bomb_without_v_template_is_refused(tmp_path):
     path = tmp_path / "bomb.pkl"
     path.write_bytes(pickle.dumps({"J_regressor": _sparse_bomb()}, protocol=2))
-    assert "26.8 GiB" in refused_within_bounds(path).problem
+    assert "26.8 GiB" in refused_within_bounds(load_body_model, path).problem
 
 
 def test_sparse_bomb_inside_an_npz_object_array_is_refused(tmp_path):
@@ -68,7 +49,7 @@ def test_sparse_bomb_inside_an_npz_object_array_is_refused(tmp_path):
     obj = np.empty(1, dtype=object)
     obj[0] = _sparse_bomb()
     np.savez(path, v_template=np.zeros((64, 3)), J_regressor=obj)
-    err = refused_within_bounds(path, load=load_npz)
+    err = refused_within_bounds(load_npz, path)
     assert "'J_regressor'" in err.problem and "26.8 GiB" in err.problem
 
 
@@ -101,7 +82,7 @@ def test_200k_nested_lists_are_refused(tmp_path, form):
     path = tmp_path / f"deep_{form}.pkl"
     path.write_bytes(data)
     # the memo form has to be unpickled (1.2 M opcodes) before its depth shows: linear, not a bomb
-    err = refused_within_bounds(path, seconds=1.0 if form != "memo" else 10.0)
+    err = refused_within_bounds(load_body_model, path, seconds=1.0 if form != "memo" else 10.0)
     assert "deep" in err.problem
 
 
@@ -119,27 +100,27 @@ def test_self_containing_list_is_refused(tmp_path):
     loop.append(loop)
     path = tmp_path / "loop.pkl"
     path.write_bytes(pickle.dumps({"x": loop}, protocol=2))
-    assert "'x'" in refused_within_bounds(path).problem
+    assert "'x'" in refused_within_bounds(load_body_model, path).problem
 
 
 def test_ndarray_cannot_be_called_with_a_shape(tmp_path):
     path = tmp_path / "alloc.pkl"
     path.write_bytes(pickle.dumps({"x": _Call(np.ndarray, (10**9,))}, protocol=2))
-    assert "not called" in refused_within_bounds(path).problem
+    assert "not called" in refused_within_bounds(load_body_model, path).problem
 
 
 def test_reconstruct_with_a_real_shape_is_refused(tmp_path):
     reconstruct = np.zeros(1).__reduce__()[0]
     path = tmp_path / "alloc.pkl"
     path.write_bytes(pickle.dumps({"x": _Call(reconstruct, np.ndarray, (10**9,), b"b")}, protocol=2))
-    assert "placeholder" in refused_within_bounds(path).problem
+    assert "placeholder" in refused_within_bounds(load_body_model, path).problem
 
 
 @pytest.mark.parametrize("opcode", [b"\x8e", b"\x8d"])  # BINBYTES8, BINUNICODE8
 def test_counted_string_longer_than_the_file_is_refused_before_allocating(tmp_path, opcode):
     path = tmp_path / "long.pkl"
     path.write_bytes(b"\x80\x04" + opcode + (2**30).to_bytes(8, "little") + b"abc.")
-    assert "not a pickle" in refused_within_bounds(path).problem
+    assert "not a pickle" in refused_within_bounds(load_body_model, path).problem
 
 
 # ------------------------------------------------------------- NaN / shapes: which key, which shape
@@ -159,22 +140,22 @@ def test_wrong_contents_name_the_key_and_the_shape(tmp_path, monkeypatch, key, v
     model[key] = value(model)
     path = tmp_path / "SMPLH_MALE.pkl"
     path.write_bytes(chumpy_pickle(model, monkeypatch))
-    err = refused_within_bounds(path)
+    err = refused_within_bounds(load_body_model, path)
     assert expect in err.problem, err.problem
 
 
 def test_not_a_pickle_and_unsafe_and_wrong_contents_are_told_apart(tmp_path):
     garbage = tmp_path / "garbage.pkl"
     garbage.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(100))
-    assert "not a pickle" in refused_within_bounds(garbage).problem
+    assert "not a pickle" in refused_within_bounds(load_body_model, garbage).problem
 
     truncated = tmp_path / "truncated.pkl"
     truncated.write_bytes(pickle.dumps({"v_template": np.zeros((4, 3))}, protocol=2)[:-20])
-    assert "not a pickle" in refused_within_bounds(truncated).problem
+    assert "not a pickle" in refused_within_bounds(load_body_model, truncated).problem
 
     unsafe = tmp_path / "unsafe.pkl"
     unsafe.write_bytes(pickle.dumps({"x": _Call(print, "hi")}, protocol=2))
-    assert "unsafe" in refused_within_bounds(unsafe).problem
+    assert "unsafe" in refused_within_bounds(load_body_model, unsafe).problem
 
     for fmt in ("csc", "csr", "coo"):
         bad_sparse = tmp_path / f"bad_{fmt}.pkl"
@@ -184,11 +165,11 @@ def test_not_a_pickle_and_unsafe_and_wrong_contents_are_told_apart(tmp_path):
         else:
             m.indices = m.indices + 100  # indices past the matrix (toarray() would read out of bounds)
         bad_sparse.write_bytes(pickle.dumps({"v_template": np.zeros((8, 3)), "J_regressor": m}, protocol=2))
-        err = refused_within_bounds(bad_sparse)
+        err = refused_within_bounds(load_body_model, bad_sparse)
         assert "wrong contents" in err.problem and "'J_regressor'" in err.problem, err.problem
         assert "inconsistent sparse" in err.problem and ("< 4" in err.problem or "< 8" in err.problem
                                                         or "dimension 4" in err.problem), err.problem
 
     not_dict = tmp_path / "list.pkl"
     not_dict.write_bytes(pickle.dumps([np.zeros(3)], protocol=2))
-    assert "dict" in refused_within_bounds(not_dict).problem
+    assert "dict" in refused_within_bounds(load_body_model, not_dict).problem
