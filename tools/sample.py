@@ -2,6 +2,8 @@
 
     python tools/sample.py --ckpt runs/vae_generate/.../checkpoints/last.ckpt --label content=walk,style=angry --n 8 -o samples/
     python tools/sample.py --ckpt runs/gru_predict/.../best.ckpt -o rollouts/      # free rollouts of a predictor
+    python tools/sample.py --ckpt runs/diffusion/.../last.ckpt --label content=walk --steps 50 --guidance 2.5 \
+        --retarget-to TARGET.bvh -o samples/                                       # a diffusion model, on another skeleton
 
 Without --label, labels are drawn from those seen in training. The checkpoint carries its
 skeleton, feature layout and normalisation statistics: nothing else is needed.
@@ -17,6 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from motion3d.io import bvh  # noqa: E402
 from motion3d.outputs import OutputError, exit_on_sigterm, is_same_file  # noqa: E402
 from motion3d.tasks.checkpoint import CheckpointError  # noqa: E402
 from motion3d.tasks.sampling import sample_checkpoint  # noqa: E402
@@ -49,15 +52,23 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--temperature", type=float, default=1.0,
                    help="spread of a VAE's latent samples (1: as fitted; below 1: more typical clips)")
     p.add_argument("--device", default="cpu")
+    p.add_argument("--steps", type=int, help="diffusion: denoising steps (default: the checkpoint's)")
+    p.add_argument("--guidance", type=float,
+                   help="diffusion: classifier-free guidance weight (0: unconditional, 1: conditional; default: the "
+                        "checkpoint's)")
+    p.add_argument("--retarget-to", metavar="TARGET.bvh",
+                   help="write the clips on this file's skeleton (analytic retargeting) instead of the training one")
     p.add_argument("--no-video", action="store_true", help="write BVH files only")
     p.add_argument("--force", action="store_true", help="replace earlier samples in the output folder")
     args = p.parse_args(argv)
     out = Path(args.out)
     try:
         _check_folder(out, args.ckpt, args.force, not args.no_video)
+        target = bvh.read_header(args.retarget_to)[0] if args.retarget_to else None
         result = sample_checkpoint(args.ckpt, out, args.n, args.length, args.label, args.seed, args.device,
-                                   video=not args.no_video, temperature=args.temperature, force=args.force)
-    except (OutputError, CheckpointError, ValueError) as e:  # a bad checkpoint, label or output: say which
+                                   video=not args.no_video, temperature=args.temperature, force=args.force,
+                                   options={"steps": args.steps, "guidance": args.guidance}, retarget_to=target)
+    except (OutputError, CheckpointError, ValueError, OSError) as e:  # a bad checkpoint, label or output: say which
         print(f"error: {e}", file=sys.stderr)
         raise SystemExit(2) from None
     for path, lab in zip(result["bvh"], result["labels"]):

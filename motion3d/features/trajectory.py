@@ -26,7 +26,8 @@ from motion3d.motion import Motion
 from motion3d.ops.facing import facing_directions, wrap_angle, yaw_matrix
 from motion3d.ops.joints import find_facing_pairs, find_feet, find_pelvis
 
-__all__ = ["encode_trajectory", "decode_trajectory", "initial_state", "TRAJECTORY_NAMES", "TrajectoryRepresentation"]
+__all__ = ["encode_trajectory", "decode_trajectory", "initial_state", "reconnect_trajectory", "TRAJECTORY_NAMES",
+           "TrajectoryRepresentation"]
 
 TRAJECTORY_NAMES = ["root_height", "root_velocity_x", "root_velocity_z", "root_angular_velocity"]
 
@@ -68,6 +69,43 @@ def decode_trajectory(traj: torch.Tensor, initial: torch.Tensor | None = None) -
     x = initial[..., 0:1] + torch.cat([zero, torch.cumsum(dx, dim=-1)], dim=-1)
     z = initial[..., 1:2] + torch.cat([zero, torch.cumsum(dz, dim=-1)], dim=-1)
     return torch.stack([x, height, z], dim=-1), heading
+
+
+def reconnect_trajectory(traj: np.ndarray, reference: np.ndarray, free: np.ndarray) -> np.ndarray:
+    """``traj (T, 4)`` (:func:`encode_trajectory` channels) whose ``free (T,)`` frames were generated,
+    the others equal to ``reference (T, 4)``: each run of free frames that kept frames follow gets its
+    angular velocities, then its planar velocities, shifted evenly (the planar correction spread in
+    the world frame and rotated into each step's heading) so that the integrated heading and position
+    at the run's last frame equal the reference's. Kept frames after a gap then land where they were
+    (in-betweening reconnects exactly); a free run at the end (an extension) is unchanged."""
+    out = np.array(traj, dtype=np.float64, copy=True)
+    ref = np.asarray(reference, dtype=np.float64)
+    free = np.asarray(free, dtype=bool)
+    T = out.shape[0]
+    starts = np.flatnonzero(free & ~np.r_[False, free[:-1]])
+    for a in starts:
+        b = a + int(np.argmin(free[a:])) if not free[a:].all() else T  # first kept frame after the run
+        if b >= T or a == 0:  # nothing after it to reconnect to (or no start state)
+            continue
+        n = b - a
+        # 1. heading: the run's turns sum to the reference's
+        out[a:b, 3] += (ref[a:b, 3].sum() - out[a:b, 3].sum()) / n
+        # 2. position at the run's last frame: spread the world-frame error over the run's steps
+        heading = np.concatenate([[0.0], np.cumsum(out[1:, 3])])  # relative headings (same start)
+        h_ref = np.concatenate([[0.0], np.cumsum(ref[1:, 3])])
+        err = _world_steps(out, heading, a, b).sum(0) - _world_steps(ref, h_ref, a, b).sum(0)
+        # positions before the run agree (same start, same kept steps), so err is the gap's drift
+        c, s = np.cos(heading[a - 1:b - 1]), np.sin(heading[a - 1:b - 1])
+        dx, dz = -err[0] / n, -err[1] / n
+        out[a:b, 1] += c * dx - s * dz  # inverse of Ry(h): world -> heading frame
+        out[a:b, 2] += s * dx + c * dz
+    return out
+
+
+def _world_steps(traj: np.ndarray, heading: np.ndarray, a: int, b: int) -> np.ndarray:
+    """``(b - a, 2)`` world xz displacements of the steps of frames ``a .. b - 1`` (as :func:`decode_trajectory`)."""
+    c, s = np.cos(heading[a - 1:b - 1]), np.sin(heading[a - 1:b - 1])
+    return np.stack([c * traj[a:b, 1] + s * traj[a:b, 2], -s * traj[a:b, 1] + c * traj[a:b, 2]], axis=1)
 
 
 class TrajectoryRepresentation(MotionRepresentation):

@@ -13,9 +13,12 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+import numpy as np
 import torch
 
 from motion3d.features import MotionRepresentation, Normalizer, from_dict
+from motion3d.motion import Motion
+from motion3d.retarget import retarget
 from motion3d.skeleton import Skeleton
 
 __all__ = ["MotionContext", "ContextMismatch", "SKELETON_TOLERANCE", "skeleton_difference", "layout_difference",
@@ -129,6 +132,31 @@ class MotionContext:
         """Features ``(..., D)`` normalised by this context, normalised by ``target``'s statistics
         instead (same representation; computed in float64) -> float32."""
         return target.normalizer.normalize(self.normalizer.denormalize(x.double())).float()
+
+    # ------------------------------------------------------------------ clips in and out
+    def conform(self, motion: Motion, path: Any = "<clip>", role: str = "input", allow_retarget: bool = False
+                ) -> Motion:
+        """``motion`` on this context's skeleton and at its fps: resampled when the rate differs,
+        retargeted (:func:`motion3d.retarget.retarget`) when ``allow_retarget`` and the skeleton
+        differs, else a :class:`ContextMismatch` naming ``path`` and ``role``."""
+        why = self.skeleton.describe_difference(motion.skeleton, atol=SKELETON_TOLERANCE)
+        if why is not None:
+            if not allow_retarget:
+                raise ContextMismatch(f"{role} clip {path} is not on the checkpoint's skeleton: {why}")
+            motion = retarget(motion, self.skeleton)
+        return motion.resample(self.fps)  # a rate within FPS_TOLERANCE is only relabelled
+
+    def encode(self, motion: Motion) -> torch.Tensor:
+        """Normalised features ``(T, D)`` float32 of a motion on this skeleton and fps."""
+        raw = self.representation.encode(motion).astype(np.float64)
+        return torch.from_numpy(self.normalizer.normalize(raw)).float()
+
+    def decode(self, x: torch.Tensor, like: Motion | None = None, name: str = "") -> Motion:
+        """The Motion of normalised features ``x (T, D)``, starting where ``like`` starts (its
+        position and heading at its first frame; the origin without it)."""
+        feats = self.normalizer.denormalize(x.detach().cpu().double())
+        initial = None if like is None else self.representation.initial_state(like)
+        return self.representation.decode(feats, initial=initial, fps=self.fps, name=name or getattr(like, "name", ""))
 
     def contacts(self, x: torch.Tensor) -> torch.Tensor | None:
         """Denormalised foot-contact channels ``(..., T, F)`` clamped to [0, 1], or ``None``."""

@@ -8,6 +8,7 @@ checkpoint's skeleton, and rendered to one MP4.
 """
 from __future__ import annotations
 
+import inspect
 import re
 from pathlib import Path
 from typing import Mapping
@@ -18,6 +19,8 @@ from motion3d.io import bvh
 from motion3d.motion import Motion
 from motion3d.outputs import OutputError, atomic_output, check_output
 from motion3d.render.skeleton_video import save_video
+from motion3d.retarget import retarget
+from motion3d.skeleton import Skeleton
 from motion3d.tasks.checkpoint import load_motion_checkpoint
 from motion3d.tasks.context import MotionContext, random_labels
 
@@ -42,12 +45,14 @@ def parse_labels(text: str | None, ctx: MotionContext) -> dict[str, str]:
 @torch.no_grad()
 def sample_features(net, ctx: MotionContext, n: int, length: int, labels: Mapping[str, str] | None = None,
                     seed: int = 0, temperature: float = 1.0, constraints: Mapping[str, torch.Tensor] | None = None,
-                    task: str = "") -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+                    task: str = "", options: Mapping | None = None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """``n`` normalised clips ``(n, length, D)`` and their label ids, from ``net.sample``. Kinds not
     given in ``labels`` are drawn uniformly from the checkpoint's label names. ``temperature`` scales
     the spread of a stochastic generator's samples (below 1: more typical, less varied clips);
     ``constraints`` go to the network (e.g. ``{"seed": first frames}``). ``task`` names the
-    checkpoint's task in the error raised when the network does not generate."""
+    checkpoint's task in the error raised when the network does not generate. ``options``: keyword
+    arguments of this network's ``sample`` (a diffusion model's ``steps``, ``guidance``); one it
+    does not take is an error naming the network."""
     if not callable(getattr(net, "sample", None)):
         raise ValueError(f"{type(net).__name__} ({task or 'this'} checkpoint) does not generate motion: it has no "
                          "sample() method; use a checkpoint of a generator or predictor")
@@ -63,7 +68,13 @@ def sample_features(net, ctx: MotionContext, n: int, length: int, labels: Mappin
     device = next(net.parameters()).device
     dev_ids = {k: v.to(device) for k, v in ids.items()}
     dev_constraints = {k: v.to(device) for k, v in (constraints or {}).items()}
-    x = net.sample(n, length, dev_ids, generator=g, temperature=temperature, constraints=dev_constraints or None)
+    options = {k: v for k, v in (options or {}).items() if v is not None}
+    unknown = sorted(set(options) - set(inspect.signature(net.sample).parameters))
+    if unknown:
+        raise ValueError(f"{type(net).__name__} ({task or 'this'} checkpoint) has no sampling option(s) "
+                         f"{unknown}; they apply to diffusion checkpoints")
+    x = net.sample(n, length, dev_ids, generator=g, temperature=temperature, constraints=dev_constraints or None,
+                   **options)
     return x.float().cpu(), ids
 
 
@@ -96,17 +107,22 @@ def write_samples(motions: list[Motion], out: str | Path, video: bool = True, fo
 
 def sample_checkpoint(ckpt: str | Path, out: str | Path, n: int = 8, length: int | None = None,
                       labels: str | None = None, seed: int = 0, device: str = "cpu", video: bool = True,
-                      temperature: float = 1.0, force: bool = False) -> dict:
+                      temperature: float = 1.0, force: bool = False, options: Mapping | None = None,
+                      retarget_to: Skeleton | None = None) -> dict:
     """Sample ``n`` clips from a checkpoint into ``out`` (BVH + MP4; existing files only with
-    ``force``, see :func:`write_samples`); see the module docstring. ``result["deterministic"]``
-    says whether the network's samples ignore the seed (a predictor rolling out from the mean
-    frame gives the same clip for the same labels)."""
+    ``force``, see :func:`write_samples`); see the module docstring. ``options``: the network's
+    sampling options (:func:`sample_features`); ``retarget_to``: write the clips on this skeleton
+    instead, through the analytic retargeter (:func:`motion3d.retarget.retarget`).
+    ``result["deterministic"]`` says whether the network's samples ignore the seed (a predictor
+    rolling out from the mean frame gives the same clip for the same labels)."""
     net, ctx, meta = load_motion_checkpoint(ckpt, device=device)
     wanted = parse_labels(labels, ctx)
     length = int(length or ctx.window or 60)
-    x, ids = sample_features(net, ctx, n, length, wanted, seed, temperature, task=meta["task"])
+    x, ids = sample_features(net, ctx, n, length, wanted, seed, temperature, task=meta["task"], options=options)
     feats = ctx.normalizer.denormalize(x.double())
     motions = ctx.representation.decode(feats, fps=ctx.fps)
+    if retarget_to is not None:
+        motions = [retarget(m, retarget_to) for m in motions]
     for i, m in enumerate(motions):
         tags = [ctx.label_names[k][int(ids[k][i])] for k in ("content", "style") if int(ids[k][i]) >= 0]
         m.name = _slug("_".join([f"sample{i:02d}"] + tags))

@@ -15,13 +15,12 @@ import numpy as np
 import torch
 
 from motion3d.data.windows import covering_window_starts, crossfade_weights
-from motion3d.motion import Motion, same_fps
+from motion3d.motion import Motion
 from motion3d.ops.contacts import foot_contacts
-from motion3d.retarget import retarget
 from motion3d.retarget.cleanup import plant_feet
 from motion3d.retarget.mapping import find_roles
 from motion3d.tasks.checkpoint import load_motion_checkpoint
-from motion3d.tasks.context import SKELETON_TOLERANCE, MotionContext
+from motion3d.tasks.context import MotionContext
 from motion3d.tasks.stylize import TASK_NAME, stylize_features, style_code
 
 __all__ = ["Stylizer", "plant_content_feet",
@@ -78,19 +77,11 @@ class Stylizer:
     # ------------------------------------------------------------------ inputs
     def conform(self, motion: Motion, path, role: str, allow_retarget: bool = False) -> Motion:
         """``motion`` on the checkpoint's skeleton (retargeted when ``allow_retarget``) at its fps."""
-        why = self.ctx.skeleton.describe_difference(motion.skeleton, atol=SKELETON_TOLERANCE)
-        if why is not None:
-            if not allow_retarget:
-                raise ValueError(f"{role} clip {path} is not on the checkpoint's skeleton: {why}")
-            motion = retarget(motion, self.ctx.skeleton)
-        if not same_fps(motion.fps, self.ctx.fps):
-            motion = motion.resample(self.ctx.fps)
-        return motion
+        return self.ctx.conform(motion, path, role, allow_retarget)
 
     def features(self, motion: Motion) -> torch.Tensor:
         """Normalised features ``(T, D)`` of a motion on the checkpoint's skeleton and fps."""
-        raw = self.ctx.representation.encode(motion).astype(np.float64)
-        return torch.from_numpy(self.ctx.normalizer.normalize(raw)).float()
+        return self.ctx.encode(motion)
 
     @torch.no_grad()
     def code_from_clip(self, motion: Motion, path="<style clip>") -> torch.Tensor:

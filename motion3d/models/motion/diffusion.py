@@ -1,0 +1,341 @@
+"""Motion diffusion: a transformer denoiser over motion features that predicts the clean motion
+(x0, as MDM, Tevet et al. 2023), its noise schedule and samplers, classifier-free guidance, and
+control by inpainting from the one trained model.
+
+Conventions: ``x (B, T, D)`` normalised features of a ``motion3d.features`` representation (any
+skeleton); labels ``{"content", "style"}`` ids ``(B,)`` with ``-1`` for unknown; diffusion time
+``t (B,)`` int64 in ``[0, steps)``, ``t = 0`` the least noisy.
+
+The pieces, top to bottom:
+
+1. Schedule (:class:`NoiseSchedule`): ``alpha_bar(t)`` (cosine, Nichol & Dhariwal 2021, or linear
+   betas), and ``q_sample``: ``x_t = sqrt(alpha_bar_t) x0 + sqrt(1 - alpha_bar_t) eps``.
+2. Denoiser (:class:`MotionDiffusion`): per frame, the noisy features, the known features and
+   the mask of what is known (CondMDI, Cohan et al. 2024: the observation enters the input, so one
+   model does prediction, in-betweening and root-path following), projected to tokens; plus
+   positions; plus one conditioning vector (diffusion time + label embedding) added to every token;
+   a non-causal transformer encoder; a linear head that predicts ``x0``.
+3. Classifier-free guidance (Ho & Salimans 2022): training drops the labels with probability
+   ``label_drop`` (to "unknown"); sampling mixes ``x0 = x0_uncond + w (x0_cond - x0_uncond)``:
+   ``w = 1`` is the conditional model, ``w = 0`` the unconditional one.
+4. Samplers: DDIM (Song et al. 2021; ``eta = 0`` deterministic given the start noise) or DDPM
+   ancestral steps, on any sub-sequence of the training steps (:func:`sampling_timesteps`), as pure
+   functions of ``(x_t, x0, t, t_prev)``.
+5. Control (:meth:`MotionDiffusion.sample` ``constraints``):
+   * ``{"mask": (B, T, D) bool, "values": (B, T, D)}``: known features (the first N frames for
+     prediction, keyframes for in-betweening, the root trajectory channels for a root path). They
+     condition the denoiser at every step and replace the prediction's entries (imputation), so the
+     output holds them exactly;
+   * ``{"seed": (B, T0, D)}``: shorthand for a known prefix;
+   * ``{"guide": f, "guide_scale": s, "guide_iters": k}``: reconstruction guidance for constraints
+     that are not features, such as joint positions through forward kinematics: ``f(x0) -> (B,)``
+     losses, differentiable in the predicted clean motion ``x0``; at every denoising step ``x0`` takes
+     ``k`` gradient steps ``x0 <- x0 - s * grad f(x0)`` before the sampler step (guidance on the x0
+     prediction, as OmniControl's spatial guidance, Xie et al. 2024, but on ``x0`` rather than on
+     the posterior mean). The network never sees these constraints; the caller builds ``f``
+     (e.g. :func:`motion3d.tasks.diffuse.position_guide`), since the network knows no skeleton.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable, Mapping
+
+import torch
+from torch import nn
+
+from motion3d.models.motion.blocks import MLP, LabelEmbedding, Labels, MotionNet, PositionalEncoding, transformer_encoder
+
+__all__ = ["MotionDiffusion", "NoiseSchedule", "sampling_timesteps", "ddim_step", "ddpm_step", "prefix_constraint"]
+
+
+# ---------------------------------------------------------------------------------------------
+# 1. the noise schedule
+# ---------------------------------------------------------------------------------------------
+class NoiseSchedule(nn.Module):
+    """``alpha_bar (steps,)``, the fraction of signal variance left at each diffusion step, as a buffer.
+
+    ``"cosine"``: ``alpha_bar(t) = cos^2(((t + 1)/steps + s) / (1 + s) * pi / 2)`` normalised by its
+    value at ``-1`` (Nichol & Dhariwal 2021, ``s = 0.008``), betas clipped at 0.999;
+    ``"linear"``: betas from 1e-4 to 0.02 scaled to ``steps`` (Ho et al. 2020).
+    """
+
+    def __init__(self, steps: int = 1000, kind: str = "cosine"):
+        super().__init__()
+        if steps < 2:
+            raise ValueError(f"a diffusion needs at least 2 steps, got {steps}")
+        n = torch.arange(steps + 1, dtype=torch.float64)
+        if kind == "cosine":
+            s = 0.008
+            f = torch.cos((n / steps + s) / (1 + s) * math.pi / 2) ** 2
+            betas = (1 - f[1:] / f[:-1]).clamp(max=0.999)
+        elif kind == "linear":
+            scale = 1000.0 / steps
+            betas = torch.linspace(scale * 1e-4, scale * 0.02, steps, dtype=torch.float64)
+        else:
+            raise ValueError(f"schedule must be 'cosine' or 'linear', got {kind!r}")
+        self.steps, self.kind = int(steps), kind
+        self.register_buffer("alpha_bar", torch.cumprod(1 - betas, 0).float(), persistent=False)
+
+    def at(self, t: torch.Tensor) -> torch.Tensor:
+        """``alpha_bar`` at steps ``t (B,)`` (``t = -1``: 1, no noise) -> ``(B, 1, 1)``."""
+        a = torch.where(t >= 0, self.alpha_bar[t.clamp(min=0)], torch.ones_like(self.alpha_bar[:1]))
+        return a.view(-1, 1, 1)
+
+    def q_sample(self, x0: torch.Tensor, t: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+        """``x_t = sqrt(a) x0 + sqrt(1 - a) noise`` for ``x0, noise (B, T, D)``, ``t (B,)``."""
+        a = self.at(t)
+        return a.sqrt() * x0 + (1 - a).sqrt() * noise
+
+
+def sampling_timesteps(train_steps: int, steps: int) -> list[int]:
+    """``steps`` diffusion steps, evenly spaced over ``[0, train_steps)``, from the noisiest down to 0."""
+    steps = max(1, min(int(steps), int(train_steps)))
+    ts = torch.linspace(train_steps - 1, 0, steps).round().long().tolist()
+    return list(dict.fromkeys(ts))  # distinct, descending
+
+
+# ---------------------------------------------------------------------------------------------
+# 4. the samplers: one step from x_t at t to x_{t_prev}, given the predicted clean motion
+# ---------------------------------------------------------------------------------------------
+def _eps(x_t: torch.Tensor, x0: torch.Tensor, a_t: torch.Tensor) -> torch.Tensor:
+    """The noise implied by ``x_t`` and a clean prediction ``x0`` at signal fraction ``a_t``."""
+    return (x_t - a_t.sqrt() * x0) / (1 - a_t).sqrt().clamp(min=1e-8)
+
+
+def ddim_step(schedule: NoiseSchedule, x_t: torch.Tensor, x0: torch.Tensor, t: int, t_prev: int, eta: float = 0.0,
+              generator: torch.Generator | None = None) -> torch.Tensor:
+    """DDIM (Song et al. 2021, eq. 12): ``x_{t_prev} = sqrt(a') x0 + sqrt(1 - a' - sigma^2) eps + sigma z``
+    with ``sigma = eta sqrt((1 - a')/(1 - a) (1 - a/a'))``; ``t_prev = -1`` returns ``x0``."""
+    if t_prev < 0:
+        return x0
+    B = x_t.shape[0]
+    a_t = schedule.at(torch.full((B,), t, device=x_t.device))
+    a_p = schedule.at(torch.full((B,), t_prev, device=x_t.device))
+    eps = _eps(x_t, x0, a_t)
+    sigma = eta * ((1 - a_p) / (1 - a_t) * (1 - a_t / a_p)).clamp(min=0).sqrt()
+    out = a_p.sqrt() * x0 + (1 - a_p - sigma ** 2).clamp(min=0).sqrt() * eps
+    if eta > 0:
+        out = out + sigma * _noise_like(out, generator)
+    return out
+
+
+def ddpm_step(schedule: NoiseSchedule, x_t: torch.Tensor, x0: torch.Tensor, t: int, t_prev: int,
+              generator: torch.Generator | None = None) -> torch.Tensor:
+    """Ancestral step from the posterior ``q(x_{t_prev} | x_t, x0)`` (Ho et al. 2020, eq. 6-7), over
+    any gap ``t -> t_prev`` (the betas of the skipped steps compounded); ``t_prev = -1`` returns ``x0``."""
+    if t_prev < 0:
+        return x0
+    B = x_t.shape[0]
+    a_t = schedule.at(torch.full((B,), t, device=x_t.device))
+    a_p = schedule.at(torch.full((B,), t_prev, device=x_t.device))
+    alpha = a_t / a_p  # the signal kept from t_prev to t
+    beta = 1 - alpha
+    mean = (a_p.sqrt() * beta * x0 + alpha.sqrt() * (1 - a_p) * x_t) / (1 - a_t)
+    var = beta * (1 - a_p) / (1 - a_t)
+    return mean + var.clamp(min=0).sqrt() * _noise_like(mean, generator)
+
+
+def _noise_like(x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    """Standard normal noise shaped like ``x``, drawn on the generator's device (reproducible on CPU)."""
+    if generator is None:
+        return torch.randn_like(x)
+    return torch.randn(x.shape, generator=generator, device=generator.device, dtype=x.dtype).to(x.device)
+
+
+def prefix_constraint(seed: torch.Tensor, length: int) -> dict[str, torch.Tensor]:
+    """``{"mask", "values"}`` ``(B, length, D)`` for known first frames ``seed (B, T0, D)``."""
+    B, T0, D = seed.shape
+    mask = torch.zeros(B, length, D, dtype=torch.bool, device=seed.device)
+    mask[:, :T0] = True
+    values = torch.zeros(B, length, D, dtype=seed.dtype, device=seed.device)
+    values[:, :T0] = seed[:, :length]
+    return {"mask": mask, "values": values}
+
+
+# ---------------------------------------------------------------------------------------------
+# 2. the denoiser
+# ---------------------------------------------------------------------------------------------
+class MotionDiffusion(MotionNet):
+    """Transformer denoiser predicting clean motion ``x0 (B, T, D)`` (see the module docstring).
+
+    Args:
+        input_dim, num_content, num_style: feature width D and label counts (from the data).
+        dim, layers, heads, ff_dim, dropout: the transformer.
+        max_len: longest clip (positional encodings).
+        diffusion_steps, schedule: the training diffusion (:class:`NoiseSchedule`).
+        conditional: use the labels (with classifier-free guidance at sampling).
+        label_drop: probability, in training, of replacing a clip's labels by "unknown" (the
+            unconditional model that guidance needs).
+        sample_steps, sampler, guidance, eta: sampling defaults (``"ddim"`` or ``"ddpm"``; the
+            guidance weight ``w``; DDIM's ``eta``).
+    """
+
+    def __init__(self, input_dim: int, num_content: int = 0, num_style: int = 0, dim: int = 256, layers: int = 4,
+                 heads: int = 4, ff_dim: int = 512, dropout: float = 0.1, max_len: int = 256,
+                 diffusion_steps: int = 1000, schedule: str = "cosine", conditional: bool = True,
+                 label_drop: float = 0.1, sample_steps: int = 50, sampler: str = "ddim", guidance: float = 2.5,
+                 eta: float = 0.0):
+        super().__init__()
+        if sampler not in ("ddim", "ddpm"):
+            raise ValueError(f"sampler must be 'ddim' or 'ddpm', got {sampler!r}")
+        if not 0.0 <= label_drop < 1.0:
+            raise ValueError(f"label_drop must be in [0, 1), got {label_drop}")
+        self.input_dim = int(input_dim)
+        self.num_content = int(num_content) if conditional else 0
+        self.num_style = int(num_style) if conditional else 0
+        self.max_len = int(max_len)
+        self.label_drop = float(label_drop)
+        self.sample_steps, self.sampler, self.guidance, self.eta = int(sample_steps), sampler, float(guidance), float(eta)
+        self.schedule = NoiseSchedule(diffusion_steps, schedule)
+        # per frame: noisy features, known features, known mask
+        self.inp = nn.Linear(3 * self.input_dim, dim)
+        self.pos = PositionalEncoding(dim, max_len=self.max_len, dropout=dropout)
+        self.time = MLP(dim, dim, dim, layers=2)
+        self.labels = LabelEmbedding(dim, self.num_content, self.num_style)
+        self.encoder = transformer_encoder(dim, heads, layers, ff_dim, dropout)
+        self.norm = nn.LayerNorm(dim)
+        self.out = nn.Linear(dim, self.input_dim)
+        self.dim = int(dim)
+
+    @property
+    def diffusion_steps(self) -> int:
+        return self.schedule.steps
+
+    # ------------------------------------------------------------------ the network
+    def forward(self, x_t: torch.Tensor, t: torch.Tensor, labels: Labels = None, mask: torch.Tensor | None = None,
+                values: torch.Tensor | None = None) -> torch.Tensor:
+        """Predicted clean motion ``(B, T, D)`` from noisy ``x_t (B, T, D)`` at steps ``t (B,)``,
+        given ``labels`` and the known features (``mask (B, T, D)`` bool, ``values (B, T, D)``)."""
+        B, T, D = x_t.shape
+        if D != self.input_dim:
+            raise ValueError(f"features must have {self.input_dim} channels, got {D}")
+        if T > self.max_len:
+            raise ValueError(f"clips of {T} frames are longer than this model's max_len={self.max_len}")
+        if mask is None:
+            mask = torch.zeros_like(x_t, dtype=torch.bool)
+            values = torch.zeros_like(x_t)
+        m = mask.to(x_t.dtype)
+        h = self.inp(torch.cat([x_t, values.to(x_t.dtype) * m, m], dim=-1))  # (B, T, dim)
+        cond = self.time(_time_embedding(t, self.dim))  # (B, dim): the diffusion step
+        if self.labels.conditional:
+            cond = cond + self.labels(labels, B, x_t.device)
+        h = self.pos(h) + cond[:, None, :]
+        return self.out(self.norm(self.encoder(h)))
+
+    def drop_labels(self, labels: Labels, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+        """Training labels with each clip's labels replaced by "unknown" (-1) with probability
+        ``label_drop`` (both kinds together: the unconditional model guidance needs)."""
+        if not labels:
+            return {}
+        out = {k: v for k, v in labels.items() if v is not None}
+        if not out or self.label_drop <= 0:
+            return out
+        first = next(iter(out.values()))
+        drop = torch.rand(first.shape[0], device=first.device) < self.label_drop
+        return {k: torch.where(drop, torch.full_like(v, -1), v) for k, v in out.items()}
+
+    def denoise(self, x_t: torch.Tensor, t: torch.Tensor, labels: Labels, mask: torch.Tensor | None,
+                values: torch.Tensor | None, guidance: float) -> torch.Tensor:
+        """``x0`` with classifier-free guidance ``w``: ``x0_u + w (x0_c - x0_u)`` (one batched pass;
+        ``w = 1`` or an unconditional model: the plain conditional prediction)."""
+        conditional = self.labels.conditional and labels and any(
+            v is not None and bool((torch.as_tensor(v) >= 0).any()) for v in labels.values())
+        if not conditional or guidance == 1.0:
+            return self(x_t, t, labels, mask, values)
+        B = x_t.shape[0]
+        unknown = {k: torch.full((B,), -1, dtype=torch.long, device=x_t.device) for k in ("content", "style")}
+        both = {k: torch.cat([_label_column(labels, k, B, x_t.device), unknown[k]]) for k in ("content", "style")}
+        two = lambda a: None if a is None else torch.cat([a, a])  # noqa: E731
+        x0_c, x0_u = self(two(x_t), two(t), both, two(mask), two(values)).chunk(2)
+        if guidance == 0.0:
+            return x0_u
+        return x0_u + guidance * (x0_c - x0_u)
+
+    # ------------------------------------------------------------------ sampling
+    @torch.no_grad()
+    def sample(self, n: int, length: int, labels: Labels = None, generator: torch.Generator | None = None,
+               temperature: float = 1.0, constraints: Mapping | None = None, steps: int | None = None,
+               guidance: float | None = None, sampler: str | None = None) -> torch.Tensor:
+        """``n`` clips ``(n, length, D)`` (see the module docstring for ``constraints``).
+
+        ``steps``, ``guidance``, ``sampler``: override the defaults of the constructor;
+        ``temperature`` scales the start noise. The known features of ``constraints`` are in the
+        output exactly."""
+        steps = self.sample_steps if steps is None else int(steps)
+        guidance = self.guidance if guidance is None else float(guidance)
+        sampler = self.sampler if sampler is None else sampler
+        if sampler not in ("ddim", "ddpm"):
+            raise ValueError(f"sampler must be 'ddim' or 'ddpm', got {sampler!r}")
+        if int(length) > self.max_len:
+            raise ValueError(f"length {length} is longer than this model's max_len={self.max_len}")
+        mask, values, guide = self._constraints(constraints, int(n), int(length))
+        device = self.out.weight.device
+        x = _noise_like(torch.empty(int(n), int(length), self.input_dim, device=device), generator) * temperature
+        ts = sampling_timesteps(self.diffusion_steps, steps)
+        g = dict(constraints or {})
+        scale, iters = float(g.get("guide_scale", 1.0)), int(g.get("guide_iters", 1))
+        for i, t in enumerate(ts):
+            t_prev = ts[i + 1] if i + 1 < len(ts) else -1
+            x0 = self.denoise(x, torch.full((int(n),), t, device=device, dtype=torch.long), labels, mask, values,
+                              guidance)
+            if guide is not None:
+                x0 = _guided(x0, guide, scale, iters)
+            if mask is not None:
+                x0 = torch.where(mask, values, x0)
+            x = ddim_step(self.schedule, x, x0, t, t_prev, self.eta, generator) if sampler == "ddim" \
+                else ddpm_step(self.schedule, x, x0, t, t_prev, generator)
+        return torch.where(mask, values, x) if mask is not None else x
+
+    def _constraints(self, constraints: Mapping | None, n: int, length: int):
+        """``(mask, values, guide)`` on this model's device from the ``constraints`` dict."""
+        c = dict(constraints or {})
+        unknown = set(c) - {"seed", "mask", "values", "guide", "guide_scale", "guide_iters"}
+        if unknown:
+            raise ValueError(f"unknown constraint(s) {sorted(unknown)}; MotionDiffusion takes seed, mask + values, "
+                             "guide (+ guide_scale, guide_iters)")
+        device = self.out.weight.device
+        mask = values = None
+        if "seed" in c:
+            if "mask" in c:
+                raise ValueError("give either a seed or a mask + values, not both")
+            c.update(prefix_constraint(torch.as_tensor(c["seed"]).float(), length))
+        if "mask" in c:
+            mask = torch.as_tensor(c["mask"]).to(device=device, dtype=torch.bool)
+            values = torch.as_tensor(c.get("values")).to(device=device, dtype=torch.float32)
+            want = (n, length, self.input_dim)
+            if tuple(mask.shape) != want or tuple(values.shape) != want:
+                raise ValueError(f"mask and values must be {want}, got {tuple(mask.shape)} and {tuple(values.shape)}")
+        guide = c.get("guide")
+        if guide is not None and not callable(guide):
+            raise ValueError("the 'guide' constraint is a function of the predicted clean motion")
+        return mask, values, guide
+
+
+def _time_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
+    """Sinusoidal embeddings ``(B, dim)`` of diffusion steps ``t (B,)``."""
+    half = dim // 2
+    freq = torch.exp(torch.arange(half, device=t.device, dtype=torch.float32) * (-math.log(10000.0) / max(half, 1)))
+    arg = t.float()[:, None] * freq[None, :]
+    emb = torch.cat([arg.sin(), arg.cos()], dim=-1)
+    return emb if emb.shape[-1] == dim else torch.cat([emb, emb.new_zeros(emb.shape[0], 1)], dim=-1)
+
+
+def _label_column(labels: Labels, kind: str, batch: int, device) -> torch.Tensor:
+    """Label ids ``(batch,)`` of ``kind`` (-1 when absent; a scalar is broadcast)."""
+    v = (labels or {}).get(kind)
+    if v is None:
+        return torch.full((batch,), -1, dtype=torch.long, device=device)
+    v = torch.as_tensor(v, device=device).long()
+    return v.expand(batch) if v.dim() == 0 else v
+
+
+def _guided(x0: torch.Tensor, guide: Callable[[torch.Tensor], torch.Tensor], scale: float, iters: int) -> torch.Tensor:
+    """``iters`` gradient steps of the summed guide losses on ``x0`` (reconstruction guidance)."""
+    with torch.enable_grad():
+        x = x0.detach().clone()
+        for _ in range(max(1, iters)):
+            x.requires_grad_(True)
+            loss = guide(x).sum()
+            (grad,) = torch.autograd.grad(loss, x)
+            x = (x - scale * grad).detach()
+    return x

@@ -1,0 +1,173 @@
+"""Motion diffusion (task ``"diffuse"``) with :class:`motion3d.models.motion.MotionDiffusion`, and
+the controls built on it: known frames and channels (prediction, in-betweening, root paths) and
+joint positions reached through forward kinematics (sparse trackers).
+
+Training step, top to bottom:
+
+1. draw a diffusion step ``t`` per clip and noise ``x_t = q_sample(x0, t, eps)``;
+2. draw what is known about each clip (:func:`training_constraints`): nothing (plain generation),
+   a prefix (prediction), context frames and a target frame (in-betweening), the root trajectory
+   channels (root paths) or scattered frames; the denoiser sees the known features and their mask,
+   so one model serves every control (CondMDI);
+3. drop the labels of some clips (classifier-free guidance);
+4. the denoiser predicts ``x0``; the loss is :meth:`MotionTask.reconstruction_losses` (features,
+   joint positions and foot contacts through the differentiable decoder, velocities, foot slide),
+   weighted by the config's ``weights``.
+
+Validation uses the same loss at diffusion steps drawn from a fixed generator (comparable epochs)
+and logs sample videos.
+"""
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import torch
+
+from motion3d.tasks.base import MotionTask, NetFactory
+from motion3d.tasks.context import MotionContext, labels_of, random_labels
+from motion3d.tasks.losses import ReconstructionWeights
+
+__all__ = ["DiffusionTask", "TASK_NAME", "CONSTRAINT_KINDS", "training_constraints", "root_channels",
+           "position_guide", "known_frames"]
+
+TASK_NAME = "diffuse"
+
+#: what :func:`training_constraints` draws, with default probabilities
+CONSTRAINT_KINDS = {"none": 0.4, "prefix": 0.15, "inbetween": 0.2, "root": 0.15, "frames": 0.1}
+
+
+def root_channels(ctx: MotionContext) -> torch.Tensor:
+    """``(D,)`` bool: the root trajectory channels of the representation (height, planar velocity,
+    heading velocity), the channels a root path fixes."""
+    mask = torch.zeros(ctx.dim, dtype=torch.bool)
+    for group in ("root_height", "root_velocity", "root_angular_velocity"):
+        if group in ctx.representation.layout:
+            mask[ctx.representation.slice(group)] = True
+    if not mask.any():
+        raise ValueError(f"{ctx.representation} has no root trajectory channels")
+    return mask
+
+
+def known_frames(frames: torch.Tensor, channels: torch.Tensor) -> torch.Tensor:
+    """Mask ``(B, T, D)`` that is set where ``frames (B, T)`` and ``channels (D,)`` both are."""
+    return frames[:, :, None] & channels.to(frames.device)[None, None, :]
+
+
+def training_constraints(x: torch.Tensor, ctx: MotionContext, probs: dict[str, float] | None = None,
+                         generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(mask (B, T, D) bool, values (B, T, D))``: a random control per clip of ``x (B, T, D)``.
+
+    Kinds (``probs``, default :data:`CONSTRAINT_KINDS`): ``none``; ``prefix``, the first 1 .. T/2
+    frames; ``inbetween``, 1 .. T/3 context frames and the last frame; ``root``, the root channels of
+    every frame; ``frames``, each frame known with probability 1/8. Vectorised over the batch."""
+    B, T, D = x.shape
+    probs = dict(CONSTRAINT_KINDS if probs is None else probs)
+    names = list(probs)
+    p = torch.tensor([float(probs[k]) for k in names])
+    if (p < 0).any() or p.sum() <= 0:
+        raise ValueError(f"constraint probabilities must be >= 0 and not all 0, got {probs}")
+    dev = x.device
+    kind = torch.multinomial(p / p.sum(), B, replacement=True, generator=generator).to(dev)  # (B,)
+    u = torch.rand(B, 3, generator=generator).to(dev)
+    frame = torch.arange(T, device=dev)[None, :]  # (1, T)
+    n_prefix = 1 + (u[:, 0] * (T // 2)).long().clamp(max=max(T // 2 - 1, 0))  # (B,)
+    n_context = 1 + (u[:, 1] * (T // 3)).long().clamp(max=max(T // 3 - 1, 0))
+    scattered = torch.rand(B, T, generator=generator).to(dev) < 0.125
+    rows = {
+        "none": torch.zeros(B, T, dtype=torch.bool, device=dev),
+        "prefix": frame < n_prefix[:, None],
+        "inbetween": (frame < n_context[:, None]) | (frame == T - 1),
+        "frames": scattered,
+        "root": torch.zeros(B, T, dtype=torch.bool, device=dev),
+    }
+    all_channels = torch.ones(D, dtype=torch.bool, device=dev)
+    mask = torch.zeros(B, T, D, dtype=torch.bool, device=dev)
+    for i, name in enumerate(names):
+        if name not in rows:
+            raise ValueError(f"unknown constraint kind {name!r}; known: {list(rows)}")
+        pick = (kind == i)[:, None, None]
+        if name == "root":
+            m = known_frames(torch.ones(B, T, dtype=torch.bool, device=dev), root_channels(ctx))
+        else:
+            m = known_frames(rows[name], all_channels)
+        mask = mask | (pick & m)
+    return mask, torch.where(mask, x, torch.zeros_like(x))
+
+
+def position_guide(ctx: MotionContext, joints: Sequence[int], targets: torch.Tensor, known: torch.Tensor | None = None,
+                   initial: torch.Tensor | None = None) -> Callable[[torch.Tensor], torch.Tensor]:
+    """Reconstruction guidance for joint positions: ``f(x0) -> (B,)``, the mean squared distance, in
+    body heights, between the positions of ``joints`` decoded from normalised features ``x0 (B, T, D)``
+    (differentiable forward kinematics, from ``initial (B, 3)`` = ``[x0, z0, heading0]``, default the
+    origin) and ``targets (B, T, K, 3)`` in the same world frame, where ``known (B, T, K)`` (default
+    everywhere). :meth:`MotionDiffusion.sample` descends it on every step's clean prediction."""
+    idx = torch.as_tensor(list(joints), dtype=torch.long)
+    h = float(ctx.skeleton.height())
+    w = torch.ones(targets.shape[:-1], dtype=torch.float32) if known is None else known.float()
+
+    def guide(x0: torch.Tensor) -> torch.Tensor:
+        feats = ctx.normalizer.denormalize(x0.float())
+        init = None if initial is None else initial.to(x0.device, x0.dtype)
+        pos = ctx.representation.decode_positions(feats, init)[..., idx.to(x0.device), :] / h  # (B, T, K, 3)
+        d2 = (pos - targets.to(x0.device, x0.dtype) / h).square().sum(-1)  # (B, T, K)
+        ww = w.to(x0.device)
+        return (d2 * ww).sum((1, 2)) / ww.sum((1, 2)).clamp(min=1)
+
+    return guide
+
+
+class DiffusionTask(MotionTask):
+    """Train a :class:`MotionDiffusion` denoiser (see the module docstring).
+
+    Args:
+        net: :class:`MotionDiffusion` (or its class with arguments, from a config).
+        weights: :class:`ReconstructionWeights` of the clean-motion prediction.
+        constraints: probabilities of the training controls (:data:`CONSTRAINT_KINDS` by default).
+        Others: see :class:`MotionTask`.
+    """
+
+    task_name = TASK_NAME
+    weights_type = ReconstructionWeights
+
+    def __init__(self, net: NetFactory, weights: ReconstructionWeights | None = None,
+                 constraints: dict[str, float] | None = None, lr: float = 2e-4, weight_decay: float = 1e-4,
+                 warmup_steps: int = 200, min_lr_ratio: float = 0.05, loss: str = "mse", video_every_n_epochs: int = 5,
+                 video_samples: int = 4):
+        super().__init__(net, weights=weights, lr=lr, weight_decay=weight_decay, warmup_steps=warmup_steps,
+                         min_lr_ratio=min_lr_ratio, loss=loss, video_every_n_epochs=video_every_n_epochs,
+                         video_samples=video_samples)
+        if constraints is not None:  # checked now, not at the first step
+            unknown = set(constraints) - set(CONSTRAINT_KINDS)
+            if unknown:
+                raise ValueError(f"unknown constraint kind(s) {sorted(unknown)}; known: {list(CONSTRAINT_KINDS)}")
+
+    def _step(self, batch, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+        ctx, net = self._require(), self.net
+        x0 = batch["x"]
+        B = x0.shape[0]
+        t = torch.randint(0, net.diffusion_steps, (B,), generator=generator).to(x0.device)
+        noise = torch.randn(x0.shape, generator=generator).to(x0.device) if generator is not None \
+            else torch.randn_like(x0)
+        x_t = net.schedule.q_sample(x0, t, noise)
+        mask, values = training_constraints(x0, ctx, self.hparams.constraints, generator)
+        labels = net.drop_labels(labels_of(batch)) if generator is None else labels_of(batch)
+        pred = net(x_t, t, labels, mask, values)
+        return self.reconstruction_losses(pred, x0)
+
+    def training_step(self, batch, batch_idx: int) -> torch.Tensor:
+        losses = self._step(batch)
+        self.log_losses("train", losses, batch["x"].shape[0])
+        return losses["loss"]
+
+    def validation_step(self, batch, batch_idx: int) -> None:
+        g = torch.Generator().manual_seed(1000 + batch_idx)  # the same steps, noise and masks every epoch
+        losses = self._step(batch, g)
+        self.log_losses("val", losses, batch["x"].shape[0])
+
+    def video_features(self) -> torch.Tensor | None:
+        """Samples of random labels, one window long (the config's default steps and guidance)."""
+        ctx = self.context
+        n = int(self.hparams.video_samples)
+        g = torch.Generator().manual_seed(self.current_epoch)
+        labels = {k: v.to(self.device) for k, v in random_labels(ctx, n, g).items()}
+        return self.net.sample(n, ctx.window or 60, labels, generator=g)
