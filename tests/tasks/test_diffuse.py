@@ -1,0 +1,65 @@
+"""DiffusionTask: the training controls, FK reconstruction guidance, a few training steps."""
+from __future__ import annotations
+
+import pytest
+import torch
+
+from motion3d.models.motion import MotionDiffusion
+from motion3d.tasks.diffuse import DiffusionTask, position_guide, root_channels, training_constraints
+from tests.tasks.helpers import tiny_context
+
+
+def test_training_controls_by_kind():
+    ctx = tiny_context()
+    x = torch.randn(64, 20, ctx.dim)
+    g = lambda: torch.Generator().manual_seed(0)  # noqa: E731
+    mask, values = training_constraints(x, ctx, {"none": 1.0}, g())
+    assert not mask.any() and not values.any()
+    mask, values = training_constraints(x, ctx, {"prefix": 1.0}, g())
+    n = mask.all(-1).sum(1)  # known frames per clip
+    assert bool((n >= 1).all()) and bool((n <= 10).all()) and bool((mask.all(-1) == (torch.arange(20) < n[:, None])).all())
+    assert torch.equal(values[mask], x[mask])
+    mask, _ = training_constraints(x, ctx, {"inbetween": 1.0}, g())
+    assert bool(mask[:, -1].all()) and bool(mask[:, 0].all()) and not bool(mask[:, 10].any())
+    mask, _ = training_constraints(x, ctx, {"root": 1.0}, g())
+    assert torch.equal(mask, root_channels(ctx).expand(64, 20, -1)) and int(root_channels(ctx).sum()) == 4
+    mask, _ = training_constraints(x, ctx, None, g())  # the default mixture: several kinds at once
+    kinds = {int(mask[i].sum()) for i in range(64)}
+    assert 0 in kinds and 20 * 4 in kinds and len(kinds) > 3
+    with pytest.raises(ValueError, match="unknown constraint kind"):
+        training_constraints(x, ctx, {"teleport": 1.0})
+    with pytest.raises(ValueError, match="unknown constraint kind"):
+        DiffusionTask(MotionDiffusion(ctx.dim), constraints={"teleport": 1.0})
+
+
+def test_position_guide_is_differentiable_and_zero_at_the_target():
+    ctx = tiny_context()
+    x = torch.randn(2, 8, ctx.dim) * 0.1
+    feet = ctx.feet
+    targets = ctx.decode_positions(x)[:, :, feet]  # (2, 8, 2, 3)
+    guide = position_guide(ctx, feet, targets)
+    assert torch.allclose(guide(x), torch.zeros(2), atol=1e-8)
+    y = (x + 0.3 * torch.randn_like(x)).requires_grad_(True)
+    loss = guide(y)
+    assert bool((loss > 0).all())
+    loss.sum().backward()
+    assert y.grad.abs().sum() > 0
+    step = (y - 0.5 * y.grad).detach()
+    assert float(guide(step).sum()) < float(loss.sum())  # a gradient step gets closer
+
+
+def test_training_step_and_losses():
+    ctx = tiny_context()
+    torch.manual_seed(0)
+    task = DiffusionTask(MotionDiffusion(ctx.dim, 2, 1, dim=32, layers=1, heads=2, ff_dim=32, diffusion_steps=20),
+                         weights={"velocity": 1.0})
+    task.attach(ctx)
+    batch = {"x": torch.randn(4, 12, ctx.dim), "content": torch.tensor([0, 1, -1, 0]), "style": torch.tensor([0] * 4)}
+    losses = task._step(batch)
+    assert {"feature", "position", "contact", "velocity", "loss"} <= set(losses) and torch.isfinite(losses["loss"])
+    losses["loss"].backward()
+    assert all(p.grad is not None for p in task.net.parameters() if p.requires_grad)
+    task.eval()  # as in validation: no dropout, and fixed steps, noise and masks
+    g1 = task._step(batch, torch.Generator().manual_seed(5))["loss"]
+    g2 = task._step(batch, torch.Generator().manual_seed(5))["loss"]
+    assert float(g1) == float(g2)

@@ -1,0 +1,73 @@
+"""configs/motion/diffusion.yaml through tools/train.py (a few steps, a small network), then
+tools/sample.py and tools/edit_motion.py on the checkpoint: every control keeps what it is given."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from motion3d.io import bvh
+from tests.tools.test_train_motion import _fit, _tool
+
+SMALL = ["--model.init_args.net.init_args.dim", "32", "--model.init_args.net.init_args.layers", "1",
+         "--model.init_args.net.init_args.ff_dim", "64", "--model.init_args.net.init_args.sample_steps", "4"]
+
+
+@pytest.fixture(scope="module")
+def diffusion_ckpt(bandai_dir, tmp_path_factory):
+    root = tmp_path_factory.mktemp("diffusion")
+    return _fit("diffusion", root / "run", root / "cache", extra=SMALL)
+
+
+@pytest.fixture(scope="module")
+def walk(bandai_dir):
+    return sorted((bandai_dir / "data").glob("*_walk_normal_001.bvh"))[0]
+
+
+def test_checkpoint_samples_with_options_and_retargets(diffusion_ckpt, cmu_dir, tmp_path, capsys):
+    ckpt = torch.load(diffusion_ckpt, map_location="cpu", weights_only=True)
+    assert ckpt["motion3d"]["task"] == "diffuse" and ckpt["motion3d"]["hparams"]["weights"]["velocity"] == 1.0
+    out = _tool("sample").main(["--ckpt", str(diffusion_ckpt), "--label", "content=walk", "--n", "2", "--length",
+                                "20", "--steps", "3", "--guidance", "1.5", "-o", str(tmp_path / "s"), "--no-video"])
+    m = bvh.load(out["bvh"][0])
+    assert m.num_frames == 20 and m.num_joints == 22 and np.isfinite(m.rotations).all()
+    onto = _tool("sample").main(["--ckpt", str(diffusion_ckpt), "--n", "1", "--length", "20", "--steps", "2",
+                                 "--retarget-to", str(cmu_dir / "01_01.bvh"), "-o", str(tmp_path / "r"), "--no-video"])
+    assert bvh.load(onto["bvh"][0]).skeleton.names == bvh.read_header(cmu_dir / "01_01.bvh")[0].names
+
+
+def test_edits_keep_what_they_are_given(diffusion_ckpt, walk, tmp_path):
+    edit = _tool("edit_motion").main
+    src = bvh.load(walk)
+    P = src.positions()
+    h = src.skeleton.height()
+    fill = edit([str(walk), "--ckpt", str(diffusion_ckpt), "--fill", "30:60", "--steps", "3", "-o",
+                 str(tmp_path / "fill.bvh")])
+    f = bvh.load(fill["bvh"])
+    Q = f.positions()
+    assert f.num_frames == src.num_frames
+    assert np.abs(Q[:30] - P[:30]).max() < 1e-3 * h and np.abs(Q[60:] - P[60:]).max() < 1e-3 * h  # reconnected
+    ext = bvh.load(edit([str(walk), "--ckpt", str(diffusion_ckpt), "--extend", "15", "--steps", "3", "-o",
+                         str(tmp_path / "ext.bvh")])["bvh"])
+    assert ext.num_frames == src.num_frames + 15 and np.abs(ext.positions()[:src.num_frames] - P).max() < 1e-3 * h
+    root = bvh.load(edit([str(walk), "--ckpt", str(diffusion_ckpt), "--root-from", str(walk), "--steps", "3",
+                          "-o", str(tmp_path / "root.bvh")])["bvh"])
+    pelvis = src.skeleton.index("Hips")
+    assert np.abs(root.positions()[:, pelvis] - P[:, pelvis]).max() < 1e-3 * h  # the root path exactly
+    tracked = bvh.load(edit([str(walk), "--ckpt", str(diffusion_ckpt), "--joints-from", str(walk), "--joints",
+                             "head,hands", "--steps", "3", "-o", str(tmp_path / "joints.bvh")])["bvh"])
+    assert tracked.num_frames == src.num_frames and np.isfinite(tracked.positions()).all()
+
+
+def test_edit_refuses_bad_requests(diffusion_ckpt, walk, tmp_path, capsys):
+    edit = _tool("edit_motion").main
+    with pytest.raises(SystemExit):
+        edit([str(walk), "--ckpt", str(diffusion_ckpt), "--fill", "0:10", "-o", str(tmp_path / "x.bvh")])
+    assert "after its first frame" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        edit([str(walk), "--ckpt", str(diffusion_ckpt), "--joints-from", str(walk), "--joints", "tail", "-o",
+              str(tmp_path / "x.bvh")])
+    assert "unknown joint 'tail'" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # onto its input
+        edit([str(walk), "--ckpt", str(diffusion_ckpt), "--extend", "5", "-o", str(walk)])
+    assert not (tmp_path / "x.bvh").exists()
