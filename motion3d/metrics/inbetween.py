@@ -156,14 +156,14 @@ def position_statistics(positions) -> tuple[torch.Tensor, torch.Tensor]:
     p = _t(positions)
     _check_last(p, "positions", 3, 4)
     if p.shape[0] * p.shape[1] < 2:
-        raise ValueError(f"position statistics need at least 2 frames in all, got positions of shape {tuple(p.shape)}")
+        raise ValueError(f"position statistics need at least 2 frames in all, got positions {tuple(p.shape)}")
     flat = p.reshape(-1, p.shape[-2], 3)
     mean = flat.mean(0)
     std = flat.std(0, unbiased=False)
     if not bool(torch.isfinite(std).all()) or bool((std <= 1e-12).any()):
         bad = torch.nonzero(~(std > 1e-12)).tolist()
-        raise ValueError(f"joint coordinates (joint, axis) {bad[:5]} never vary or are not finite: no std to normalise "
-                         "by (a joint pinned at the origin, as Bandai-Namco's joint_Root? leave it out of the positions)")
+        raise ValueError(f"joint coordinates (joint, axis) {bad[:5]} never vary or are not finite: no std to "
+                         "normalise by (a joint pinned at the origin, as Bandai-Namco's joint_Root? leave it out)")
     return mean, std
 
 
@@ -176,7 +176,7 @@ def align_quat_signs(pred, target, reference=None) -> tuple[torch.Tensor, torch.
     _check_last(p, "pred", 4, 4)
     if p.shape != t.shape:
         raise ValueError(f"prediction {tuple(p.shape)} and target {tuple(t.shape)} differ in shape")
-    seed = t[:, 0] if reference is None else _t(reference)
+    seed = t[:, 0] if reference is None else _t(reference).to(t.device)
     if seed.shape != (t.shape[0], t.shape[2], 4):
         raise ValueError(f"reference must be ({t.shape[0]}, {t.shape[2]}, 4), got {tuple(seed.shape)}")
 

@@ -8,8 +8,8 @@ import torch
 from motion3d.geometry.kinematics import forward_kinematics_np
 from motion3d.io import bvh
 from motion3d.metrics.motion import (angle_error_per_frame, constant_velocity, errors_at_horizons, foot_skate,
-                                     horizon_frames, joint_speed, mpjpe, mpjpe_per_frame, zero_velocity, masked_position_error,
-                                     nearest_pose, root_relative)
+                                     horizon_frames, joint_speed, masked_position_error, mpjpe, mpjpe_per_frame,
+                                     nearest_pose, root_relative, zero_velocity)
 from tests.conftest import assert_close
 
 
