@@ -1,5 +1,6 @@
 """Generation metrics on learned features, as in ACTOR (Petrovich et al. 2021) and MDM: Frechet
-distance, diversity, multimodality, and recognition accuracy. Pure numpy / scipy / torch.
+distance, diversity, multimodality, and recognition accuracy; and the improved precision and recall
+of Kynkaanniemi et al. 2019. Pure numpy / scipy / torch.
 
 Features are ``(N, F)`` arrays, typically :meth:`MotionClassifier.features` of N clips.
 """
@@ -11,7 +12,8 @@ import numpy as np
 import scipy.linalg
 import torch
 
-__all__ = ["feature_statistics", "frechet_distance", "fid", "diversity", "multimodality", "recognition_accuracy"]
+__all__ = ["feature_statistics", "frechet_distance", "fid", "diversity", "multimodality", "recognition_accuracy",
+           "knn_radii", "manifold_coverage", "precision_recall"]
 
 
 def _np(x) -> np.ndarray:
@@ -103,3 +105,77 @@ def recognition_accuracy(logits, labels) -> float:
     if not bool(known.any()):
         return float("nan")
     return float((lg.argmax(-1)[known] == y[known]).double().mean())
+
+
+PAIRWISE_BUDGET = 1 << 24
+"""Most pairwise distances held at once by :func:`knn_radii` / :func:`manifold_coverage` (64 MB in
+float32, 128 MB in float64); rows are processed in chunks that fit."""
+
+
+def _features(x, name: str) -> torch.Tensor:
+    f = x if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x))
+    if f.dim() != 2 or f.shape[0] < 1:
+        raise ValueError(f"{name} must be (N >= 1, F) features, got shape {tuple(f.shape)}")
+    if not f.is_floating_point():
+        f = f.double()
+    if not bool(torch.isfinite(f).all()):
+        raise ValueError(f"{name} contain non-finite values")
+    return f
+
+
+def _rows_per_chunk(n_cols: int, budget: int) -> int:
+    return max(1, int(budget) // max(1, n_cols))
+
+
+def knn_radii(features, k: int = 3, budget: int = PAIRWISE_BUDGET) -> torch.Tensor:
+    """Distance from each of ``features (N, F)`` to its ``k``-th nearest neighbour in the same set
+    (itself excluded; a duplicate counts as a neighbour at distance 0) -> ``(N,)``. Chunked over rows
+    so that at most ``budget`` distances are held at once. Needs ``N > k``."""
+    f = _features(features, "features")
+    n = f.shape[0]
+    if int(k) < 1 or n <= int(k):
+        raise ValueError(f"k-NN radii with k={k} need more than k samples and k >= 1, got {n}")
+    out = []
+    for rows in f.split(_rows_per_chunk(n, budget)):
+        out.append(torch.cdist(rows, f).kthvalue(int(k) + 1, dim=1).values)  # the 1st is the sample itself
+    return torch.cat(out)
+
+
+def manifold_coverage(manifold, radii, probes, budget: int = PAIRWISE_BUDGET) -> torch.Tensor:
+    """``(M,)`` booleans: whether each of ``probes (M, F)`` lies inside at least one ball of the
+    manifold, centred at ``manifold (N, F)`` with ``radii (N,)`` (distance <= radius)."""
+    m, p = _features(manifold, "manifold"), _features(probes, "probes")
+    if m.shape[1] != p.shape[1]:
+        raise ValueError(f"manifold has {m.shape[1]} features, probes {p.shape[1]}")
+    r = radii if isinstance(radii, torch.Tensor) else torch.as_tensor(np.asarray(radii))
+    r = r.to(device=m.device, dtype=m.dtype).reshape(-1)
+    if r.shape[0] != m.shape[0]:
+        raise ValueError(f"{m.shape[0]} manifold samples but {r.shape[0]} radii")
+    p = p.to(device=m.device, dtype=m.dtype)
+    out = [(torch.cdist(rows, m) <= r).any(dim=1) for rows in p.split(_rows_per_chunk(m.shape[0], budget))]
+    return torch.cat(out)
+
+
+def precision_recall(real_features, fake_features, k: int = 3, budget: int = PAIRWISE_BUDGET) -> tuple[float, float]:
+    """Improved precision and recall (Kynkaanniemi et al. 2019), as ``compute_pr`` in
+    ``NVlabs/stylegan2-ada-pytorch`` ``metrics/precision_recall.py``: the real manifold is the union
+    of balls around each real sample with the radius of its ``k``-th nearest real neighbour
+    (``kthvalue(k + 1)``: the sample itself is the first), the generated one likewise.
+
+    * precision: fraction of generated samples inside the real manifold (are samples realistic?);
+    * recall: fraction of real samples inside the generated manifold (is the data covered? a
+      collapsed generator scores low).
+
+    ``real_features (N, F)``, ``fake_features (M, F)``, both with more than ``k`` samples (the
+    paper uses k = 3). Distances are computed in chunks of rows (at most ``budget`` at once), so
+    N, M of 10^4 need about 128 MB at most. Returns ``(precision, recall)`` in [0, 1].
+    """
+    real = _features(real_features, "real features")
+    fake = _features(fake_features, "generated features")
+    if real.shape[1] != fake.shape[1]:
+        raise ValueError(f"real features have {real.shape[1]} dimensions, generated {fake.shape[1]}")
+    dtype = torch.promote_types(real.dtype, fake.dtype)
+    real, fake = real.to(dtype), fake.to(device=real.device, dtype=dtype)
+    precision = manifold_coverage(real, knn_radii(real, k, budget), fake, budget)
+    recall = manifold_coverage(fake, knn_radii(fake, k, budget), real, budget)
+    return float(precision.double().mean()), float(recall.double().mean())

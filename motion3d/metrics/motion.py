@@ -9,6 +9,8 @@ unit quaternions xyzw (see ``motion3d.geometry.rotations``). Y is up.
 * :func:`zero_velocity` / :func:`constant_velocity`: the two baselines every predictor is printed beside.
 * :func:`foot_skate`: horizontal sliding of feet in contact with the floor, normalised by height.
 * :func:`joint_speed`: how much a body moves apart from its root, normalised by height.
+* :func:`masked_position_error`: constraint error where a mask says positions are given.
+* :func:`nearest_pose`: the nearest-neighbour-pose baseline for sparse-joint tracking.
 """
 from __future__ import annotations
 
@@ -33,6 +35,8 @@ __all__ = [
     "constant_velocity",
     "foot_skate",
     "joint_speed",
+    "masked_position_error",
+    "nearest_pose",
 ]
 
 DEFAULT_HORIZONS_MS: tuple[int, ...] = (80, 160, 320, 400, 1000)
@@ -187,3 +191,72 @@ def joint_speed(positions, height: float, fps: float, root: int = 0) -> torch.Te
         raise ValueError(f"joint_speed needs at least 2 frames, got positions of shape {tuple(p.shape)}")
     step = (p[..., 1:, :, :] - p[..., :-1, :, :]).norm(dim=-1)  # (..., T-1, J)
     return step.mean(dim=(-2, -1)) * fps / height
+
+
+def masked_position_error(pred, target, mask, scale: float = 1.0) -> torch.Tensor:
+    """Constraint error: mean Euclidean distance between ``pred`` and ``target`` positions
+    ``(B, T, J, 3)`` over the entries where ``mask (B, T, J)`` (bool) is set, times ``scale``
+    (e.g. 100 for metres -> cm, 1 for Bandai-Namco's cm). Returns a 0-d tensor. Raises
+    ``ValueError`` when the mask selects nothing (an empty constraint has no error to report)."""
+    p, t = _t(pred), _t(target)
+    if p.shape != t.shape:
+        raise ValueError(f"prediction {tuple(p.shape)} and target {tuple(t.shape)} differ in shape")
+    if p.dim() < 2 or p.shape[-1] != 3:
+        raise ValueError(f"positions must be (..., J, 3), got shape {tuple(p.shape)}")
+    m = _t(mask).to(device=p.device)
+    if m.dtype != torch.bool:
+        raise ValueError(f"mask must be boolean, got {m.dtype}")
+    if tuple(m.shape) != tuple(p.shape[:-1]):
+        raise ValueError(f"mask {tuple(m.shape)} must match the positions' {tuple(p.shape[:-1])}")
+    n = int(m.sum())
+    if n == 0:
+        raise ValueError("mask selects no position: no constraint to measure")
+    d = (p - t).norm(dim=-1)
+    return d[m].sum() / n * float(scale)
+
+
+NEAREST_POSE_BUDGET = 1 << 24
+"""Most query-to-training distances :func:`nearest_pose` holds at once (64 MB in float32)."""
+
+
+def nearest_pose(train_poses, query, joints: Sequence[int], budget: int = NEAREST_POSE_BUDGET,
+                 return_index: bool = False):
+    """Nearest-neighbour-pose baseline for sparse-joint tracking: for every query frame, the
+    training pose whose ``joints`` are nearest (sum of squared distances over those joints, i.e.
+    Euclidean in ``K*3``) to the known positions.
+
+    Args:
+        train_poses: ``(N, J, 3)`` training poses, root-relative (see :func:`root_relative`).
+        query: ``(B, T, K, 3)`` known positions of ``K`` joints, expressed the same way (relative
+            to the same root: make the query root-relative with the root from wherever it is known).
+        joints: ``K`` joint indices into ``J`` that ``query`` holds, in the same order.
+        budget: most distances held at once; query frames are processed in chunks that fit.
+        return_index: also return the chosen training indices ``(B, T)``.
+
+    Returns ``(B, T, J, 3)`` the chosen training poses (and the indices when asked).
+    """
+    train = _t(train_poses)
+    q = _t(query)
+    if train.dim() != 3 or train.shape[-1] != 3 or train.shape[0] < 1:
+        raise ValueError(f"train_poses must be (N >= 1, J, 3), got shape {tuple(train.shape)}")
+    if q.dim() != 4 or q.shape[-1] != 3:
+        raise ValueError(f"query must be (B, T, K, 3), got shape {tuple(q.shape)}")
+    idx = [int(j) for j in joints]
+    J = train.shape[1]
+    if len(idx) != q.shape[2]:
+        raise ValueError(f"query holds {q.shape[2]} joints but {len(idx)} joint indices were given")
+    if not idx or any(j < -J or j >= J for j in idx):
+        raise ValueError(f"joint indices {idx} must be a non-empty list within 0..{J - 1}")
+    dtype = torch.promote_types(train.dtype, q.dtype)
+    if not dtype.is_floating_point:
+        dtype = torch.float64
+    train = train.to(dtype)
+    keys = train[:, idx, :].reshape(train.shape[0], -1)  # (N, K*3)
+    flat = q.to(device=train.device, dtype=dtype).reshape(-1, len(idx) * 3)  # (B*T, K*3)
+    rows = max(1, int(budget) // train.shape[0])
+    best = torch.cat([torch.cdist(chunk, keys).argmin(dim=1) for chunk in flat.split(rows)]) if flat.shape[0] else \
+        torch.zeros(0, dtype=torch.long, device=train.device)
+    poses = train[best].reshape(*q.shape[:2], J, 3)
+    if return_index:
+        return poses, best.reshape(q.shape[:2])
+    return poses
