@@ -11,13 +11,14 @@ import torch
 
 from motion3d.evaluate.data import DATA_OPTIONS, evaluation_windows, relabel, stack_windows
 from motion3d.evaluate.registry import Option, register
-from motion3d.metrics.fid import diversity, fid, multimodality, recognition_accuracy
+from motion3d.metrics.fid import diversity, fid, multimodality, precision_recall, recognition_accuracy
 from motion3d.metrics.motion import foot_skate, joint_speed
 from motion3d.tasks.checkpoint import load_motion_checkpoint
 from motion3d.tasks.context import MotionContext
 from motion3d.tasks.generate import TASK_NAME
 
-__all__ = ["evaluate_generation", "generation_metrics", "classifier_outputs", "same_label_indices", "OPTIONS"]
+__all__ = ["evaluate_generation", "generation_report", "generation_metrics", "classifier_outputs",
+           "same_label_indices", "OPTIONS", "GENERATION_OPTIONS"]
 
 
 @torch.no_grad()
@@ -60,6 +61,8 @@ def generation_metrics(ctx: MotionContext, clips: torch.Tensor, labels: dict[str
             out[f"accuracy_{kind}"] = recognition_accuracy(lg, labels[kind])
     if real_features is not None:
         out["fid"] = fid(feats.numpy(), np.asarray(real_features))
+        pr = precision_recall(torch.as_tensor(np.asarray(real_features)), feats)
+        out["precision"], out["recall"] = float(pr["precision"]), float(pr["recall"])
     out["diversity"] = diversity(feats.numpy(), seed=seed)
     key = "content" if "content" in labels and (labels["content"] >= 0).any() else "style"
     try:
@@ -70,13 +73,20 @@ def generation_metrics(ctx: MotionContext, clips: torch.Tensor, labels: dict[str
     return out
 
 
-OPTIONS = (
+#: the options of every generation table (``generate`` and ``diffuse`` checkpoints)
+GENERATION_OPTIONS = (
     *DATA_OPTIONS,
     Option("--classifier", help="a 'recognize' checkpoint (default: the one named in the config)"),
     Option("--runs", type=int, default=5, help="repetitions with different seeds (ACTOR: 20)"),
     Option("--length", type=int, help="frames per generated clip (default: the training window)"),
+    Option("--rollouts", help="a 'predict' checkpoint: add rows for its free rollouts, seeded with the "
+                              "first frame of a training window with the same labels, and with each "
+                              "evaluated window's own first frame"),
+    Option("--compare", help="another generator's checkpoint (e.g. the VAE): a row of its samples with the same "
+                             "labels"),
+)
+OPTIONS = GENERATION_OPTIONS + (
     Option("--temperature", type=float, default=1.0, help="spread of the latent samples (1: as fitted)"),
-    Option("--rollouts", help="a 'predict' checkpoint: add rows for its free rollouts, seeded with the " "first frame of a training window with the same labels, and with each " "evaluated window's own first frame"),
 )
 
 
@@ -125,8 +135,15 @@ def _training_windows(meta: dict, ctx: MotionContext, args, length: int) -> dict
 
 @register(TASK_NAME, options=OPTIONS)
 def evaluate_generation(checkpoint: dict, args) -> dict:
-    """Generate one clip per real window of the split, with that window's labels; print the real
-    and generated metrics (mean and 95% interval over ``--runs`` seeds).
+    """The generation table of a ``generate`` checkpoint (:func:`generation_report`)."""
+    return generation_report(checkpoint, args, TASK_NAME, {"temperature": args.temperature})
+
+
+def generation_report(checkpoint: dict, args, task: str, sample_options: dict) -> dict:
+    """Generate one clip per real window of the split, with that window's labels, from a ``task``
+    checkpoint's ``net.sample(..., **sample_options)``; print the real and generated metrics (mean
+    and 95% interval over ``--runs`` seeds), precision/recall (Kynkaanniemi et al. 2019) on the
+    classifier's features beside FID.
 
     Reference rows: ``train clips``, windows of the training split drawn with the same labels (what
     a model that reproduced its training data exactly would score: with a split by file, the held-out
@@ -135,7 +152,7 @@ def evaluate_generation(checkpoint: dict, args) -> dict:
     window (a generator that, like the VAE, has seen only the training split), and seeded with each
     evaluated window's own first frame (which shows it the held-out clip's pose and position).
     """
-    net, ctx, meta = load_motion_checkpoint(checkpoint, TASK_NAME, args.device)
+    net, ctx, meta = load_motion_checkpoint(checkpoint, task, args.device)
     length = args.length or int(ctx.window or 60)
     batches, source = evaluation_windows(meta, ctx, args, length)
     real = stack_windows(batches)
@@ -160,18 +177,30 @@ def evaluate_generation(checkpoint: dict, args) -> dict:
     real_np = None if real_feats is None else real_feats.numpy()
     n = real["x"].shape[0]
 
-    def vae_clips(g: torch.Generator) -> torch.Tensor:
-        out = []
-        for i in range(0, n, args.batch_size):
-            lab = {k: v[i:i + args.batch_size].to(args.device) for k, v in gen_labels.items()}
-            out.append(net.sample(min(args.batch_size, n - i), length, lab, generator=g,
-                                  temperature=args.temperature).cpu())
-        return torch.cat(out)
+    def samples_of(model, model_ctx: MotionContext, options: dict):
+        def clips(g: torch.Generator) -> torch.Tensor:
+            out = []
+            for i in range(0, n, args.batch_size):
+                lab = {k: relabel(v[i:i + args.batch_size], ctx.label_names.get(k, []),
+                                  model_ctx.label_names.get(k, [])).to(args.device) for k, v in gen_labels.items()}
+                x = model.sample(min(args.batch_size, n - i), length, lab, generator=g, **options).cpu()
+                out.append(x if model_ctx is ctx else model_ctx.renormalize(x, ctx))
+            return torch.cat(out)
+        return clips
 
     def metrics_over_runs(make_clips, runs: int) -> dict[str, tuple[float, float]]:
         return _over_runs(make_clips, ctx, labels, classifier, clf_ctx, real_np, runs)
 
-    rows = {"generated": ("generated", metrics_over_runs(vae_clips, args.runs))}
+    rows = {"generated": ("generated", metrics_over_runs(samples_of(net, ctx, sample_options), args.runs))}
+    if getattr(args, "compare", None):
+        other, other_ctx, other_meta = load_motion_checkpoint(args.compare, device=args.device)
+        why = other_ctx.describe_difference(ctx.to_meta(), labels=False)
+        if why is not None:
+            raise ValueError(f"the generator {args.compare} was trained on other data: {why}")
+        if not callable(getattr(other, "sample", None)):
+            raise ValueError(f"{args.compare}: a '{other_meta.get('task')}' checkpoint does not generate motion")
+        rows["compare"] = (f"{type(other).__name__} (--compare)",
+                           metrics_over_runs(samples_of(other, other_ctx, {}), args.runs))
     pool = _training_windows(meta, ctx, args, length)
 
     def train_indices(g: torch.Generator) -> torch.Tensor:
@@ -204,11 +233,11 @@ def evaluate_generation(checkpoint: dict, args) -> dict:
         rows["rollouts_eval_seeds"] = (f"{name}, eval seeds", metrics_over_runs(
             lambda g: rollouts_from(real["x"][:, :1]), 1))
 
-    print(f"checkpoint task: {TASK_NAME}   model: {type(net).__name__}   data: {source}   clips: {n} "
-          f"x {length} frames   runs: {args.runs}   temperature: {args.temperature:g}   "
-          f"classifier: {clf_path or '- (pass --classifier)'}")
-    keys = [k for k in ("accuracy_content", "accuracy_style", "fid", "diversity", "multimodality", "foot_skate",
-                        "joint_speed")
+    options = "   ".join(f"{k}: {v}" for k, v in sample_options.items() if v is not None)
+    print(f"checkpoint task: {task}   model: {type(net).__name__}   data: {source}   clips: {n} "
+          f"x {length} frames   runs: {args.runs}   {options}   classifier: {clf_path or '- (pass --classifier)'}")
+    keys = [k for k in ("accuracy_content", "accuracy_style", "fid", "precision", "recall", "diversity",
+                        "multimodality", "foot_skate", "joint_speed")
             if k in rows["generated"][1] or k in real_m]
     print("".ljust(32) + "".join(f"{k:>22}" for k in keys))
     print("real".ljust(32) + "".join(f"{real_m.get(k, float('nan')):>22.4f}" for k in keys))
@@ -224,7 +253,7 @@ def evaluate_generation(checkpoint: dict, args) -> dict:
     if not classifier:
         print("recognition accuracy, FID, diversity and multimodality need a classifier: --classifier CKPT "
               "(train one with configs/motion/classifier.yaml)")
-    return {"task": TASK_NAME, "source": source, "clips": n, "length": length, "classifier": clf_path,
+    return {"task": task, "source": source, "clips": n, "length": length, "classifier": clf_path,
             "real": real_m,
             **{key: {k: {"mean": m, "ci95": c} for k, (m, c) in row.items()} for key, (_, row) in rows.items()}}
 

@@ -25,7 +25,7 @@ from motion3d.tasks.checkpoint import load_motion_checkpoint
 from motion3d.tasks.context import MotionContext
 from motion3d.tasks.diffuse import TASK_NAME, known_frames, position_guide, root_channels
 
-__all__ = ["MotionEditor", "TRACKER_JOINTS"]
+__all__ = ["MotionEditor", "TRACKER_JOINTS", "reconnect_root"]
 
 #: ``--joints`` groups: canonical roles of :func:`motion3d.retarget.mapping.find_roles`
 TRACKER_JOINTS = {"head": ["head"], "hands": ["left_hand", "right_hand"], "feet": ["left_foot", "right_foot"],
@@ -142,23 +142,28 @@ class MotionEditor:
             if e >= T:
                 break
             s = e - O
-        return self.ctx.decode(self._reconnect(y, x, mask), like=like, name=name or like.name)
+        return self.ctx.decode(reconnect_root(self.ctx, y, x, mask), like=like, name=name or like.name)
 
-    def _reconnect(self, y: torch.Tensor, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """``y`` with the root trajectory of each generated gap adjusted so that the known frames
-        after it keep their world positions (:func:`motion3d.features.trajectory.reconnect_trajectory`)."""
-        if not isinstance(self.ctx.representation, TrajectoryRepresentation):
-            return y
-        idx = torch.nonzero(root_channels(self.ctx)).flatten()  # height, velocity x/z, angular velocity
-        free = ~mask[:, idx].all(-1)
-        if not bool(free.any()) or bool(free.all()):
-            return y
-        fy = self.ctx.normalizer.denormalize(y.double())
-        fx = self.ctx.normalizer.denormalize(x.double())
-        fy[:, idx] = torch.from_numpy(reconnect_trajectory(fy[:, idx].numpy(), fx[:, idx].numpy(), free.numpy()))
-        return self.ctx.normalizer.normalize(fy).float()
 
     def _state_at(self, y: torch.Tensor, like: Motion, frame: int) -> torch.Tensor:
         """``[x, z, heading]`` at ``frame`` of the features ``y[:frame + 1]`` decoded from ``like``'s start."""
         m = self.ctx.decode(y, like=like)
         return torch.as_tensor(np.asarray(self.ctx.representation.initial_state(m[frame:]), dtype=np.float32))
+
+
+def reconnect_root(ctx: MotionContext, y: torch.Tensor, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Normalised features ``y (T, D)`` generated where ``mask (T, D)`` is unset, with the root
+    trajectory of each generated gap adjusted so that the known frames of ``x (T, D)`` after it keep
+    their world positions and headings (:func:`motion3d.features.trajectory.reconnect_trajectory`);
+    ``y`` unchanged when the representation has no integrated trajectory or nothing follows a gap."""
+    if not isinstance(ctx.representation, TrajectoryRepresentation):
+        return y
+    idx = torch.nonzero(root_channels(ctx)).flatten()  # height, velocity x/z, angular velocity
+    free = ~mask[:, idx].all(-1)
+    if not bool(free.any()) or bool(free.all()):
+        return y
+    fy = ctx.normalizer.denormalize(y.double())
+    fx = ctx.normalizer.denormalize(x.double())
+    fy[:, idx] = torch.from_numpy(reconnect_trajectory(fy[:, idx].numpy(), fx[:, idx].numpy(), free.numpy()))
+    return ctx.normalizer.normalize(fy).float()
+

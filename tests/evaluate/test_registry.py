@@ -12,7 +12,7 @@ from motion3d.paths import REPO_ROOT
 
 
 def test_every_task_with_checkpoints_has_one_evaluator():
-    assert evaluate.names() == ["classify", "generate", "predict", "recognize", "retarget", "stylize"]
+    assert evaluate.names() == ["classify", "diffuse", "generate", "predict", "recognize", "retarget", "stylize"]
     for name in evaluate.names():
         ev = evaluate.get(name)
         assert ev.name == name and callable(ev.run)
