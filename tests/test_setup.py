@@ -110,6 +110,8 @@ def test_readme_setup_points_at_the_package_file():
     readme = (ROOT / "README.md").read_text()
     setup = readme.split("## Set-up", 1)[1].split("\n## ", 1)[0]
     assert "system-packages.txt" in setup and "make test" in setup and "make demo" in setup
+    for pkg in listed_packages():  # the README points at the list, it does not copy it
+        assert pkg not in readme, pkg
 
 
 # ---------------------------------------------------------------------------------------------
