@@ -1,6 +1,7 @@
-"""Shared test fixtures: where the real data is, and a common closeness assertion."""
+"""Shared test fixtures: where the real data is, Open3D when it loads, and a common closeness assertion."""
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
 
@@ -18,6 +19,29 @@ def require_data(path: Path) -> Path:
             pytest.fail(msg)
         pytest.skip(msg)
     return path
+
+
+def require_open3d():
+    """The ``open3d`` module, or a skip saying why it cannot load (a failure under CI).
+
+    Any ImportError (not only a missing package: a missing system library such as libusb gives a
+    plain ImportError, which ``pytest.importorskip`` does not skip) or OSError counts. Usable at
+    module level (``o3d = require_open3d()``) and through the ``open3d`` fixture.
+    """
+    try:
+        return importlib.import_module("open3d")
+    except (ImportError, OSError) as err:
+        msg = (f"open3d cannot load ({type(err).__name__}: {err}); pip install 'motion3d[viewer]', and "
+               "the system packages of system-packages.txt: `make system-packages` as root")
+        if os.environ.get("CI"):
+            pytest.fail(msg, pytrace=False)
+        pytest.skip(msg, allow_module_level=True)
+
+
+@pytest.fixture(scope="session")
+def open3d():
+    """The ``open3d`` module; skips (fails under CI) when it cannot load, see ``require_open3d``."""
+    return require_open3d()
 
 
 @pytest.fixture(scope="session")

@@ -4,6 +4,7 @@
     python tools/train.py fit -c CONFIG --trainer.max_steps 3 --trainer.default_root_dir /tmp/run
     python tools/train.py test -c CONFIG --ckpt_path run/checkpoints/best.ckpt
 
+``--help`` ends with the list of configs (every ``configs/**/*.yaml``).
 Configs name ``model: {class_path: <LightningModule>, init_args: ...}`` and ``data: {class_path:
 <LightningDataModule>, ...}``. Checkpoints go to ``<log dir>/checkpoints/``: ``last.ckpt`` and
 ``best.ckpt`` (the best value of the task's ``monitor`` metric on VALIDATION; default ``val/loss``,
@@ -11,16 +12,60 @@ or the metric given by ``--checkpoint.monitor``, e.g. ``val/oa`` with ``--checkp
 """
 from __future__ import annotations
 
+import logging
 import sys
+import warnings
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
+from jsonargparse import DefaultHelpFormatter  # noqa: E402
 from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint  # noqa: E402
 from lightning.pytorch.cli import LightningCLI  # noqa: E402
+from lightning.pytorch.utilities.model_helpers import is_overridden  # noqa: E402
+from lightning.pytorch.utilities.rank_zero import rank_zero_module  # noqa: E402
 
 import lightning as L  # noqa: E402
+
+CONFIGS = ROOT / "configs"
+
+# Known noise, silenced by message (never all warnings): lightning's _pytree on torch >= 2.9 uses
+# the deprecated LeafSpec; lightning 2.6 prints an advert for its cloud logger on every run and
+# has no setting to turn it off.
+QUIET_WARNINGS = [(r"`isinstance\(treespec, LeafSpec\)` is deprecated", FutureWarning)]
+QUIET_LOG_PREFIXES = ("\U0001f4a1 Tip: For seamless cloud logging", "\U0001f4a1 Tip: For seamless cloud uploads")
+
+
+class _DropTips(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(QUIET_LOG_PREFIXES)
+
+
+def quiet_known_noise() -> None:
+    """Filter the known, harmless messages above (idempotent)."""
+    for message, category in QUIET_WARNINGS:
+        warnings.filterwarnings("ignore", message=message, category=category)
+    log = rank_zero_module.log  # the logger lightning's rank_zero_info writes to
+    if not any(isinstance(f, _DropTips) for f in log.filters):
+        log.addFilter(_DropTips())
+
+
+def config_list() -> list[str]:
+    """Every config under configs/, as paths relative to the repository root, sorted."""
+    return sorted(p.relative_to(ROOT).as_posix() for p in CONFIGS.rglob("*.yaml"))
+
+
+def configs_epilog() -> str:
+    return "configs (tools/train.py fit -c CONFIG):\n" + "".join(f"  {c}\n" for c in config_list())
+
+
+class HelpFormatter(DefaultHelpFormatter):
+    """jsonargparse's help, with the description and epilog kept as written (one config a line)."""
+
+    def _fill_text(self, text, width, indent):
+        return "".join(indent + line for line in text.splitlines(keepends=True))
 
 
 class CheckpointCallback(ModelCheckpoint):
@@ -37,6 +82,21 @@ class CheckpointCallback(ModelCheckpoint):
         super().on_train_end(trainer, pl_module)
         if self.save_last and not trainer.sanity_checking:  # every rank: saving is a collective under DDP
             self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
+
+    def _save_topk_checkpoint(self, trainer, monitor_candidates) -> None:
+        """Before the first validation (a ``max_steps`` run stopped mid-epoch) there is no metric to
+        rank by: wait for it quietly instead of warning that the key is missing. Runs without any
+        validation, and keys still missing after validation, keep Lightning's warning / error."""
+        if (self.monitor is not None and self.monitor not in monitor_candidates
+                and not trainer.fit_loop.epoch_loop.val_loop._has_run and _validates(trainer)):
+            return
+        super()._save_topk_checkpoint(trainer, monitor_candidates)
+
+
+def _validates(trainer) -> bool:
+    """Whether this fit runs validation at some point (a validation_step and batches allowed)."""
+    return (trainer.lightning_module is not None and is_overridden("validation_step", trainer.lightning_module)
+            and trainer.limit_val_batches != 0)
 
 
 class MotionCLI(LightningCLI):
@@ -61,10 +121,13 @@ class MotionCLI(LightningCLI):
 
 
 def main(args: list[str] | None = None) -> MotionCLI:
+    quiet_known_noise()
+    help_kwargs = {"epilog": configs_epilog(), "formatter_class": HelpFormatter}
+    parser_kwargs = {**help_kwargs, **{cmd: dict(help_kwargs) for cmd in MotionCLI.subcommands()}}
     return MotionCLI(L.LightningModule, L.LightningDataModule, subclass_mode_model=True, subclass_mode_data=True,
                      seed_everything_default=0, save_config_kwargs={"overwrite": True},
                      trainer_defaults={"accelerator": "auto", "callbacks": [LearningRateMonitor("step")]},
-                     args=args)
+                     parser_kwargs=parser_kwargs, args=args)
 
 
 if __name__ == "__main__":

@@ -1,13 +1,14 @@
 import numpy as np
 import pytest
 
-o3d = pytest.importorskip("open3d")
+from tests.conftest import assert_close, require_open3d
+
+o3d = require_open3d()
 
 from motion3d.render import open3d_scene as o3s  # noqa: E402
 from motion3d.render.encode import read_video  # noqa: E402
 from motion3d.render.open3d_clips import ClipScene, MeshSequence, render_video  # noqa: E402
 from motion3d.render.player import PlaybackClock  # noqa: E402
-from tests.conftest import assert_close  # noqa: E402
 from tests.render.helpers import walking_clip  # noqa: E402
 
 

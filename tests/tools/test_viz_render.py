@@ -48,8 +48,7 @@ def test_render_rejects_unknown_files(tmp_path):
         _script("render").main([str(bad), "-o", str(tmp_path / "o.mp4")])
 
 
-def test_play_offscreen(tmp_path, bandai_dir):
-    pytest.importorskip("open3d")
+def test_play_offscreen(tmp_path, bandai_dir, open3d):
     a = sorted((bandai_dir / "data").glob("*.bvh"))[:2]
     out = tmp_path / "play.mp4"
     info = _script("play").main([str(a[0]), str(a[1]), "--offscreen", str(out), "--fps", "10",
