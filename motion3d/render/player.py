@@ -11,8 +11,11 @@ speed). Keys (printed at start):
 """
 from __future__ import annotations
 
+import os
+import sys
 import time
 from dataclasses import dataclass
+from typing import Mapping
 
 import numpy as np
 
@@ -22,6 +25,26 @@ from motion3d.render.open3d_clips import ClipScene
 KEYS = {"space": 32, "right": 262, "left": 263, "up": 265, "down": 264, "0": 48, "L": 76, "F": 70,
         "R": 82, "home": 268}
 HELP = __doc__.split("Keys (printed at start):", 1)[1].rstrip()
+
+
+def missing_display(environ: Mapping[str, str] | None = None, platform: str | None = None) -> str | None:
+    """Why no window can open here, or None when one can.
+
+    On Linux (and the BSDs) a window needs an X11 (``$DISPLAY``) or Wayland (``$WAYLAND_DISPLAY``)
+    display; without one Open3D falls back to an invisible EGL context whose event loop never ends,
+    so the player would wait forever with nothing on screen. macOS and Windows always have one.
+
+    Args:
+        environ: the environment to check (default ``os.environ``); platform: ``sys.platform``.
+    """
+    environ = os.environ if environ is None else environ
+    platform = sys.platform if platform is None else platform
+    if platform.startswith(("darwin", "win", "cygwin")):
+        return None
+    if environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"):
+        return None
+    return ("no display to open a window on (neither DISPLAY nor WAYLAND_DISPLAY is set): render headless "
+            "instead with --offscreen OUT.mp4 (or OUT.gif), or run where a desktop session is available")
 
 
 @dataclass
@@ -70,9 +93,17 @@ class PlaybackClock:
 
 
 class Player:
-    """Window, key bindings and the animation loop around a scene."""
+    """Window, key bindings and the animation loop around a scene.
 
-    def __init__(self, scene: ClipScene, width: int = 1280, height: int = 720, title: str = "motion3d"):
+    Raises RuntimeError at once when there is no display (:func:`missing_display`); tests that drive
+    the player by its callbacks on Open3D's invisible EGL context pass ``check_display=False``.
+    """
+
+    def __init__(self, scene: ClipScene, width: int = 1280, height: int = 720, title: str = "motion3d",
+                 check_display: bool = True):
+        problem = missing_display() if check_display else None
+        if problem:
+            raise RuntimeError(problem)
         o3d = o3s.require_open3d()
         self.scene = scene
         self.clock = PlaybackClock(scene.duration, scene.fps)
