@@ -11,40 +11,19 @@ speed). Keys (printed at start):
 """
 from __future__ import annotations
 
-import os
-import sys
 import time
 from dataclasses import dataclass
-from typing import Mapping
 
 import numpy as np
 
 from motion3d.render import open3d_scene as o3s
 from motion3d.render.open3d_clips import ClipScene
+from motion3d.render.open3d_scene import missing_display
+
 
 KEYS = {"space": 32, "right": 262, "left": 263, "up": 265, "down": 264, "0": 48, "L": 76, "F": 70,
         "R": 82, "home": 268}
 HELP = __doc__.split("Keys (printed at start):", 1)[1].rstrip()
-
-
-def missing_display(environ: Mapping[str, str] | None = None, platform: str | None = None) -> str | None:
-    """Why no window can open here, or None when one can.
-
-    On Linux (and the BSDs) a window needs an X11 (``$DISPLAY``) or Wayland (``$WAYLAND_DISPLAY``)
-    display; without one Open3D falls back to an invisible EGL context whose event loop never ends,
-    so the player would wait forever with nothing on screen. macOS and Windows always have one.
-
-    Args:
-        environ: the environment to check (default ``os.environ``); platform: ``sys.platform``.
-    """
-    environ = os.environ if environ is None else environ
-    platform = sys.platform if platform is None else platform
-    if platform.startswith(("darwin", "win", "cygwin")):
-        return None
-    if environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"):
-        return None
-    return ("no display to open a window on (neither DISPLAY nor WAYLAND_DISPLAY is set): render headless "
-            "instead with --offscreen OUT.mp4 (or OUT.gif), or run where a desktop session is available")
 
 
 @dataclass
