@@ -7,6 +7,8 @@
 Bones are shaded cylinders and joints spheres, one colour per clip, side by side (or --overlay),
 over a floor grid. Any frame rate plays in real time. Keys: space play/pause, right/left step,
 up/down speed, 0 speed 1, L loop, F follow, R reset camera, Home restart, Q/Esc quit.
+Without a display (Linux with neither DISPLAY nor WAYLAND_DISPLAY set) it stops at once with exit
+status 2 and says to use --offscreen.
 AMASS .npz files play as skinned SMPL-H meshes with --model-dir (or $MOTION3D_BODY_MODELS).
 --offscreen OUT is checked before any work (never an input; an existing file only with --force) and
 written under a temporary name, renamed when complete.
@@ -22,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from motion3d.outputs import OutputError, check_output, run_tool  # noqa: E402
 from motion3d.render import sources  # noqa: E402
 from motion3d.render.encode import VIDEO_SUFFIXES  # noqa: E402
+from motion3d.render.player import missing_display  # noqa: E402
 from motion3d.render.sources import parse_size  # noqa: E402
 
 
@@ -36,6 +39,10 @@ def main(argv: list[str] | None = None):
     ap.add_argument("--model-dir", default=None, help="SMPL-H body models for AMASS .npz files")
     ap.add_argument("--force", action="store_true", help="--offscreen: replace an existing output")
     args = ap.parse_args(argv)
+    if not args.offscreen:  # checked first: without a display the window loop would wait forever
+        problem = missing_display()
+        if problem:
+            ap.error(problem)
     if args.offscreen:
         try:
             check_output(args.offscreen, inputs=args.files, force=args.force, suffixes=VIDEO_SUFFIXES,

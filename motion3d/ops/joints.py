@@ -2,7 +2,8 @@
 
 Names in the wild: ``LeftUpLeg``/``RightUpLeg`` (CMU BVH), ``LHipJoint``, ``lhand``/``rhand``,
 ``lfemur``/``rfemur`` (CMU ASF), ``Shoulder_L``/``Shoulder_R`` (Bandai-Namco), ``L_Hip`` (SMPL),
-``mixamorig:LeftArm``, ``Bip01 L Thigh``, ``hand.L``. Every finder takes an explicit override for
+``mixamorig:LeftArm``, ``Bip01 L Thigh``, ``hand.L``, ``thigh_l`` (Unreal), ``CC_Base_L_Thigh``
+(iClone / Character Creator), ``J_Bip_L_UpperLeg`` (VRM), ``DEF-thigh.L`` (Rigify), ``lShldr`` (DAZ). Every finder takes an explicit override for
 rigs whose names say nothing.
 """
 from __future__ import annotations
@@ -32,6 +33,7 @@ _RULES = [
     re.compile(r"(?<![A-Za-z])([LlRr])(?![A-Za-z])"),  # Shoulder_L, L_Hip, Bip01 L Thigh, hand.L
     re.compile(r"^(?:[^:|]*[:|])?([LR])(?=[A-Z])"),  # LHipJoint, LThumb, ns:LArm
     re.compile(r"^(?:[^:|]*[:|])?([lr])(?=[a-z])"),  # lhand, lfemur (only if rhand/rfemur exist)
+    re.compile(r"^(?:[^:|]*[:|])?([lr])(?=[A-Z])"),  # lShldr, lThigh, lForeArm (DAZ / Poser)
     re.compile(r"(?<=[a-z])([LR])$"),  # ShoulderL
 ]
 

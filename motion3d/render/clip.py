@@ -46,6 +46,7 @@ class Clip:
             raise ValueError(f"fps must be positive, got {self.fps}")
         self.fps = float(self.fps)
         self._bones = None
+        self._body = None
 
     @property
     def num_frames(self) -> int:
@@ -82,6 +83,20 @@ class Clip:
         """Indices of the joints that touch a drawn bone (all joints when there are no bones)."""
         b = self.bones()
         return np.unique(b) if len(b) else np.arange(self.positions.shape[1])
+
+    def body_mask(self) -> np.ndarray:
+        """(T, J) bool: the joints that frame the body in each frame (:func:`body_mask`, among
+        :meth:`drawn_joints`): a world root left on the origin while the body walks metres away
+        (Bandai-Namco's ``joint_Root``) is not part of the figure and does not size the view."""
+        if self._body is None:
+            drawn = np.zeros(self.positions.shape[1], dtype=bool)
+            drawn[self.drawn_joints()] = True
+            self._body = body_mask(self.positions, drawn)
+        return self._body
+
+    def body_positions(self) -> np.ndarray:
+        """(T, J, 3) positions with NaN where a joint does not count for the body (:meth:`body_mask`)."""
+        return np.where(self.body_mask()[..., None], self.positions, np.nan)
 
     def sides(self) -> np.ndarray:
         """(B,) side of each bone's child joint from its name (:func:`motion3d.ops.joints.joint_side`,
@@ -145,10 +160,17 @@ class Framing:
 
     @staticmethod
     def of(clips: list[Clip]) -> "Framing":
-        """One framing covering every clip (floor: lowest point; height: tallest figure)."""
-        floor = min(float(c.positions[..., 1].min()) for c in clips)
-        height = max(float(c.positions[..., 1].max()) - floor for c in clips)
-        spans = [np.ptp(c.positions[0], axis=0).max() for c in clips]
+        """One framing covering every clip, on the body over the whole clip (:meth:`Clip.body_mask`:
+        joints left behind on the origin do not count).
+
+        floor: the body's lowest point; height: the larger of its highest point above that floor
+        and its widest extent along any axis in any one frame (a figure lying down, arms spread),
+        so the view fits the figure, never the distance it travels.
+        """
+        body = [c.body_positions() for c in clips]
+        floor = min(float(np.nanmin(b[..., 1])) for b in body)
+        height = max(float(np.nanmax(b[..., 1])) - floor for b in body)
+        spans = [float(np.nanmax(np.nanmax(b, axis=1) - np.nanmin(b, axis=1))) for b in body]
         height = max(height, max(spans), 1e-6)
         return Framing(floor, height, nice_step(height / 2.0))
 
@@ -165,6 +187,46 @@ class Framing:
             shared = Framing.of(clips)
             return [Framing(f.floor, shared.height, shared.grid_step) for f in own]
         return own
+
+
+#: a joint that moves less than this fraction of the body's radius over the whole clip is static
+STATIC_FRACTION = 0.05
+#: a static joint farther than this many body radii from the body's centre is not part of it
+FAR_RADII = 6.0
+
+
+def body_mask(positions: np.ndarray, candidates: np.ndarray | None = None) -> np.ndarray:
+    """(T, J) bool: the joints that make up the body in each frame.
+
+    A joint does not count in a frame when it stays at one place over the whole clip (it moves less
+    than ``STATIC_FRACTION`` of the body's radius) and is, in that frame, more than ``FAR_RADII``
+    body radii away from the body's centre: a world or ``joint_Root`` node left on the origin while
+    the body walks metres away. The centre is the per-frame median of the joints, the radius the
+    median distance of the joints from it (over the clip), both unmoved by one stray joint; the
+    figure's own joints lie within about 4.6 radii of it in every clip of the shared data (running,
+    dancing, lying down), a static root 4-5 m away at 10-15.
+
+    Args:
+        positions: (T, J, 3) joint positions.
+        candidates: optional (J,) bool, the joints that may count at all (those drawn).
+    Returns:
+        (T, J) bool; at least the candidates nearest the centre count in each frame.
+    """
+    pos = np.asarray(positions, float)
+    T, J, _ = pos.shape
+    cand = np.ones(J, dtype=bool) if candidates is None else np.asarray(candidates, bool)
+    if not cand.any():
+        cand = np.ones(J, dtype=bool)
+    centre = np.median(pos[:, cand], axis=1)  # (T, 3)
+    dist = np.linalg.norm(pos - centre[:, None], axis=-1)  # (T, J)
+    radius = max(float(np.median(dist[:, cand])), 1e-12)
+    static = np.ptp(pos, axis=0).max(axis=-1) < STATIC_FRACTION * radius  # (J,)
+    mask = cand[None] & ~(static[None] & (dist > FAR_RADII * radius))
+    # never leave a frame empty (a clip that is nothing but static points far apart)
+    empty = ~mask.any(axis=1)
+    if empty.any():
+        mask[empty] = cand[None]
+    return mask
 
 
 def body_center(positions: np.ndarray) -> np.ndarray:

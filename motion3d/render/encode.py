@@ -27,7 +27,8 @@ def even_size(width: int, height: int) -> tuple[int, int]:
 
 
 class VideoWriter:
-    """Append RGB frames (H, W, 3) uint8 to an MP4 (H.264, yuv420p) or a GIF.
+    """Append RGB frames (H, W, 3) uint8 to an MP4 (H.264, yuv420p) or a GIF (at most
+    :data:`GIF_MAX_FPS`: faster input keeps every :func:`gif_step` th frame, timed exactly).
 
     Use as a context manager; the size is fixed by the first frame, which must be even for MP4.
     Frames go to a temporary file beside ``path``, renamed onto ``path`` by :meth:`close` (the end
@@ -115,7 +116,8 @@ class VideoWriter:
         elif self.size != (w, h):
             raise ValueError(f"{self.path}: frame {self.num_frames} is {w}x{h}, expected {self.size[0]}x{self.size[1]}")
         if self.suffix == ".gif":
-            self._gif.append(frame.copy())
+            if self.num_frames % gif_step(self.fps) == 0:  # only the frames the GIF keeps (gif_timing)
+                self._gif.append(frame.copy())
         elif self._queue is not None:
             if self._error is not None:
                 raise RuntimeError(f"{self.path}: encoding failed: {self._error}") from self._error
@@ -143,7 +145,8 @@ class VideoWriter:
             self._file.commit()
             self._file = None
         if self.suffix == ".gif" and self._gif:
-            write_gif(self.path, self._gif, self.fps)
+            keep, delays = gif_timing(self.num_frames, self.fps)
+            _save_gif(self.path, self._gif[: len(keep)], delays)
             self._gif = []
 
     def abort(self) -> None:
@@ -165,13 +168,53 @@ class VideoWriter:
                 self._file = None
 
 
+#: the highest GIF frame rate written: delays are whole centiseconds and browsers show delays
+#: under 2 cs as 10 cs, so faster clips are resampled by time (every ``gif_step`` th frame)
+GIF_MAX_FPS = 50.0
+
+
+def gif_step(fps: float) -> int:
+    """Keep every ``gif_step(fps)`` th frame in a GIF: the smallest step that brings the rate to at
+    most :data:`GIF_MAX_FPS` (120 fps -> 3, i.e. 40 fps; 60 -> 2; 50 and below -> 1)."""
+    return max(1, int(np.ceil(float(fps) / GIF_MAX_FPS - 1e-9)))
+
+
+def gif_timing(num_frames: int, fps: float) -> tuple[np.ndarray, np.ndarray]:
+    """Which of ``num_frames`` frames at ``fps`` a GIF keeps, and their delays.
+
+    Frames are picked by time (every :func:`gif_step` th), and each delay runs from its frame's
+    time to the next kept frame's, both rounded to GIF's centiseconds, so the delays add up to the
+    clip's duration ``num_frames / fps`` to the centisecond (a 120 fps clip becomes 40 fps with
+    delays 3, 2, 3, 2 ...). A last delay under 2 cs is merged into the one before it.
+
+    Returns:
+        keep (K,) int frame indices and delays (K,) int centiseconds (each >= 2 where K > 1).
+    """
+    step = gif_step(fps)
+    keep = np.arange(0, num_frames, step)
+    ends = np.minimum(np.append(keep[1:], num_frames), num_frames)
+    bounds = np.round(np.append(0, ends) * 100.0 / float(fps)).astype(np.int64)
+    delays = np.diff(bounds)
+    if len(delays) > 1 and delays[-1] < 2:
+        delays[-2] += delays[-1]
+        keep, delays = keep[:-1], delays[:-1]
+    return keep, np.maximum(delays, 1)
+
+
 def write_gif(path: str | os.PathLike, frames, fps: float) -> None:
-    """Write (H, W, 3) uint8 frames as a looping GIF (frame times rounded to 10 ms, GIF's unit)."""
+    """Write (H, W, 3) uint8 frames as a looping GIF that plays in the clip's true time: above
+    :data:`GIF_MAX_FPS` frames are picked by time (:func:`gif_timing`), and the delays add up to
+    ``len(frames) / fps`` to the centisecond."""
+    frames = list(frames)
+    keep, delays = gif_timing(len(frames), fps)
+    _save_gif(path, [frames[i] for i in keep], delays)
+
+
+def _save_gif(path, frames, delays_cs) -> None:
+    """Frames (each (H, W, 3) uint8) with their delays (centiseconds) as a looping GIF, atomically."""
     from PIL import Image
 
     images = [Image.fromarray(np.asarray(f)[..., :3]) for f in frames]
-    # GIF stores delays in centiseconds; alternate rounding keeps the mean rate right at any fps.
-    delays_cs = np.diff(np.round(np.arange(len(images) + 1) * 100.0 / fps)).astype(int).clip(min=1)
     with atomic_output(path) as tmp:
         images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], loop=0,
                        duration=[int(d) * 10 for d in delays_cs], disposal=1, optimize=False)

@@ -52,6 +52,7 @@ class _Track:
         self.offset = np.zeros(3)
         self.scale = 1.0
         self.pivot = np.zeros(3)
+        self.body = None  # (T, P, 3) the points that count for layout (set by ClipScene)
         if isinstance(item, MeshSequence):
             self.points = np.asarray(item.vertices, float)
             self.skel = None
@@ -62,9 +63,11 @@ class _Track:
             self.color = color
         self.geometry = None
 
-    def world(self, frame: int) -> np.ndarray:
-        """(P, 3) points of a frame after the scene's scale and offset."""
-        return (self.points[frame] - self.pivot) * self.scale + self.pivot + self.offset
+    def world(self, frame: int, points: np.ndarray | None = None) -> np.ndarray:
+        """(P, 3) points of a frame (of ``points`` (T, P, 3), default the track's) after the
+        scene's scale and offset."""
+        points = self.points if points is None else points
+        return (points[frame] - self.pivot) * self.scale + self.pivot + self.offset
 
     def build(self, frame: int):
         pts = self.world(frame)
@@ -108,30 +111,32 @@ class ClipScene:
         if isinstance(items, MeshSequence):
             items = [items]
         items = [it if isinstance(it, MeshSequence) else as_clips(it)[0] for it in items]
-        heights = [float(np.ptp(_points(it)[..., 1])) or 1.0 for it in items]
+        body = [_body_points(it) for it in items]  # NaN where a joint is not part of the body
+        heights = [float(np.nanmax(b[..., 1]) - np.nanmin(b[..., 1])) or 1.0 for b in body]
         ref = heights[0]
         self.height = ref
         radius = radius or 0.015 * ref
         self.tracks = [_Track(it, palette.clip_color(k), radius) for k, it in enumerate(items)]
         cursor = 0.0
-        for k, (tr, h) in enumerate(zip(self.tracks, heights)):
-            tr.pivot = np.array([0.0, float(tr.points[..., 1].min()), 0.0])
+        for k, (tr, h, b) in enumerate(zip(self.tracks, heights, body)):
+            tr.body = b
+            tr.pivot = np.array([0.0, float(np.nanmin(b[..., 1])), 0.0])
             if normalize and max(h, ref) > 1.5 * min(h, ref):
                 tr.scale = ref / h
             if layout == "side":
                 # place each track right of the previous one's whole X range: no overlap ever
-                xs = (tr.points[..., 0] - tr.pivot[0]) * tr.scale + tr.pivot[0]
-                start_z = np.median(tr.points[0, :, 2]) * tr.scale
-                tr.offset = np.array([cursor - xs.min(), 0.0, -start_z])
-                cursor += float(np.ptp(xs)) + 0.6 * ref
+                xs = (b[..., 0] - tr.pivot[0]) * tr.scale + tr.pivot[0]
+                start_z = np.nanmedian(b[0, :, 2]) * tr.scale
+                tr.offset = np.array([cursor - np.nanmin(xs), 0.0, -start_z])
+                cursor += float(np.nanmax(xs) - np.nanmin(xs)) + 0.6 * ref
         if layout == "side":  # centre the row of tracks on X = 0
             shift = 0.5 * (cursor - 0.6 * ref)
             for tr in self.tracks:
                 tr.offset[0] -= shift
-        self.floor = min(float(tr.world(0)[..., 1].min()) for tr in self.tracks)
+        self.floor = min(float(np.nanmin(tr.world(0, tr.body)[..., 1])) for tr in self.tracks)
         for tr in self.tracks:  # stand every track on the common floor
-            lowest = (tr.points[..., 1] - tr.pivot[1]) * tr.scale + tr.pivot[1] + tr.offset[1]
-            tr.offset[1] += self.floor - float(lowest.min())
+            lowest = (tr.body[..., 1] - tr.pivot[1]) * tr.scale + tr.pivot[1] + tr.offset[1]
+            tr.offset[1] += self.floor - float(np.nanmin(lowest))
         self.fps = max(tr.fps for tr in self.tracks)
         self.duration = max(tr.item.duration for tr in self.tracks)
         self.num_frames = max(1, int(round(self.duration * self.fps)))
@@ -143,8 +148,8 @@ class ClipScene:
             ft = follow_targets(world, self.floor, tr.fps)
             centres.append(ft[tr.item.frame_at(t)])
         self.targets = smooth_path(np.mean(centres, axis=0), 1)
-        lo = np.min([((tr.points - tr.pivot) * tr.scale + tr.pivot + tr.offset).min((0, 1)) for tr in self.tracks], 0)
-        hi = np.max([((tr.points - tr.pivot) * tr.scale + tr.pivot + tr.offset).max((0, 1)) for tr in self.tracks], 0)
+        lo = np.min([np.nanmin((tr.body - tr.pivot) * tr.scale + tr.pivot + tr.offset, axis=(0, 1)) for tr in self.tracks], 0)
+        hi = np.max([np.nanmax((tr.body - tr.pivot) * tr.scale + tr.pivot + tr.offset, axis=(0, 1)) for tr in self.tracks], 0)
         self.grid_step = nice_step(ref / 2.0)
         margin = 1.5 * ref
         self.grid_center = 0.5 * (lo + hi)[[0, 2]]
@@ -189,8 +194,10 @@ class ClipScene:
         return [(tr.name, palette.clip_color(k)) for k, tr in enumerate(self.tracks)]
 
 
-def _points(item) -> np.ndarray:
-    return item.vertices if isinstance(item, MeshSequence) else item.positions
+def _body_points(item) -> np.ndarray:
+    """(T, P, 3) points that size and place an item: every mesh vertex; a clip's body joints, NaN
+    elsewhere (:meth:`Clip.body_positions`: a root left on the origin does not widen the layout)."""
+    return np.asarray(item.vertices, float) if isinstance(item, MeshSequence) else item.body_positions()
 
 
 def legend_overlay(entries, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:

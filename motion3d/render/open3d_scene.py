@@ -11,6 +11,12 @@ Functions used by the player, ``viz/show_points.py`` and the offscreen video wri
 """
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+import tempfile
+from typing import Mapping
+
 import numpy as np
 
 from motion3d.render import colors as palette
@@ -27,6 +33,61 @@ def require_open3d():
     except ImportError as err:  # pragma: no cover - depends on the machine
         raise ImportError(f"{INSTALL_HINT} ({err})") from err
     return o3d
+
+
+def missing_display(environ: Mapping[str, str] | None = None, platform: str | None = None) -> str | None:
+    """Why no window can open here, or None when one can.
+
+    On Linux (and the BSDs) a window needs an X11 (``$DISPLAY``) or Wayland (``$WAYLAND_DISPLAY``)
+    display; without one Open3D falls back to an invisible EGL context whose event loop never ends,
+    so an interactive player would wait forever with nothing on screen. macOS and Windows always
+    have one.
+
+    Args:
+        environ: the environment to check (default ``os.environ``); platform: ``sys.platform``.
+    """
+    environ = os.environ if environ is None else environ
+    platform = sys.platform if platform is None else platform
+    if platform.startswith(("darwin", "win", "cygwin")):
+        return None
+    if environ.get("DISPLAY") or environ.get("WAYLAND_DISPLAY"):
+        return None
+    return ("no display to open a window on (neither DISPLAY nor WAYLAND_DISPLAY is set): render headless "
+            "instead with --offscreen OUT.mp4 (or OUT.gif), or run where a desktop session is available")
+
+
+@contextlib.contextmanager
+def headless_window_setup(o3d):
+    """Around ``create_window`` of a hidden window: keep the expected noise of a display-less start
+    off the terminal, and nothing else.
+
+    Without a display, Open3D's GLFW 3.4 probes Wayland first: ``libwayland-client`` prints
+    ``error: XDG_RUNTIME_DIR is invalid or not set in the environment.`` when that variable is unset
+    (headless containers, ``sudo``, cron), then GLFW reports ``Failed to detect any supported
+    platform`` (an Open3D WARNING) and Open3D announces its EGL fallback (INFO lines). All three
+    are the normal path to offscreen rendering, not faults. So, only when there is no display:
+    ``XDG_RUNTIME_DIR`` points at a private empty directory (0700, as the XDG spec asks) for the
+    call, where the Wayland probe finds no socket quietly, and Open3D's log level is raised to
+    Error for the call; both are restored afterwards. Errors (an EGL failure) still print, and a
+    failed window still raises in the caller.
+    """
+    if missing_display() is None:
+        yield
+        return
+    level = o3d.utility.get_verbosity_level()
+    had_xdg = "XDG_RUNTIME_DIR" in os.environ
+    with contextlib.ExitStack() as stack:
+        if not had_xdg:
+            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="motion3d-xdg-"))
+            os.chmod(tmp, 0o700)
+            os.environ["XDG_RUNTIME_DIR"] = tmp
+        o3d.utility.set_verbosity_level(o3d.utility.VerbosityLevel.Error)
+        try:
+            yield
+        finally:
+            o3d.utility.set_verbosity_level(level)
+            if not had_xdg:
+                os.environ.pop("XDG_RUNTIME_DIR", None)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -249,7 +310,9 @@ class HeadlessRenderer:
         o3d = require_open3d()
         self.width, self.height = width, height
         self.vis = o3d.visualization.Visualizer()
-        if not self.vis.create_window(window_name="motion3d", width=width, height=height, visible=False):
+        with headless_window_setup(o3d):
+            created = self.vis.create_window(window_name="motion3d", width=width, height=height, visible=False)
+        if not created:
             raise RuntimeError("Open3D could not create an offscreen window (no display and no EGL)")
         configure(self.vis, **options)
         self._scratch = None

@@ -18,6 +18,8 @@ import numpy as np
 
 from motion3d.render import open3d_scene as o3s
 from motion3d.render.open3d_clips import ClipScene
+from motion3d.render.open3d_scene import missing_display
+
 
 KEYS = {"space": 32, "right": 262, "left": 263, "up": 265, "down": 264, "0": 48, "L": 76, "F": 70,
         "R": 82, "home": 268}
@@ -70,9 +72,17 @@ class PlaybackClock:
 
 
 class Player:
-    """Window, key bindings and the animation loop around a scene."""
+    """Window, key bindings and the animation loop around a scene.
 
-    def __init__(self, scene: ClipScene, width: int = 1280, height: int = 720, title: str = "motion3d"):
+    Raises RuntimeError at once when there is no display (:func:`missing_display`); tests that drive
+    the player by its callbacks on Open3D's invisible EGL context pass ``check_display=False``.
+    """
+
+    def __init__(self, scene: ClipScene, width: int = 1280, height: int = 720, title: str = "motion3d",
+                 check_display: bool = True):
+        problem = missing_display() if check_display else None
+        if problem:
+            raise RuntimeError(problem)
         o3d = o3s.require_open3d()
         self.scene = scene
         self.clock = PlaybackClock(scene.duration, scene.fps)

@@ -10,7 +10,7 @@ import numpy as np
 
 from motion3d.render import colors
 from motion3d.render.camera import ViewCamera
-from motion3d.render.clip import grid_segments
+from motion3d.render.clip import body_mask, grid_segments
 
 
 def _stamp(radius: int) -> np.ndarray:
@@ -131,8 +131,12 @@ def draw_skeletons(positions: np.ndarray, bones: np.ndarray, size: tuple[int, in
     bones = np.asarray(bones).reshape(-1, 2)
     M, J, _ = pos.shape
     W, H = size
-    if camera is None:
-        height = max(float(np.ptp(pos[..., 1])), float(np.ptp(pos[0], axis=0).max()), 1e-6)
+    if camera is None:  # fitted to the body (a root left on the origin does not count)
+        drawn = np.zeros(J, dtype=bool)
+        drawn[np.unique(bones) if len(bones) else np.arange(J)] = True
+        body = np.where(body_mask(pos, drawn)[..., None], pos, np.nan)
+        span = np.nanmax(np.nanmax(body, axis=1) - np.nanmin(body, axis=1))
+        height = max(float(np.nanmax(body[..., 1]) - np.nanmin(body[..., 1])), float(span), 1e-6)
         camera = ViewCamera(35.0, 20.0, 3.5 * height, 1.45 * height)
     if targets is None:
         targets = np.median(pos, axis=1)

@@ -25,10 +25,12 @@ def scene_camera(framing: Framing, azimuth: float = 35.0, elevation: float = 20.
 
 
 def camera_targets(clip: Clip, framing: Framing, follow: bool) -> np.ndarray:
-    """(T, 3) look-at points: following the root, or fixed at the middle of the whole clip."""
+    """(T, 3) look-at points: following the body, or fixed at the middle of the body's whole path
+    (joints that are not part of the body, :meth:`Clip.body_mask`, left out)."""
     if follow:
         return follow_targets(clip.positions, framing.floor, clip.fps)
-    lo, hi = clip.positions.min(axis=(0, 1)), clip.positions.max(axis=(0, 1))
+    body = clip.body_positions()
+    lo, hi = np.nanmin(body, axis=(0, 1)), np.nanmax(body, axis=(0, 1))
     mid = 0.5 * (lo + hi)
     mid[1] = framing.floor + 0.5 * framing.height
     return np.repeat(mid[None], clip.num_frames, axis=0)

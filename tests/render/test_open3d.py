@@ -1,3 +1,5 @@
+import os
+
 import numpy as np
 import pytest
 
@@ -102,7 +104,7 @@ def test_player_headless_keys_move_frames_and_camera():
 
     scene = ClipScene([walking_clip(20, fps=10, speed=2.0)])
     try:
-        p = Player(scene, 160, 120)
+        p = Player(scene, 160, 120, check_display=False)
     except RuntimeError as err:  # pragma: no cover - machines without EGL
         pytest.skip(str(err))
     p._tick(p.vis)
@@ -113,3 +115,48 @@ def test_player_headless_keys_move_frames_and_camera():
     assert np.abs(ext1[:3, 3] - ext0[:3, 3]).max() > 0.5  # followed the walker
     assert_close(ext1[:3, :3], ext0[:3, :3], atol=1e-6)  # kept the orientation
     p.vis.destroy_window()
+
+
+def test_headless_render_prints_no_xdg_or_glfw_noise_and_restores_the_environment():
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    code = (
+        "import os, numpy as np, open3d as o3d\n"
+        "from motion3d.render import open3d_scene as o3s\n"
+        "level = o3d.utility.get_verbosity_level()\n"
+        "img = o3s.render_offscreen([o3s.floor_grid_geometry(np.zeros(2), 0.0, 0.5, 4)], 64, 48)\n"
+        "assert img.shape == (48, 64, 3) and img.min() < 250, img.min()\n"
+        "assert 'XDG_RUNTIME_DIR' not in os.environ\n"
+        "assert o3d.utility.get_verbosity_level() == level\n"
+        "print('rendered')\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "XDG_RUNTIME_DIR")}
+    env["PYTHONPATH"] = str(root)
+    res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    if res.returncode != 0 and "could not create an offscreen window" in res.stderr:  # pragma: no cover
+        pytest.skip("no EGL on this machine")
+    assert res.returncode == 0, res.stderr
+    assert "rendered" in res.stdout
+    out = res.stdout + res.stderr
+    assert "XDG_RUNTIME_DIR" not in out and "GLFW" not in out and "[Open3D" not in out, out
+
+
+def test_headless_window_setup_leaves_displays_alone(monkeypatch):
+    monkeypatch.setenv("DISPLAY", ":0")
+    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
+    level = o3d.utility.get_verbosity_level()
+    with o3s.headless_window_setup(o3d):
+        assert "XDG_RUNTIME_DIR" not in os.environ  # a display: nothing to quieten
+        assert o3d.utility.get_verbosity_level() == level
+    monkeypatch.delenv("DISPLAY")
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.setattr("sys.platform", "linux")
+    with o3s.headless_window_setup(o3d):
+        tmp = os.environ["XDG_RUNTIME_DIR"]
+        assert os.path.isdir(tmp) and (os.stat(tmp).st_mode & 0o777) == 0o700 and not os.listdir(tmp)
+        assert o3d.utility.get_verbosity_level() == o3d.utility.VerbosityLevel.Error
+    assert "XDG_RUNTIME_DIR" not in os.environ and not os.path.exists(tmp)
+    assert o3d.utility.get_verbosity_level() == level

@@ -129,3 +129,74 @@ def test_as_clips_accepts_arrays():
     assert clips[0].name == "x" and clips[0].fps == 24.0
     with pytest.raises(ValueError, match="parents"):
         as_clips(np.zeros((2, 6, 3)))
+
+
+def _static_root_clip(start_z: float = 5.0, frames: int = 60) -> Clip:
+    """The stick figure starting ``start_z`` units away, under a world root that stays on the origin
+    at hip height (so its link to the hips is neither a floor projection nor changing length when
+    the figure stands still)."""
+    clip = walking_clip(frames, speed=0.0)
+    pos = clip.positions.copy()
+    pos[..., 2] += start_z
+    root = np.zeros((frames, 1, 3))
+    root[..., 1] = 1.0
+    parents = np.concatenate([[-1], PARENTS + 1])
+    parents[1] = 0
+    return Clip(np.concatenate([root, pos], 1), parents, 30, "far", ["World"] + list(clip.names))
+
+
+def test_body_mask_leaves_out_a_static_root_far_from_the_body():
+    from motion3d.render.clip import body_mask
+
+    far = _static_root_clip(5.0)
+    assert [0, 1] in far.bones().tolist()  # drawn: a constant-length link off the floor
+    mask = body_mask(far.positions)
+    assert not mask[:, 0].any() and mask[:, 1:].all()
+    # the same root under the body is part of it
+    near = _static_root_clip(0.0)
+    assert body_mask(near.positions).all()
+    # a walker passing the origin: the root counts only in the frames where it is near the body
+    walker = walking_clip(150, speed=2.0)  # 10 units along +Z in 5 s
+    pos = walker.positions.copy()
+    pos[..., 2] -= 5.0
+    with_root = np.concatenate([np.zeros((150, 1, 3)), pos], 1)
+    m = body_mask(with_root)
+    assert m[:, 1:].all()
+    assert m[75, 0] and not m[0, 0] and not m[-1, 0]
+
+
+def test_framing_fits_the_figure_not_the_distance_to_a_static_root():
+    far = _static_root_clip(5.0)
+    figure = walking_clip(60, speed=0.0)
+    assert Framing.of([far]).height == pytest.approx(Framing.of([figure]).height)
+    assert Framing.of([far]).height == pytest.approx(1.8)  # the figure's height, not 5 units
+
+
+def test_framing_of_a_real_bandai_clip_is_the_body_height(bandai_dir):
+    from motion3d.io import bvh
+    from motion3d.render.clip import from_motion
+
+    clip = from_motion(bvh.load(bandai_dir / "data" / "dataset-1_walk_normal_001.bvh"))
+    # the data's setting: joint_Root stays on the origin, the body starts metres away (centimetres)
+    assert np.abs(clip.positions[:, 0]).max() < 1e-6
+    assert np.linalg.norm(clip.positions[0, 1, [0, 2]]) > 300
+    standing = np.ptp(clip.positions[0, 1:, 1])  # head to toe in the first frame
+    assert 130 < standing < 190
+    fr = Framing.of([clip])
+    assert standing <= fr.height < 1.25 * standing  # was 420+ with the root counted
+    assert fr.floor == pytest.approx(clip.positions[:, 1:, 1].min())
+
+
+def test_rendered_bandai_figure_fills_its_panel(bandai_dir):
+    from motion3d.io import bvh
+    from motion3d.render import colors
+    from motion3d.render.clip import from_motion
+    from motion3d.render.skeleton_video import SkeletonFigure
+
+    clip = from_motion(bvh.load(bandai_dir / "data" / "dataset-1_walk_normal_001.bvh"))
+    fig = SkeletonFigure(clip, (200, 200), show_names=False)
+    img = fig.draw([20]).astype(int)
+    fig.close()
+    ink = np.abs(img - colors.to_uint8(colors.JOINT)).sum(-1) < 30  # the joint dots
+    rows = np.nonzero(ink.any(axis=1))[0]
+    assert rows[-1] - rows[0] > 0.5 * img.shape[0]  # head to toe over half the panel (was ~0.15)

@@ -67,3 +67,43 @@ def test_humanml3d_joints_render(tmp_path, data_dir):
     frames, fps = read_video(out)
     assert fps == pytest.approx(20) and len(frames) == 20
     assert np.any(frames[10].min(-1) < 100)
+
+
+def test_play_without_a_display_stops_at_once_and_names_offscreen(cmu_dir):
+    import os
+    import subprocess
+    import sys
+    import time
+
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env["PYTHONPATH"] = str(ROOT)
+    t0 = time.monotonic()
+    res = subprocess.run([sys.executable, str(ROOT / "viz" / "play.py"), str(cmu_dir / "01_01.bvh")],
+                         env=env, capture_output=True, text=True, timeout=120)
+    elapsed = time.monotonic() - t0
+    assert res.returncode == 2, res.stderr
+    assert "no display" in res.stderr and "--offscreen" in res.stderr
+    assert "Traceback" not in res.stderr
+    assert elapsed < 60  # it used to wait forever; the bound only allows for a slow interpreter start
+
+
+def test_missing_display_rule():
+    from motion3d.render.player import missing_display
+
+    assert "--offscreen" in missing_display({}, "linux")
+    assert missing_display({"DISPLAY": ":0"}, "linux") is None
+    assert missing_display({"WAYLAND_DISPLAY": "wayland-0"}, "linux") is None
+    assert missing_display({"DISPLAY": ""}, "linux") is not None  # set but empty: no display
+    assert missing_display({}, "darwin") is None and missing_display({}, "win32") is None
+
+
+def test_player_refuses_to_open_without_a_display(monkeypatch):
+    from motion3d.render.open3d_clips import ClipScene
+    from motion3d.render.player import Player
+    from tests.render.helpers import walking_clip
+
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.setattr("sys.platform", "linux")
+    with pytest.raises(RuntimeError, match="--offscreen"):
+        Player(ClipScene([walking_clip(5)]), 64, 48)
