@@ -42,7 +42,8 @@ def evaluate_prediction(checkpoint: dict, args) -> dict:
     observe = args.observe or int(hp.get("observe", 30))
     horizon = args.horizon or int(hp.get("horizon", 30))
     horizons = [ms for ms, k in zip(args.horizons_ms, horizon_frames(ctx.fps, args.horizons_ms)) if k <= horizon]
-    batches, source = evaluation_windows(meta, ctx, args, observe + horizon)
+    # prediction needs no labels: a plain folder of clips is evaluated even where they cannot be read
+    batches, source = evaluation_windows(meta, ctx, args, observe + horizon, need_labels=False)
     sums: dict[str, dict[str, torch.Tensor]] = {}
     count = 0
     for batch in batches:
