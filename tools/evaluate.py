@@ -32,11 +32,28 @@ def build_parser(ev: evaluate.Evaluator | None = None, pre: argparse.ArgumentPar
     return parser
 
 
+def general_help() -> str:
+    """The help without a checkpoint: usage, the known tasks, how to see a task's options."""
+    return (f"usage: evaluate.py --ckpt CHECKPOINT [--data DIR] [task options]\n\n{__doc__.strip()}\n\n"
+            f"options:\n  --ckpt CHECKPOINT  checkpoint written by tools/train.py (required); its task picks the "
+            f"procedure\n  -h, --help         this help; with --ckpt, the options of the checkpoint's task\n\n"
+            f"known tasks: {', '.join(evaluate.names())}\n"
+            f"`--ckpt X --help` shows the options of checkpoint X's task.")
+
+
 def main(argv: list[str] | None = None) -> dict:
     argv = sys.argv[1:] if argv is None else argv
     pre = argparse.ArgumentParser(add_help=False)
-    pre.add_argument("--ckpt", required=True, help="checkpoint written by tools/train.py")
+    pre.add_argument("--ckpt", help="checkpoint written by tools/train.py")
     known, _ = pre.parse_known_args(argv)
+    if known.ckpt is None:
+        if "-h" in argv or "--help" in argv:
+            print(general_help())
+            raise SystemExit(0)
+        print("usage: evaluate.py --ckpt CHECKPOINT [--data DIR] [task options]\n"
+              "evaluate.py: error: the following arguments are required: --ckpt (--help lists the known tasks)",
+              file=sys.stderr)
+        raise SystemExit(2)
     try:
         checkpoint = load_checkpoint(known.ckpt)
         ev = evaluate.get(task_name(checkpoint, known.ckpt))

@@ -9,7 +9,8 @@ after, and writes a PNG: rows = views; columns = target, start, fitted.
     python tools/fit_silhouette.py CLIP.bvh [--frame 40] [--joints 7 8 11 12] [--noise-deg 30]
                                    [--iters 150] [--size 96] [-o fit.png] [--force]
 
--o is checked before any work (never the input; an existing file only with --force).
+-o is checked before any work (a .png; never the input; an existing file only with --force), and
+the results are printed before the image is written, so a failing write loses nothing.
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ import torch  # noqa: E402
 
 from motion3d.geometry.kinematics import forward_kinematics  # noqa: E402
 from motion3d.geometry.rotations import axis_angle_to_quat, quat_mul  # noqa: E402
-from motion3d.io import bvh  # noqa: E402
+from motion3d.io import FormatError, bvh  # noqa: E402
 from motion3d.outputs import OutputError, check_output, exit_on_sigterm  # noqa: E402
 from motion3d.render.encode import write_png  # noqa: E402
 from motion3d.render.fit import bones_of, fit_pose, orbit_cameras, render_views  # noqa: E402
@@ -51,7 +52,11 @@ def main(argv: list[str] | None = None) -> dict:
         ap.error(str(e))
 
     torch.manual_seed(args.seed)
-    m = bvh.load(args.file)
+    try:
+        m = bvh.load(args.file)
+    except FormatError as e:
+        print(f"error: {e}", file=sys.stderr)
+        raise SystemExit(1) from None
     sk = m.skeleton
     frame = int(np.clip(args.frame, 0, m.num_frames - 1))
     offsets = torch.tensor(m.local_offsets()[frame] if m.translations is not None else sk.offsets, dtype=torch.float32)
@@ -94,10 +99,15 @@ def main(argv: list[str] | None = None) -> dict:
     sil1, iou1, err1 = report(res.rotations)
     rows = [torch.cat([target[v, 0], sil0[v, 0], sil1[v, 0]], 1) for v in range(len(cams))]
     img = (torch.cat(rows, 0).clamp(0, 1).numpy() * 255).astype(np.uint8)
-    write_png(args.out, np.repeat(img[..., None], 3, -1))
+    # the results first: they are the point of the run, and must survive a failing write
     print(f"{Path(args.file).name} frame {frame}: fitted joints {[sk.names[j] for j in joints]}")
     print(f"  silhouette IoU {iou0:.3f} -> {iou1:.3f}; mean joint error {err0:.3f} -> {err1:.3f} "
-          f"(height {height:.1f}); loss {res.losses[0]:.3f} -> {res.losses[-1]:.3f}")
+          f"(height {height:.1f}); loss {res.losses[0]:.3f} -> {res.losses[-1]:.3f}", flush=True)
+    try:
+        write_png(args.out, np.repeat(img[..., None], 3, -1))
+    except OSError as e:
+        print(f"error: cannot write {args.out}: {e}", file=sys.stderr)
+        raise SystemExit(1) from None
     print(f"wrote {args.out} (rows: views; columns: target, start, fitted)")
     return {"iou": (iou0, iou1), "error": (err0, err1), "out": args.out}
 

@@ -1,9 +1,14 @@
 #!/usr/bin/env python
-"""Retarget a BVH clip onto another skeleton (the hierarchy of TARGET.bvh).
+"""Retarget a clip onto another skeleton (the hierarchy of TARGET.bvh).
 
-    python tools/retarget.py SRC.bvh --target TARGET.bvh -o OUT.bvh [--method analytic|learned --ckpt X]
+    python tools/retarget.py SRC --target TARGET.bvh -o OUT.bvh [--method analytic|learned --ckpt X]
         [--mapping map.yaml] [--save-mapping map.yaml] [--print-mapping] [--video out.mp4]
         [--feet-on-floor] [--cleanup-feet] [--no-scale-root] [--frames START:END] [--force]
+        [--asf SKELETON.asf] [--body-model-dir DIR]
+
+The source is any motion file the library reads (motion3d.io.registry): BVH, CMU AMC (with the
+ASF found beside it, or --asf), AMASS SMPL-H .npz (with the SMPL-H body model: --body-model-dir,
+default $MOTION3D_BODY_MODELS or <data>/body_models).
 
 The joint mapping is automatic (by joint names); --save-mapping writes it as YAML to check and
 edit, --mapping reads an edited one back. The output keeps the target's hierarchy, offsets and
@@ -24,6 +29,7 @@ import sys
 from pathlib import Path
 
 from motion3d.io import FormatError, bvh
+from motion3d.io.registry import format_of, load_motion
 from motion3d.outputs import OutputError, atomic_output, check_output, exit_on_sigterm
 from motion3d.render.encode import VIDEO_SUFFIXES
 from motion3d.retarget import (
@@ -44,7 +50,7 @@ def _frames(spec: str | None):
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("source", help="the clip to retarget (.bvh)")
+    ap.add_argument("source", help="the clip to retarget (.bvh, .amc, AMASS .npz)")
     ap.add_argument("--target", required=True, help="a .bvh file whose hierarchy is the target skeleton")
     ap.add_argument("-o", "--output", required=True, help="output .bvh")
     ap.add_argument("--method", default="analytic", choices=METHODS)
@@ -58,6 +64,9 @@ def main(argv=None) -> int:
     ap.add_argument("--no-scale-root", action="store_true", help="keep the source's root path unscaled")
     ap.add_argument("--frames", help="only frames START:END of the source")
     ap.add_argument("--force", action="store_true", help="replace existing output files (never an input)")
+    ap.add_argument("--asf", help="the ASF skeleton of an AMC source (default: found beside it)")
+    ap.add_argument("--body-model-dir", help="SMPL-H body model folder for an AMASS .npz source "
+                                             "(default: $MOTION3D_BODY_MODELS or <data>/body_models)")
     args = ap.parse_args(argv)
 
     if args.method == "learned":
@@ -70,7 +79,7 @@ def main(argv=None) -> int:
                    "configs/retarget/bandai_cmu.yaml)")
             print(f"error: {why}", file=sys.stderr)
             return 2
-    inputs = (args.source, args.target, args.mapping, args.ckpt)
+    inputs = (args.source, args.target, args.mapping, args.ckpt, args.asf)
     try:
         check_output(args.output, inputs=inputs, force=args.force, suffixes=(".bvh",), what="-o")
         if args.video:
@@ -83,7 +92,7 @@ def main(argv=None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     try:
-        source = bvh.load(args.source)[_frames(args.frames)]
+        source = load_source(args.source, args.asf, args.body_model_dir)[_frames(args.frames)]
         target = bvh.read_header(args.target)[0]
         if args.method == "learned":
             try:
@@ -102,10 +111,27 @@ def main(argv=None) -> int:
             print(mapping_to_yaml(mapping, source.skeleton, target), end="")
         out = retarget(source, target, mapping, scale_root=not args.no_scale_root,
                        feet_on_floor=args.feet_on_floor, cleanup_feet=args.cleanup_feet)
-    except (MappingError, FormatError, OSError) as e:
-        print(f"error: {e}", file=sys.stderr)
+    except (MappingError, FormatError, OSError, ImportError) as e:
+        hint = " (tools/retarget.py: --body-model-dir DIR)" if "body_model_dir=" in str(e) else ""
+        print(f"error: {e}{hint}", file=sys.stderr)
         return 1
     return _finish(args, source, target, out)
+
+
+def load_source(path: str, asf: str | None = None, body_model_dir: str | None = None):
+    """The source clip, in any motion format of the registry; ``asf`` and ``body_model_dir`` go to
+    the formats that take them (AMC, AMASS) and are refused for the others."""
+    fmt = format_of(path)
+    options = {}
+    if asf:
+        if fmt != "amc":
+            raise FormatError(path, f"--asf is for AMC sources; this is a {fmt} file")
+        options["asf_path"] = asf
+    if body_model_dir:
+        if fmt != "amass":
+            raise FormatError(path, f"--body-model-dir is for AMASS .npz sources; this is a {fmt} file")
+        options["body_model_dir"] = body_model_dir
+    return load_motion(path, **options)
 
 
 def _finish(args, source, target, out) -> int:

@@ -57,6 +57,17 @@ _FEATURE_CODE = ("features", "io", "ops", "geometry", "skeleton.py", "motion.py"
                  "data/preprocess.py", "data/conform.py")
 
 
+def _short_summary(paths: list[Path], frames: list[int], window: int, fps: float, shown: int = 3) -> str:
+    """One line for the clips shorter than a window: ``"skipped 12 clips shorter than a window of
+    60 frames at 30 fps: a.bvh (24 frames), b.bvh (41), c.bvh (50) (+9; list in dm.rejected)"``."""
+    names = [f"{p.name} ({n} frames)" if k == 0 else f"{p.name} ({n})"
+             for k, (p, n) in enumerate(zip(paths[:shown], frames[:shown]))]
+    more = f" (+{len(paths) - shown}; list in dm.rejected)" if len(paths) > shown else ""
+    clips = "clip" if len(paths) == 1 else "clips"
+    return (f"skipped {len(paths)} {clips} shorter than a window of {window} frames at {fps:g} fps: "
+            f"{', '.join(names)}{more}")
+
+
 class MocapDataModule(L.LightningDataModule):
     """Windows of mocap features over one or more dataset folders (see the module docstring).
 
@@ -66,6 +77,10 @@ class MocapDataModule(L.LightningDataModule):
             when it matches some ``include`` (default: all) and no ``exclude``.
         labels: label filter ``{"content": [...], "style": [...]}``; the listed names also become
             that kind's vocabulary, in that order. Files without such a label are left out.
+        need_labels: whether clips whose labels cannot be read (a JSON with ids but no
+            ``cfg/<kind>_label.txt`` naming them, a malformed JSON) are left out (``True``, the
+            default: tasks that learn from labels) or used without labels, -1 (``False``: tasks
+            that need none, such as prediction; one warning line says how many).
         window, stride: frames per window and between window starts.
         fps: resample every clip to this rate; ``None``: keep the files' rate (files at another
             rate are then rejected as mismatches).
@@ -97,6 +112,7 @@ class MocapDataModule(L.LightningDataModule):
         include: list[str] | None = None,
         exclude: list[str] | None = None,
         labels: dict[str, list[str]] | None = None,
+        need_labels: bool = True,
         window: int = 60,
         stride: int = 10,
         fps: float | None = 30,
@@ -126,6 +142,7 @@ class MocapDataModule(L.LightningDataModule):
         self.include = list(include) if include else None
         self.exclude = list(exclude or [])
         self.label_filter = {k: list(v) for k, v in (labels or {}).items()}
+        self.need_labels = bool(need_labels)
         unknown = sorted(set(self.label_filter) - set(LABEL_KINDS))
         if unknown:
             raise ValueError(f"unknown label kind(s) {unknown} in labels; kinds: {list(LABEL_KINDS)}")
@@ -167,6 +184,11 @@ class MocapDataModule(L.LightningDataModule):
         self.skeleton_tolerance = float(skeleton_tolerance)
         self._fixed: dict | None = None  # checkpoint metadata (from_metadata): nothing is fitted
         self._ready = False
+        self._reported: set[tuple[str, str]] = set()  # (path, reason) warned about: each once
+        #: what discovery left out, by reason (``_discover`` fills it): ``{reason: [paths]}``
+        self.discovery: dict[str, list[Path]] = {}
+        #: clips used without labels (``need_labels=False``): ``[(path, why their labels are unknown)]``
+        self.unlabelled: list[tuple[Path, str]] = []
 
     @property
     def target_fps(self) -> float | None:
@@ -194,17 +216,22 @@ class MocapDataModule(L.LightningDataModule):
         """Files kept by the filters: ``(paths, keys, labels, label tables, duplicates)``."""
         paths, keys, clip_labels, tables, dropped = [], [], [], [], []
         seen_keys: set[str] = set()
+        left_out: dict[str, list[Path]] = {}
+        unlabelled: list[tuple[Path, str]] = []
+        found_total = 0
         for r in self.roots:
             root = resolve_data_path(r)
             if not root.is_dir():
                 raise FileNotFoundError(f"dataset folder not found: {root} (from {r!r})")
             found = sorted(p for p in root.rglob("*") if p.suffix.lower() in self.extensions and p.is_file())
+            found_total += len(found)
             # one take in several formats: keep the preferred extension
             by_stem: dict[tuple[Path, str], Path] = {}
             for p in sorted(found, key=lambda p: self.extensions.index(p.suffix.lower())):
                 k = (p.parent, p.stem)
                 if k in by_stem:
                     dropped.append((p, f"same take as {by_stem[k].name}, which is used instead"))
+                    left_out.setdefault("same take in another format", []).append(p)
                 else:
                     by_stem[k] = p
             found = sorted(by_stem.values())
@@ -212,6 +239,7 @@ class MocapDataModule(L.LightningDataModule):
             for p in found:
                 rel = p.relative_to(root).as_posix()
                 if not self._glob_ok(rel, p.name):
+                    left_out.setdefault("include/exclude", []).append(p)
                     continue
                 cfg = find_label_dir(p, root)
                 if cfg not in label_dirs:
@@ -220,11 +248,16 @@ class MocapDataModule(L.LightningDataModule):
                 try:
                     lab = read_clip_labels(p, label_dirs[cfg])
                 except LabelError as e:
-                    if self.on_bad == "error":
+                    if self.need_labels and self.on_bad == "error":
                         raise BadDataError(p, str(e)) from None
-                    dropped.append((p, f"labels: {e}"))
-                    continue
+                    if self.need_labels or self.label_filter:
+                        dropped.append((p, f"labels: {e}"))
+                        left_out.setdefault("unreadable labels", []).append(p)
+                        continue
+                    unlabelled.append((p, str(e)))
+                    lab = {k: None for k in LABEL_KINDS}
                 if not all(lab[k] in set(map(strip_prefix, v)) for k, v in self.label_filter.items()):
+                    left_out.setdefault("label filter", []).append(p)
                     continue
                 key = f"{root.name}/{rel}"
                 while key in seen_keys:
@@ -233,7 +266,34 @@ class MocapDataModule(L.LightningDataModule):
                 paths.append(p)
                 keys.append(key)
                 clip_labels.append(lab)
+        self.discovery = left_out
+        self.unlabelled = unlabelled
+        self._found = found_total
         return paths, keys, clip_labels, tables, dropped
+
+    def _nothing_left(self, dropped: list[tuple[Path, str]]) -> FileNotFoundError:
+        """The error for filters that leave no file: how many were found and why each was left out."""
+        found = getattr(self, "_found", 0)
+        why = "; ".join(f"{len(v)} for {k}" for k, v in self.discovery.items())
+        msg = (f"no motion files ({', '.join(self.extensions)}) left in {self.roots} after the filters "
+               f"include={self.include} exclude={self.exclude} labels={self.label_filter}: "
+               f"{found} found" + (f", left out: {why}" if why else ""))
+        labels = [(p, r) for p, r in dropped if r.startswith("labels: ")]
+        if labels:
+            p, r = labels[0]
+            msg += (f" (e.g. {r[len('labels: '):]}). Labels are read from the JSON beside each clip, their ids named "
+                    f"by cfg/content_label.txt and cfg/style_label.txt in the dataset folder or above it")
+            if self.need_labels and not self.label_filter:
+                msg += "; a task that needs no labels can use the clips without them (need_labels=False)"
+        return FileNotFoundError(msg)
+
+    def _report(self, path, reason: str) -> None:
+        """Warn about a file left out, once per datamodule (``prepare_data`` and ``setup`` both
+        read the features: a rejection is not reported twice)."""
+        key = (str(path), reason)
+        if key not in self._reported:
+            self._reported.add(key)
+            log.warning("skipping %s: %s", path, reason)
 
     def _glob_ok(self, rel: str, name: str) -> bool:
         def hit(patterns):
@@ -272,7 +332,7 @@ class MocapDataModule(L.LightningDataModule):
                 policy = self.on_mismatch if kind == "mismatch" else self.on_bad
                 if policy == "error":
                     raise BadDataError(paths[i], reason)
-                log.warning("skipping %s: %s", paths[i], reason)
+                self._report(paths[i], reason)
             self.cache_path = cache.path(key)
             self.cache_hit = True
             return Preprocessed(
@@ -301,6 +361,8 @@ class MocapDataModule(L.LightningDataModule):
         remap = np.asarray(by_key, dtype=np.int64)
         pre.clip_file = remap[pre.clip_file]
         pre.rejected = [(int(remap[i]), reason, kind) for i, reason, kind in pre.rejected]
+        # preprocess warned about these already
+        self._reported.update((str(paths[i]), reason) for i, reason, kind in pre.rejected if kind != "mirror")
         return pre
 
     # ================================================================== Lightning hooks
@@ -316,12 +378,13 @@ class MocapDataModule(L.LightningDataModule):
             return
         paths, keys, clip_labels, tables, dropped = self._discover()
         if not paths:
-            raise FileNotFoundError(
-                f"no motion files ({', '.join(self.extensions)}) left in {self.roots} after the filters "
-                f"include={self.include} exclude={self.exclude} labels={self.label_filter}"
-            )
+            raise self._nothing_left(dropped)
         for p, reason in dropped:
-            log.warning("skipping %s: %s", p, reason)
+            self._report(p, reason)
+        if self.unlabelled:
+            p, why = self.unlabelled[0]
+            log.warning("%d of %d clips have labels that cannot be read; they are used without labels (this task "
+                        "needs none), e.g. %s", len(self.unlabelled), len(paths), why)
         groups = None if self.stratify is None else [lab[self.stratify] or "" for lab in clip_labels]
         split_of_file = split_by_file(keys, self.split_fractions, self.seed, groups)  # (F,)
         pre = self._features(paths, keys)
@@ -347,8 +410,12 @@ class MocapDataModule(L.LightningDataModule):
             reason = f"{n} frames at {pre.fps:g} fps, shorter than a window of {self.window}"
             if self.on_bad == "error":
                 raise BadDataError(paths[f], reason)
-            log.warning("skipping %s: %s", paths[f], reason)
             rejected.append((paths[f], reason))
+        if short_files and ("short", tuple(short_files)) not in self._reported:
+            self._reported.add(("short", tuple(short_files)))
+            log.warning("%s", _short_summary([paths[f] for f in short_files],
+                                             [int(lengths[pre.clip_file == f].min()) for f in short_files],
+                                             self.window, pre.fps))
         keep_clip = lengths >= self.window
         keep_clip &= ~np.isin(pre.clip_file, short_files)
         if rejected:

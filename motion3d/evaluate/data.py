@@ -1,6 +1,11 @@
 """Data for evaluating and sampling motion checkpoints: the checkpoint's own split, or every clip
 of a folder, re-expressed in the checkpoint's normalisation and label ids.
 
+Tasks that need no labels (prediction) read a folder's clips whether or not their labels can be
+read (a folder of Bandai-Namco clips with their JSON but without the ``cfg/`` label tables);
+tasks that need them (generation, stylisation, recognition) leave such clips out, and say so
+when none is left.
+
 A checkpoint stores its datamodule's config (``checkpoint["motion3d"]["data"]``); evaluation
 rebuilds that :class:`MocapDataModule` with the window it needs. ``--data DIR`` instead reads
 every clip under DIR (BVH on the checkpoint's skeleton, Bandai-Namco JSON labels where present).
@@ -62,19 +67,23 @@ def relabel(ids: torch.Tensor, names_from: list[str], names_to: list[str]) -> to
     return table[torch.where(ids < 0, torch.full_like(ids, len(names_from)), ids)]
 
 
-def _folder_datamodule(meta: Mapping, ctx: MotionContext, folder: str, window: int, batch_size: int):
+def _folder_datamodule(meta: Mapping, ctx: MotionContext, folder: str, window: int, batch_size: int,
+                       need_labels: bool = True):
     rep = ctx.representation.to_dict()
     options = {k: v for k, v in rep.get("options", {}).items() if k != "fps"}
     stride = int(((meta.get("data") or {}).get("init_args") or {}).get("stride", max(1, window // 2)))
     return MocapDataModule(roots=[folder], window=window, stride=stride, fps=ctx.fps, representation=rep["name"],
-                           representation_options=options, split=[1.0, 0.0, 0.0], batch_size=batch_size)
+                           representation_options=options, split=[1.0, 0.0, 0.0], batch_size=batch_size,
+                           need_labels=need_labels)
 
 
 def evaluation_datamodule(meta: Mapping, ctx: MotionContext, data: str | None, window: int, batch_size: int,
-                          split: str = "test"):
-    """``(datamodule after setup, split name, description)`` for evaluating a checkpoint."""
+                          split: str = "test", need_labels: bool = True):
+    """``(datamodule after setup, split name, description)`` for evaluating a checkpoint.
+    ``need_labels``: whether the task needs the clips' labels (``False``: clips of ``data``
+    whose labels cannot be read are used without them)."""
     if data:
-        dm = _folder_datamodule(meta, ctx, data, window, batch_size)
+        dm = _folder_datamodule(meta, ctx, data, window, batch_size, need_labels)
         split, source = "train", f"{data} (every clip)"
     else:
         config = meta.get("data")
@@ -85,6 +94,11 @@ def evaluation_datamodule(meta: Mapping, ctx: MotionContext, data: str | None, w
         source = f"{roots} [{split} split]"
     try:
         dm.setup("test")
+    except FileNotFoundError as e:  # no clip left: say why, and whether the task needs labels
+        task = meta.get("task", "this")
+        need = (f"; a '{task}' checkpoint needs the clips' content/style labels" if need_labels else
+                f"; a '{task}' checkpoint needs no labels")
+        raise ContextMismatch(f"the evaluation data {source}: {e}{need}") from None
     except KeyError as e:  # the checkpoint's feature options name joints these clips do not have
         raise ContextMismatch(f"the evaluation data {source} does not fit the checkpoint's skeleton "
                               f"({ctx.skeleton.num_joints} joints: {', '.join(ctx.skeleton.names[:4])}, ...): "
@@ -98,12 +112,16 @@ def evaluation_datamodule(meta: Mapping, ctx: MotionContext, data: str | None, w
     return dm, split, source
 
 
-def evaluation_windows(meta: Mapping, ctx: MotionContext, args, window: int) -> tuple[Iterator[dict], str]:
+def evaluation_windows(meta: Mapping, ctx: MotionContext, args, window: int, need_labels: bool = True
+                       ) -> tuple[Iterator[dict], str]:
     """Batches of ``window``-frame windows in the checkpoint's normalisation and label ids, and a
     description of where they come from. ``args``: ``data``, ``split``, ``batch_size``, ``limit``,
-    ``content`` (comma-separated content label names to keep; ``None``: all windows)."""
+    ``content`` (comma-separated content label names to keep; ``None``: all windows).
+    ``need_labels``: see :func:`evaluation_datamodule` (``--content`` needs them either way)."""
+    need_labels = need_labels or bool(getattr(args, "content", None))
     dm, split, source = evaluation_datamodule(meta, ctx, getattr(args, "data", None), window,
-                                              int(getattr(args, "batch_size", 64)), getattr(args, "split", "test"))
+                                              int(getattr(args, "batch_size", 64)), getattr(args, "split", "test"),
+                                              need_labels)
     data_ctx = MotionContext.from_datamodule(dm)
     limit = int(getattr(args, "limit", 0) or 0)
     keep = content_ids(ctx, getattr(args, "content", None))

@@ -2,7 +2,8 @@
 
 Supported: any channel layout per joint (0-6 channels, positions and rotations in any order,
 so a different Euler order on every joint), position channels on any joint (their values replace
-that joint's OFFSET for the frame, as Bandai-Namco files use them), End Sites, tabs, CRLF and
+that joint's OFFSET for the frame, as Bandai-Namco files use them; on the root, ``load`` can also
+add them to the OFFSET, as iClone exports need: ``root_offset``), End Sites, tabs, CRLF and
 CR-only line ends, a UTF-8 byte order mark, keywords in any case (``motion``, ``Hierarchy``),
 scientific notation, zero or one frame, any positive finite Frame Time.
 
@@ -30,10 +31,18 @@ import numpy as np
 from motion3d.geometry.rotations import EULER_ORDERS, np_euler_to_quat, np_quat_to_euler
 from motion3d.io import FormatError
 from motion3d.motion import Motion
+from motion3d.ops.axes import detect_up_axis, to_y_up
+from motion3d.ops.floor import floor_height
 from motion3d.outputs import atomic_output
 from motion3d.skeleton import POSITION_CHANNELS, ROTATION_CHANNELS, Skeleton
 
-__all__ = ["load", "save", "loads", "dumps", "read_header"]
+__all__ = ["load", "save", "loads", "dumps", "read_header", "ROOT_OFFSET_READINGS"]
+
+#: how the root's OFFSET combines with its position channels (see :func:`load`)
+ROOT_OFFSET_READINGS = ("replace", "add", "auto")
+#: under ``root_offset="auto"``, the two readings matter when their floors differ by more than
+#: this fraction of the body height
+_ROOT_OFFSET_MATTERS = 0.25
 
 _CHANNEL_NAMES = set(POSITION_CHANNELS + ROTATION_CHANNELS)
 _CHANNEL_ALIASES = {c.lower(): c for c in _CHANNEL_NAMES}
@@ -482,23 +491,75 @@ def _header_and_layout(hierarchy_text: str, path: str) -> tuple[_Header, _Layout
     return hit
 
 
-def load(path: str | os.PathLike, up: str = "y") -> Motion:
+def load(path: str | os.PathLike, up: str = "y", root_offset: str = "auto") -> Motion:
     """Read a BVH file into a :class:`Motion` (quaternions xyzw, file units).
 
     Args:
         path: the ``.bvh`` file.
         up: the file's up axis: ``"y"`` (default, BVH's convention: nothing is changed), ``"z"``
             (convert a Z-up file to Y-up), or ``"auto"`` (detect from the first frame's pose).
+        root_offset: how the root's OFFSET combines with its position channels, where the two
+            differ (most files have a zero root OFFSET, and then all readings are the same):
+            ``"replace"``: the channels replace the OFFSET (Blender, three.js, this loader before);
+            ``"add"``: the channels are added to the OFFSET (MotionBuilder-style readers; iClone
+            Character Creator exports, whose root ``CC_Base_Hip`` has OFFSET y=105 and a Y
+            position channel around 5, need it); ``"auto"`` (default): ``"replace"`` unless the
+            lowest foot point over the clip is much nearer y=0 (the floor) with ``"add"`` (the two
+            floors differ by more than a quarter of the body height); a warning naming the file
+            says which reading was taken whenever the choice matters.
     Raises:
         FormatError: naming the file and line, for any malformed content.
+        ValueError: for an unknown ``up`` or ``root_offset``.
     """
+    if root_offset not in ROOT_OFFSET_READINGS:
+        raise ValueError(f"root_offset must be one of {ROOT_OFFSET_READINGS}, got {root_offset!r}")
     path = Path(path)
     motion = loads(_read_text(path), path, name=path.stem)
-    if up.lower() != "y":
-        from motion3d.ops import to_y_up
+    up = up.lower()
+    if up == "auto":
+        up = detect_up_axis(motion)  # a pose test: the same for both readings (they differ by a shift)
+    added = _with_root_offset_added(motion) if root_offset != "replace" else None
+    if added is not None and root_offset == "add":
+        motion = added
+    elif added is not None:
+        motion = _choose_reading(path, to_y_up(motion, up), to_y_up(added, up))
+        up = "y"
+    return to_y_up(motion, up) if up != "y" else motion
 
-        motion = to_y_up(motion, up=up)
-    return motion
+
+def _with_root_offset_added(motion: Motion) -> Motion | None:
+    """The clip with the root OFFSET added to the root's position channels (the axes without a
+    channel keep the OFFSET either way), or ``None`` when this changes nothing."""
+    sk = motion.skeleton
+    animated = np.array([f"{a}position" in sk.channels[0] for a in "XYZ"])
+    shift = np.where(animated, sk.offsets[0], 0.0)
+    if not shift.any() or motion.num_frames == 0:
+        return None
+    root = motion.root_positions + shift
+    tr = None if motion.translations is None else motion.translations.copy()
+    return motion.replace(root_positions=root, translations=tr)
+
+
+def _choose_reading(path: Path, replaced: Motion, added: Motion) -> Motion:
+    """Under ``root_offset="auto"``: the reading whose lowest foot point over the clip is nearer
+    y=0, when the two floors differ by more than :data:`_ROOT_OFFSET_MATTERS` of the body height;
+    ``replaced`` otherwise. Both are Y-up."""
+    floor_r, floor_a = floor_height(replaced), floor_height(added)
+    height = replaced.skeleton.height()
+    if not (height > 0) or abs(floor_a - floor_r) <= _ROOT_OFFSET_MATTERS * height:
+        return replaced
+    use_add = abs(floor_a) < abs(floor_r)
+    chosen, other = (("add", floor_a), ("replace", floor_r)) if use_add else (("replace", floor_r), ("add", floor_a))
+    warnings.warn(
+        f"{path}: the root {replaced.skeleton.names[0]!r} has a non-zero OFFSET and position channels; "
+        f"read with root_offset={chosen[0]!r} (the OFFSET {'added to' if use_add else 'replaced by'} the "
+        f"channels: lowest foot {_height_words(chosen[1])}) rather than {other[0]!r} (lowest foot "
+        f"{_height_words(other[1])}); pass root_offset='replace' or 'add' to choose", stacklevel=3)
+    return added if use_add else replaced
+
+
+def _height_words(y: float) -> str:
+    return f"{abs(y):.1f} {'above' if y >= 0 else 'below'} y=0"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -8,11 +8,43 @@ from pathlib import Path
 from motion3d.io.registry import find_motion_files, format_of, load_motion
 from motion3d.motion import Motion
 from motion3d.ops.axes import detect_up_axis
+from motion3d.ops.floor import floor_height
 from motion3d.ops.units import estimate_units
 from motion3d.skeleton import POSITION_CHANNELS, Skeleton
 
 __all__ = ["channel_layout", "skeleton_tree", "describe_motion", "format_motion", "summarize_directory",
-           "format_directory"]
+           "format_directory", "nominal_fps", "format_fps", "format_feet"]
+
+
+def nominal_fps(fps: float) -> float:
+    """The whole rate ``n`` when ``1 / fps`` is ``1 / n`` rounded as files write it (Frame Time
+    0.016667 or 0.0333333: 60 or 30), else ``fps`` unchanged."""
+    n = round(float(fps))
+    if n >= 1 and abs(1.0 / fps - 1.0 / n) <= 5e-6 and abs(fps - n) <= 1e-3 * n:
+        return float(n)
+    return float(fps)
+
+
+def format_fps(fps: float) -> str:
+    """``"fps 60 (frame time 0.016667 s)"`` for a rounded 1/60 frame time, ``"fps 25"`` for an
+    exact rate, ``"fps 59.5"`` otherwise."""
+    n = nominal_fps(fps)
+    if n != fps:
+        return f"fps {n:g} (frame time {1.0 / fps:.7g} s)"
+    return f"fps {fps:.6g}"
+
+
+def format_feet(floor: float, height: float, units: str) -> str:
+    """Where the lowest foot point of the clip is against y=0 (the floor), e.g. ``"feet: lowest
+    0.3 cm above y=0 over the clip"``; far below or above it (a tenth of the body height), says so."""
+    unit = "" if units == "unknown" else f" {units}"
+    where = "above" if floor >= 0 else "below"
+    text = f"feet: lowest {abs(floor):.3g}{unit} {where} y=0 over the clip"
+    if height > 0 and floor < -0.1 * height:
+        text += " (under the floor; for a BVH whose root has an OFFSET, try motion3d.io.bvh.load(..., root_offset='add'))"
+    elif height > 0 and floor > 0.1 * height:
+        text += " (floating above the floor)"
+    return text
 
 
 def channel_layout(channels: tuple[str, ...]) -> str:
@@ -40,7 +72,8 @@ def skeleton_tree(skeleton: Skeleton) -> str:
 
 
 def describe_motion(motion: Motion) -> dict:
-    """Plain facts about a clip: joints, channels, fps, frames, duration (s), height, units, up axis."""
+    """Plain facts about a clip: joints, channels, fps, frames, duration (s), height, units, up axis,
+    floor (the lowest foot point's height over the clip, :func:`motion3d.ops.floor_height`)."""
     sk = motion.skeleton
     return {
         "name": motion.name,
@@ -52,6 +85,7 @@ def describe_motion(motion: Motion) -> dict:
         "height": sk.height(),
         "units": estimate_units(sk),
         "up_axis": detect_up_axis(motion),
+        "floor": floor_height(motion),
     }
 
 
@@ -64,8 +98,9 @@ def format_motion(motion: Motion, path: str | os.PathLike | None = None, tree: b
         out += [skeleton_tree(motion.skeleton), ""]
     out += [
         f"joints {d['joints']}, channels {d['channels']}",
-        f"fps {d['fps']:g}, frames {d['frames']}, duration {d['duration']:.2f} s",
+        f"{format_fps(d['fps'])}, frames {d['frames']}, duration {d['duration']:.2f} s",
         f"height {d['height']:.4g} (units: {d['units']}), up axis {d['up_axis']}",
+        format_feet(d["floor"], d["height"], d["units"]),
     ]
     return "\n".join(out)
 
@@ -101,7 +136,7 @@ def summarize_directory(directory: str | os.PathLike) -> dict:
         g = groups.setdefault(key, {"names": list(sk.names), "count": 0, "height": sk.height(),
                                     "units": estimate_units(sk), "example": str(p)})
         g["count"] += 1
-        fps_hist[round(float(fps), 3)] += 1
+        fps_hist[round(nominal_fps(fps), 3)] += 1
         total += max(n - 1, 0) / fps
         frames += n
     return {"directory": str(directory), "files": len(files), "formats": formats,

@@ -457,3 +457,68 @@ def test_frame_count_bomb_in_the_folder_is_reported_and_skipped(bandai_dir, tmp_
     assert sorted(f.name for s in SPLITS for f in m.files(s)) == sorted(n + ".bvh" for n in SMALL)
     with pytest.raises(BadDataError, match="bomb.bvh"):
         make_dm([root], tmp_path / "cache", on_bad="error").setup()
+
+
+# ------------------------------------------------------------------------- issue 17 (items 5 and 12)
+def _plain_folder(bandai_dir: Path, dst: Path, names: list[str]) -> Path:
+    """Clips with their label JSON beside them but without the ``cfg/`` tables naming the ids."""
+    dst.mkdir(parents=True)
+    for n in names:
+        for ext in (".bvh", ".json"):
+            shutil.copy2(bandai_dir / "data" / (n + ext), dst / (n + ext))
+    return dst
+
+
+def test_plain_folder_without_label_tables(bandai_dir, tmp_path, caplog):
+    """Item 5: clips whose label ids cannot be named are dropped when labels are needed, and the
+    empty result says why (counts per reason); with need_labels=False they are used, unlabelled,
+    with one warning line."""
+    root = _plain_folder(bandai_dir, tmp_path / "plain", SMALL[:3])
+    with pytest.raises(FileNotFoundError) as err:
+        make_dm([root], tmp_path / "cache", split=[1, 0, 0]).setup()
+    msg = str(err.value)
+    assert "3 found, left out: 3 for unreadable labels" in msg
+    assert "dataset-1_bow_angry_001.json: content id" in msg and "outside the 0 names" in msg
+    assert "cfg/content_label.txt" in msg and "need_labels=False" in msg
+    with caplog.at_level(logging.WARNING, logger="motion3d.data"):
+        m = make_dm([root], tmp_path / "cache", split=[1, 0, 0], need_labels=False)
+        m.setup()
+    assert sorted(f.name for f in m.files("train")) == sorted(n + ".bvh" for n in SMALL[:3])
+    assert m.clip_labels("train")["content"].tolist() == [-1, -1, -1]
+    assert len(m.unlabelled) == 3 and not m.rejected
+    label_lines = [r.getMessage() for r in caplog.records if "labels that cannot be read" in r.getMessage()]
+    assert len(label_lines) == 1 and label_lines[0].startswith("3 of 3 clips have labels that cannot be read")
+    # a label filter needs labels whatever need_labels says
+    with pytest.raises(FileNotFoundError, match="3 for unreadable labels"):
+        make_dm([root], tmp_path / "cache", need_labels=False, labels={"content": ["bow"]}).setup()
+    # other reasons are counted too
+    with pytest.raises(FileNotFoundError, match=r"3 found, left out: 3 for include/exclude"):
+        make_dm([root], tmp_path / "cache", need_labels=False, exclude=["*bow*"]).setup()
+
+
+def test_each_rejection_is_reported_once(bandai_dir, tmp_path, caplog):
+    """Item 12: prepare_data and setup both read the features: a bad file is reported once, and
+    the clips shorter than a window in one summary line."""
+    root = copy_dataset(bandai_dir, tmp_path / "set", SMALL)
+    bad = _truncated(bandai_dir / "data" / "dataset-1_bow_happy_001.bvh", root / "data" / "dataset-1_bow_happy_001.bvh")
+    with caplog.at_level(logging.WARNING, logger="motion3d.data"):
+        m = make_dm([root], tmp_path / "cache", window=120, split=[1, 0, 0])
+        m.prepare_data()
+        m.setup()
+        m.setup()
+    lines = [r.getMessage() for r in caplog.records]
+    assert len([x for x in lines if bad.name in x]) == 1
+    short = [x for x in lines if "shorter than a window" in x]
+    assert short == ["skipped 3 clips shorter than a window of 120 frames at 30 fps: dataset-1_bow_angry_001.bvh "
+                     "(90 frames), dataset-1_bow_childish_001.bvh (98), dataset-1_bow_masculinity_001.bvh (70)"]
+    assert {p.name for p, r in m.rejected if "shorter" in r} == {
+        "dataset-1_bow_angry_001.bvh", "dataset-1_bow_childish_001.bvh", "dataset-1_bow_masculinity_001.bvh"}
+
+
+def test_short_summary_line_caps_the_list():
+    from motion3d.data.mocap import _short_summary
+
+    paths = [Path(f"c{k}.bvh") for k in range(12)]
+    line = _short_summary(paths, list(range(10, 22)), 60, 30)
+    assert line == ("skipped 12 clips shorter than a window of 60 frames at 30 fps: c0.bvh (10 frames), c1.bvh (11), "
+                    "c2.bvh (12) (+9; list in dm.rejected)")

@@ -62,3 +62,21 @@ def test_evaluators_take_any_namespace():
     ev = evaluate.get("recognize")
     args = SimpleNamespace(**ev.defaults())
     assert args.split == "test" and args.device == "cpu"
+
+
+def test_tool_help_without_a_checkpoint(capsys):
+    """Issue 17 item 8: --help works without --ckpt, lists the known tasks and says how to see a
+    task's options; no --ckpt at all is a one-line usage error."""
+    spec = importlib.util.spec_from_file_location("_tool_evaluate_help", REPO_ROOT / "tools" / "evaluate.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    with pytest.raises(SystemExit) as info:
+        mod.main(["--help"])
+    out = capsys.readouterr().out
+    assert info.value.code == 0
+    assert "known tasks: classify, generate, predict, recognize, retarget, stylize" in out
+    assert "`--ckpt X --help` shows the options of checkpoint X's task" in out
+    with pytest.raises(SystemExit) as info:
+        mod.main(["--data", "somewhere"])
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and "required: --ckpt" in err and "Traceback" not in err

@@ -195,3 +195,123 @@ def test_scientific_notation_and_tabs(tmp_path):
     p.write_text(SIMPLE.replace("1 2 3 0 0 90", "1e0\t2.0E0  3 0 0 9e1"))
     m = bvh.load(p)
     assert_close(m.root_positions[0], [1, 2, 3])
+
+
+def _iclone_bvh(root_offset_y: float = 105.0, channel_y=(5.0, 4.5, 5.5)) -> str:
+    """An iClone Character Creator-like clip: the root ``CC_Base_Hip`` has OFFSET y=105 and a Y
+    position channel around 5; the legs reach 108 below the hip (the lowest foot point is at
+    y = root y - 108)."""
+    frames = "\n".join(f"{0.5 * k} {y} {-0.25 * k} 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0"
+                       for k, y in enumerate(channel_y))
+    return f"""HIERARCHY
+ROOT CC_Base_Hip
+{{
+  OFFSET 0 {root_offset_y} 0
+  CHANNELS 6 Xposition Yposition Zposition Zrotation Xrotation Yrotation
+  JOINT CC_Base_Spine01
+  {{
+    OFFSET 0 10 0
+    CHANNELS 3 Zrotation Xrotation Yrotation
+    JOINT CC_Base_Head
+    {{
+      OFFSET 0 50 0
+      CHANNELS 3 Zrotation Xrotation Yrotation
+      End Site
+      {{
+        OFFSET 0 15 0
+      }}
+    }}
+  }}
+  JOINT CC_Base_L_Thigh
+  {{
+    OFFSET 10 -5 0
+    CHANNELS 3 Zrotation Xrotation Yrotation
+    JOINT CC_Base_L_Calf
+    {{
+      OFFSET 0 -50 0
+      CHANNELS 3 Zrotation Xrotation Yrotation
+      JOINT CC_Base_L_Foot
+      {{
+        OFFSET 0 -48 0
+        CHANNELS 3 Zrotation Xrotation Yrotation
+        End Site
+        {{
+          OFFSET 0 -5 8
+        }}
+      }}
+    }}
+  }}
+}}
+MOTION
+Frames: {len(channel_y)}
+Frame Time: 0.0333333
+{frames}
+"""
+
+
+def test_root_offset_readings_of_an_iclone_export(tmp_path):
+    """Issue 17 item 4: the OFFSET y=105 of an iClone root is added under "add" and chosen by
+    "auto" (feet on the floor, with a warning naming the file); "replace" keeps the old reading."""
+    import warnings
+
+    p = tmp_path / "cc_walk.bvh"
+    p.write_text(_iclone_bvh())
+    replaced = bvh.load(p, root_offset="replace")
+    assert_close(replaced.root_positions[:, 1], [5.0, 4.5, 5.5])
+    assert replaced.positions()[:, :, 1].min() == pytest.approx(4.5 - 103)  # the foot joint
+    added = bvh.load(p, root_offset="add")
+    assert_close(added.root_positions, [[0, 110, 0], [0.5, 109.5, -0.25], [1.0, 110.5, -0.5]])
+    assert_close(added.positions() - replaced.positions(), np.broadcast_to([0, 105, 0], (3, 6, 3)))
+    with pytest.warns(UserWarning, match=r"cc_walk\.bvh.*root_offset='add'.*lowest foot 1\.5 above y=0.*"
+                                         r"'replace'.*103\.5 below y=0"):
+        auto = bvh.load(p)
+    assert auto.allclose(added, atol=1e-12)
+    assert auto.skeleton.offsets[0, 1] == 105.0  # the skeleton is the file's
+    # up="auto" (a pose test) agrees and chooses the same reading
+    with pytest.warns(UserWarning, match="root_offset='add'"):
+        assert bvh.load(p, up="auto").allclose(added, atol=1e-12)
+    with pytest.raises(ValueError, match="root_offset must be one of"):
+        bvh.load(p, root_offset="sum")
+    # explicit readings never warn
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        bvh.load(p, root_offset="replace")
+        bvh.load(p, root_offset="add")
+
+
+def test_root_offset_auto_keeps_replace_unless_it_matters(tmp_path):
+    import warnings
+
+    # channels that already hold the hip height (a Blender export with a root OFFSET): replace wins, with a warning
+    p = tmp_path / "blender.bvh"
+    p.write_text(_iclone_bvh(channel_y=(108.0, 108.5, 109.0)))
+    with pytest.warns(UserWarning, match=r"blender\.bvh.*read with root_offset='replace'"):
+        m = bvh.load(p)
+    assert m.allclose(bvh.load(p, root_offset="replace"), atol=0)
+    # a small root OFFSET (3, far below a quarter of the body height): replace, silently, as before
+    q = tmp_path / "small.bvh"
+    q.write_text(_iclone_bvh(root_offset_y=3.0, channel_y=(108.0, 108.5, 109.0)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        m = bvh.load(q)
+    assert_close(m.root_positions[:, 1], [108.0, 108.5, 109.0])
+
+
+def test_real_files_load_exactly_as_before_under_auto(mocap_dir):
+    """Every real file has a zero root OFFSET: "auto" and "add" are "replace", bit for bit, without a warning."""
+    import warnings
+
+    files = [mocap_dir / "bandai-namco-1" / "data" / "dataset-1_walk_normal_001.bvh",
+             mocap_dir / "bandai-namco-2" / "data" / "dataset-2_run_active_001.bvh",
+             mocap_dir / "cmu" / "01_01.bvh", mocap_dir / "cmu" / "131_02.bvh"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for f in files:
+            before = bvh.load(f, root_offset="replace")
+            for reading in ("auto", "add"):
+                m = bvh.load(f, root_offset=reading)
+                assert np.array_equal(m.root_positions, before.root_positions), f
+                assert np.array_equal(m.rotations, before.rotations), f
+                assert (m.translations is None) == (before.translations is None), f
+                if m.translations is not None:
+                    assert np.array_equal(m.translations, before.translations), f

@@ -98,3 +98,45 @@ def test_unexpected_errors_do_not_drop_the_other_arguments(tmp_path, monkeypatch
     assert status == 1
     assert f"{tmp_path / 'huge.bvh'}: MemoryError: cannot allocate 59.6 GiB" in captured.err
     assert "good.bvh" in captured.out and "fps 25" in captured.out
+
+
+def _tool():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("inspect_motion_tool", SCRIPT)
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    return tool
+
+
+def test_rounded_frame_time_prints_the_nominal_rate(tmp_path, capsys):
+    """Issue 17 item 13: Frame Time 0.016667 is 60 fps (the Motion keeps the exact 59.9988)."""
+    from motion3d.ops.summary import format_fps, nominal_fps
+    from tests.io.test_bvh import SIMPLE
+
+    p = tmp_path / "sixty.bvh"
+    p.write_text(SIMPLE.replace("Frame Time: 0.04", "Frame Time: 0.016667"))
+    assert load_motion(p).fps == pytest.approx(59.9988, abs=1e-4)  # exact value kept
+    assert _tool().main([str(p), "--no-tree"]) == 0
+    assert "fps 60 (frame time 0.016667 s), frames 2" in capsys.readouterr().out
+    assert format_fps(25.0) == "fps 25" and format_fps(1 / 0.0333333) == "fps 30 (frame time 0.0333333 s)"
+    assert format_fps(59.5) == "fps 59.5" and nominal_fps(1 / 0.0167) == pytest.approx(59.88, abs=0.01)
+
+
+def test_feet_against_the_floor(tmp_path, capsys):
+    """Issue 17 item 4: inspect_motion says where the feet are against y=0; an iClone export
+    (root OFFSET y=105) is read with the OFFSET added (a warning says so) and stands on the floor."""
+    from motion3d.io import bvh
+    from motion3d.ops.summary import describe_motion, format_feet
+    from tests.io.test_bvh import _iclone_bvh
+
+    p = tmp_path / "cc.bvh"
+    p.write_text(_iclone_bvh())
+    with pytest.warns(UserWarning, match="root_offset='add'"):
+        assert _tool().main([str(p), "--no-tree"]) == 0
+    assert "feet: lowest 1.5 cm above y=0 over the clip" in capsys.readouterr().out
+    d = describe_motion(bvh.load(p, root_offset="replace"))
+    assert d["floor"] == pytest.approx(-103.5)
+    text = format_feet(d["floor"], d["height"], "cm")
+    assert text.startswith("feet: lowest 104 cm below y=0 over the clip (under the floor") and "root_offset='add'" in text
+    assert format_feet(0.3, 170, "cm") == "feet: lowest 0.3 cm above y=0 over the clip"

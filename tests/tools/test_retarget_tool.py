@@ -104,3 +104,44 @@ def test_learned_refuses_skeletons_outside_the_checkpoint(tmp_path, bandai_dir, 
     assert _main(src, "--target", cmu_dir / "131_01.bvh", "-o", tmp_path / "x.bvh", "--method", "learned",
                  "--ckpt", learned_ckpt, "--cleanup-feet") == 2
     assert "analytic only" in capsys.readouterr().err and not (tmp_path / "x.bvh").exists()
+
+
+def test_amc_and_amass_sources(tmp_path, mocap_dir, bandai_dir, data_dir, capsys):
+    """Issue 17 item 6: any motion file of the io registry is a source: CMU AMC (ASF found beside
+    it, or --asf) and AMASS npz (--body-model-dir; here a made-up SMPL-H model) onto a Bandai BVH."""
+    from motion3d.io.registry import load_motion
+    from tests.io.fake_smplh import make_model, write_npz
+
+    target_file = bandai_dir / "data" / "dataset-1_walk_normal_001.bvh"
+    target = bvh.read_header(target_file)[0]
+    amc = mocap_dir / "cmu" / "01_01.amc"
+    out = tmp_path / "amc_on_bandai.bvh"
+    assert _main(amc, "--target", target_file, "-o", out, "--frames", "0:40") == 0
+    assert f"retargeted: {out} (40 frames, 22 joints, 120 fps)" in capsys.readouterr().out
+    m = bvh.load(out)
+    assert m.skeleton.allclose(target) and m.skeleton.channels == target.channels and m.num_frames == 40
+    # the same result with the ASF named explicitly; the source clip moves, so the result does
+    assert _main(amc, "--target", target_file, "-o", out, "--frames", "0:40", "--asf",
+                 mocap_dir / "cmu" / "01.asf", "--force") == 0
+    again = bvh.load(out)
+    assert_close(again.rotations, m.rotations, atol=1e-9)
+    src = load_motion(amc)[:40]
+    assert np.ptp(src.root_positions[:, 0]) > 0 and np.isfinite(m.rotations).all()
+    assert not np.allclose(m.rotations[0], m.rotations[-1])
+
+    npz = data_dir / "smpl" / "amass_sample.npz"
+    out = tmp_path / "amass_on_bandai.bvh"
+    assert _main(npz, "--target", target_file, "-o", out, "--frames", "0:20",
+                 "--body-model-dir", tmp_path / "missing") == 1
+    err = capsys.readouterr().err
+    assert "no SMPL-H body model" in err and "--body-model-dir DIR" in err and not out.exists()
+    for g in ("MALE", "FEMALE", "NEUTRAL"):
+        write_npz(make_model(), tmp_path / "models" / "smplh" / f"SMPLH_{g}.npz")
+    assert _main(npz, "--target", target_file, "-o", out, "--frames", "0:20", "--body-model-dir",
+                 tmp_path / "models") == 0
+    m = bvh.load(out)
+    assert m.skeleton.allclose(target) and m.num_frames == 20 and np.isfinite(m.rotations).all()
+    # options of another format are refused, naming the file
+    assert _main(target_file, "--target", target_file, "-o", tmp_path / "x.bvh", "--asf",
+                 mocap_dir / "cmu" / "01.asf") == 1
+    assert "--asf is for AMC sources; this is a bvh file" in capsys.readouterr().err

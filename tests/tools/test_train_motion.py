@@ -182,3 +182,41 @@ def test_sample_refuses_earlier_samples_unless_force(cache, bandai_dir, tmp_path
     assert [Path(p).parent for p in again["bvh"]] == [out, out]
     assert (out / names[1]).read_bytes() == earlier[names[1]]  # same seed: the same clip
     assert (out / names[0]).read_bytes() == earlier[names[0]]
+
+
+def test_predict_checkpoint_evaluates_a_plain_folder_of_clips(cache, bandai_dir, tmp_path, capsys):
+    """Issue 17 items 5 and 13: `evaluate.py --ckpt GRU --data DIR` on clips whose label JSON sit
+    beside them without the cfg/ label tables (prediction needs no labels: one warning line, not
+    'no motion files left'); the root-relative table prints the two baselines as one row."""
+    import logging
+    import shutil
+
+    last = _fit("gru_predict", tmp_path / "run", cache, steps=2)
+    folder = tmp_path / "plain"
+    folder.mkdir()
+    for name in ("dataset-1_walk_normal_001", "dataset-1_walk_angry_001"):
+        for ext in (".bvh", ".json"):
+            shutil.copy(bandai_dir / "data" / (name + ext), folder / (name + ext))
+    assert sorted(p.suffix for p in folder.iterdir()) == [".bvh", ".bvh", ".json", ".json"]
+    capsys.readouterr()
+    logger = logging.getLogger("motion3d.data")
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger.addHandler(handler)
+    try:
+        res = _tool("evaluate").main(["--ckpt", str(last), "--data", str(folder)])
+    finally:
+        logger.removeHandler(handler)
+    assert res["windows"] > 0 and str(folder) in res["source"]
+    assert set(res["root"]) == {"model", "zero_velocity", "constant_velocity"}  # the result keeps both
+    out = capsys.readouterr().out
+    root_table = out.split("MPJPE root-relative")[1].split("angle error")[0]
+    assert "zero- = constant velocity" in root_table and "moves the root only" in root_table
+    rows = [line.split("  ")[0] for line in root_table.splitlines()[1:] if line and not line.startswith(" ")]
+    assert rows == ["Seq2SeqGRU", "zero- = constant velocity"], root_table
+    label_lines = [r.getMessage() for r in records if "labels" in r.getMessage()]
+    assert len(label_lines) == 1
+    assert label_lines[0].startswith("2 of 2 clips have labels that cannot be read; they are used without labels "
+                                     f"(this task needs none), e.g. {folder / 'dataset-1_walk_angry_001.json'}: content id")
+    assert label_lines[0].endswith("is outside the 0 names of cfg/content_label.txt")
