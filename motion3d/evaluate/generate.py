@@ -61,8 +61,8 @@ def generation_metrics(ctx: MotionContext, clips: torch.Tensor, labels: dict[str
             out[f"accuracy_{kind}"] = recognition_accuracy(lg, labels[kind])
     if real_features is not None:
         out["fid"] = fid(feats.numpy(), np.asarray(real_features))
-        pr = precision_recall(torch.as_tensor(np.asarray(real_features)), feats)
-        out["precision"], out["recall"] = float(pr["precision"]), float(pr["recall"])
+        precision, recall = precision_recall(torch.as_tensor(np.asarray(real_features)), feats)
+        out["precision"], out["recall"] = float(precision), float(recall)
     out["diversity"] = diversity(feats.numpy(), seed=seed)
     key = "content" if "content" in labels and (labels["content"] >= 0).any() else "style"
     try:

@@ -74,7 +74,7 @@ def test_tool_help_without_a_checkpoint(capsys):
         mod.main(["--help"])
     out = capsys.readouterr().out
     assert info.value.code == 0
-    assert "known tasks: classify, generate, predict, recognize, retarget, stylize" in out
+    assert "known tasks: classify, diffuse, generate, predict, recognize, retarget, stylize" in out
     assert "`--ckpt X --help` shows the options of checkpoint X's task" in out
     with pytest.raises(SystemExit) as info:
         mod.main(["--data", "somewhere"])
