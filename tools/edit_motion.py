@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from motion3d.io import FormatError, bvh  # noqa: E402
 from motion3d.io.registry import load_motion  # noqa: E402
 from motion3d.motion import Motion  # noqa: E402
-from motion3d.outputs import OutputError, atomic_output, check_output, exit_on_sigterm  # noqa: E402
-from motion3d.render.encode import VIDEO_SUFFIXES  # noqa: E402
+from motion3d.outputs import OutputError, atomic_output, exit_on_sigterm  # noqa: E402
+from motion3d.render.encode import check_clip_outputs  # noqa: E402
 from motion3d.render.skeleton_video import save_video  # noqa: E402
 from motion3d.retarget import retarget  # noqa: E402
 from motion3d.tasks.checkpoint import CheckpointError  # noqa: E402
@@ -75,10 +75,7 @@ def main(argv: list[str] | None = None) -> dict:
     other = args.root_from or args.joints_from
     inputs = (args.clip, args.ckpt, other)
     try:
-        check_output(args.out, inputs=inputs, force=args.force, suffixes=(".bvh",), what="-o")
-        if args.video:
-            check_output(args.video, inputs=inputs + (args.out,), force=args.force, suffixes=VIDEO_SUFFIXES,
-                         what="--video")
+        check_clip_outputs(args.out, args.video, inputs=inputs, force=args.force)
     except OutputError as e:
         p.error(str(e))
     try:

@@ -31,7 +31,7 @@ from pathlib import Path
 from motion3d.io import FormatError, bvh
 from motion3d.io.registry import format_of, load_motion
 from motion3d.outputs import OutputError, atomic_output, check_output, exit_on_sigterm
-from motion3d.render.encode import VIDEO_SUFFIXES
+from motion3d.render.encode import check_clip_outputs
 from motion3d.retarget import (
     MappingError, mapping_to_yaml, resolve_mapping, retarget, save_mapping,
 )
@@ -81,10 +81,7 @@ def main(argv=None) -> int:
             return 2
     inputs = (args.source, args.target, args.mapping, args.ckpt, args.asf)
     try:
-        check_output(args.output, inputs=inputs, force=args.force, suffixes=(".bvh",), what="-o")
-        if args.video:
-            check_output(args.video, inputs=inputs + (args.output,), force=args.force, suffixes=VIDEO_SUFFIXES,
-                         what="--video")
+        check_clip_outputs(args.output, args.video, inputs=inputs, force=args.force)
         if args.save_mapping:
             check_output(args.save_mapping, inputs=inputs + (args.output, args.video), force=args.force,
                          suffixes=(".yaml", ".yml"), what="--save-mapping")

@@ -19,8 +19,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from motion3d.io.registry import load_motion  # noqa: E402
-from motion3d.outputs import OutputError, atomic_output, check_output, exit_on_sigterm  # noqa: E402
-from motion3d.render.encode import VIDEO_SUFFIXES  # noqa: E402
+from motion3d.outputs import OutputError, atomic_output, exit_on_sigterm  # noqa: E402
+from motion3d.render.encode import check_clip_outputs  # noqa: E402
 from motion3d.tasks.stylize_clips import Stylizer  # noqa: E402
 
 
@@ -43,10 +43,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = p.parse_args(argv)
     inputs = (args.content, args.style, args.ckpt)
     try:
-        check_output(args.out, inputs=inputs, force=args.force, suffixes=(".bvh",), what="-o")
-        if args.video:
-            check_output(args.video, inputs=inputs + (args.out,), force=args.force, suffixes=VIDEO_SUFFIXES,
-                         what="--video")
+        check_clip_outputs(args.out, args.video, inputs=inputs, force=args.force)
     except OutputError as e:
         p.error(str(e))
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from motion3d.outputs import AtomicFile, atomic_output
+from motion3d.outputs import AtomicFile, atomic_output, check_output
 
 VIDEO_SUFFIXES = (".mp4", ".mkv", ".mov", ".avi", ".gif")
 
@@ -254,3 +254,14 @@ def read_video(path: str | os.PathLike) -> tuple[np.ndarray, float]:
     w, h = meta["size"]
     frames = [np.frombuffer(b, np.uint8).reshape(h, w, 3) for b in gen]
     return np.stack(frames), float(meta["fps"])
+
+
+def check_clip_outputs(out, video=None, *, inputs=(), force: bool = False) -> None:
+    """The outputs of a tool that writes a clip and optionally its video: ``out`` a ``.bvh``, ``video``
+    one of :data:`VIDEO_SUFFIXES`, neither onto ``inputs`` (nor the video onto ``out``), existing ones
+    only with ``force`` (:func:`motion3d.outputs.check_output`; raises its OutputError)."""
+    inputs = tuple(i for i in inputs if i is not None)
+    check_output(out, inputs=inputs, force=force, suffixes=(".bvh",), what="-o")
+    if video:
+        check_output(video, inputs=inputs + (out,), force=force, suffixes=VIDEO_SUFFIXES, what="--video")
+
