@@ -143,7 +143,9 @@ def draw_labels(image: np.ndarray, labels, anchors: np.ndarray, eye: np.ndarray,
                 fov_deg: float) -> np.ndarray:
     """Write each label centred at its 3D anchor (N, 3) projected through the look-at camera
     (``eye`` -> ``centre``, Y up, vertical field of view ``fov_deg``) on an (H, W, 3) uint8 image."""
-    from PIL import Image, ImageDraw, ImageFont
+    from PIL import Image, ImageDraw
+
+    from motion3d.render.open3d_clips import label_font
 
     from motion3d.render.camera import look_at_extrinsic
 
@@ -155,10 +157,7 @@ def draw_labels(image: np.ndarray, labels, anchors: np.ndarray, eye: np.ndarray,
     img = Image.fromarray(np.ascontiguousarray(image[..., :3]))
     draw = ImageDraw.Draw(img)
     size = max(10, h // 48)
-    try:
-        font = ImageFont.load_default(size=size)
-    except TypeError:  # Pillow < 10.1
-        font = ImageFont.load_default()
+    font = label_font(size)
     for lab, (x, y) in zip(labels, px):
         width = draw.textlength(lab, font=font)
         draw.text((x - width / 2.0, y - size), lab, fill=(30, 30, 30), font=font)

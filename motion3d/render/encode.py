@@ -129,15 +129,9 @@ class VideoWriter:
     def close(self) -> None:
         """Finish the file (flushes the encoder, writes the GIF) and move it onto ``path``."""
         try:
-            if self._thread is not None:
-                self._queue.put(None)
-                self._thread.join()
-                self._thread = self._queue = None
-                if self._error is not None:
-                    raise RuntimeError(f"{self.path}: encoding failed: {self._error}") from self._error
-            if self._gen is not None:
-                gen, self._gen = self._gen, None
-                gen.close()
+            self._stop_encoder()
+            if self._error is not None:
+                raise RuntimeError(f"{self.path}: encoding failed: {self._error}") from self._error
         except BaseException:
             self.abort()
             raise
@@ -149,18 +143,22 @@ class VideoWriter:
             _save_gif(self.path, self._gif[: len(keep)], delays)
             self._gif = []
 
+    def _stop_encoder(self) -> None:
+        """Let the writer thread drain its queue and end, then close ffmpeg (each at most once)."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = self._queue = None
+        if self._gen is not None:
+            gen, self._gen = self._gen, None
+            gen.close()
+
     def abort(self) -> None:
         """Stop encoding without finishing: queued frames are dropped, ffmpeg is closed and the
         temporary file removed; ``path`` keeps what it had. Safe to call more than once."""
         self._aborting = True
         try:
-            if self._thread is not None:
-                self._queue.put(None)
-                self._thread.join()
-                self._thread = self._queue = None
-            if self._gen is not None:
-                gen, self._gen = self._gen, None
-                gen.close()
+            self._stop_encoder()
         finally:
             self._gif = []
             if self._file is not None:

@@ -200,21 +200,28 @@ def _body_points(item) -> np.ndarray:
     return np.asarray(item.vertices, float) if isinstance(item, MeshSequence) else item.body_positions()
 
 
+def label_font(size: int):
+    """Pillow's default font at ``size`` pixels (a fixed-size bitmap font before Pillow 10.1)."""
+    from PIL import ImageFont
+
+    try:
+        return ImageFont.load_default(size=size)
+    except TypeError:  # Pillow < 10.1
+        return ImageFont.load_default()
+
+
 def legend_overlay(entries, width: int, height: int) -> tuple[np.ndarray, np.ndarray]:
     """Names with colour swatches in the top-left corner.
 
     Returns:
         rgb (H, W, 3) uint8 and alpha (H, W, 1) float32 in [0, 1], to blend onto frames.
     """
-    from PIL import Image, ImageDraw, ImageFont
+    from PIL import Image, ImageDraw
 
     img = Image.new("RGBA", (width, height), (0, 0, 0, 0))
     draw = ImageDraw.Draw(img)
     size = max(10, height // 32)
-    try:
-        font = ImageFont.load_default(size=size)
-    except TypeError:  # Pillow < 10.1
-        font = ImageFont.load_default()
+    font = label_font(size)
     y = size // 2
     for name, rgb in entries:
         if not name:

@@ -23,6 +23,7 @@ from typing import Callable, Sequence
 
 import torch
 
+from motion3d.models.motion.diffusion import noise_like
 from motion3d.tasks.base import MotionTask, NetFactory
 from motion3d.tasks.context import MotionContext, labels_of, random_labels
 from motion3d.tasks.losses import ReconstructionWeights
@@ -146,8 +147,7 @@ class DiffusionTask(MotionTask):
         x0 = batch["x"]
         B = x0.shape[0]
         t = torch.randint(0, net.diffusion_steps, (B,), generator=generator).to(x0.device)
-        noise = torch.randn(x0.shape, generator=generator).to(x0.device) if generator is not None \
-            else torch.randn_like(x0)
+        noise = noise_like(x0, generator)
         x_t = net.schedule.q_sample(x0, t, noise)
         mask, values = training_constraints(x0, ctx, self.hparams.constraints, generator)
         labels = net.drop_labels(labels_of(batch)) if generator is None else labels_of(batch)

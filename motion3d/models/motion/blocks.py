@@ -69,14 +69,11 @@ class MotionNet(Configurable):
 
 
 class Predictor(MotionNet):
-    """Base class of the autoregressive predictors: subclasses implement
-    ``predict(observed (B, T_obs, D), horizon, labels) -> (B, horizon, D)``; this class turns it into
-    :meth:`sample`, free rollouts."""
+    """Base class of the autoregressive predictors: a subclass defines
+    ``predict(observed (B, T_obs, D), horizon, labels) -> (B, horizon, D)``, and this class turns it
+    into :meth:`sample`, free rollouts."""
 
     deterministic = True
-
-    def predict(self, observed: torch.Tensor, horizon: int, labels: Labels = None) -> torch.Tensor:
-        raise NotImplementedError
 
     @torch.no_grad()
     def sample(self, n: int, length: int, labels: Labels = None, generator: torch.Generator | None = None,

@@ -43,9 +43,11 @@ from typing import Callable, Mapping
 import torch
 from torch import nn
 
-from motion3d.models.motion.blocks import MLP, LabelEmbedding, Labels, MotionNet, PositionalEncoding, transformer_encoder
+from motion3d.models.motion.blocks import (MLP, LabelEmbedding, Labels, MotionNet, PositionalEncoding, label_tensor,
+                                           transformer_encoder)
 
-__all__ = ["MotionDiffusion", "NoiseSchedule", "sampling_timesteps", "ddim_step", "ddpm_step", "prefix_constraint"]
+__all__ = ["MotionDiffusion", "NoiseSchedule", "sampling_timesteps", "ddim_step", "ddpm_step", "prefix_constraint",
+           "noise_like"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -115,7 +117,7 @@ def ddim_step(schedule: NoiseSchedule, x_t: torch.Tensor, x0: torch.Tensor, t: i
     sigma = eta * ((1 - a_p) / (1 - a_t) * (1 - a_t / a_p)).clamp(min=0).sqrt()
     out = a_p.sqrt() * x0 + (1 - a_p - sigma ** 2).clamp(min=0).sqrt() * eps
     if eta > 0:
-        out = out + sigma * _noise_like(out, generator)
+        out = out + sigma * noise_like(out, generator)
     return out
 
 
@@ -132,10 +134,10 @@ def ddpm_step(schedule: NoiseSchedule, x_t: torch.Tensor, x0: torch.Tensor, t: i
     beta = 1 - alpha
     mean = (a_p.sqrt() * beta * x0 + alpha.sqrt() * (1 - a_p) * x_t) / (1 - a_t)
     var = beta * (1 - a_p) / (1 - a_t)
-    return mean + var.clamp(min=0).sqrt() * _noise_like(mean, generator)
+    return mean + var.clamp(min=0).sqrt() * noise_like(mean, generator)
 
 
-def _noise_like(x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+def noise_like(x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
     """Standard normal noise shaped like ``x``, drawn on the generator's device (reproducible on CPU)."""
     if generator is None:
         return torch.randn_like(x)
@@ -244,7 +246,7 @@ class MotionDiffusion(MotionNet):
             return self(x_t, t, labels, mask, values)
         B = x_t.shape[0]
         unknown = {k: torch.full((B,), -1, dtype=torch.long, device=x_t.device) for k in ("content", "style")}
-        both = {k: torch.cat([_label_column(labels, k, B, x_t.device), unknown[k]]) for k in ("content", "style")}
+        both = {k: torch.cat([label_tensor(labels, k, B, x_t.device), unknown[k]]) for k in ("content", "style")}
         two = lambda a: None if a is None else torch.cat([a, a])  # noqa: E731
         x0_c, x0_u = self(two(x_t), two(t), both, two(mask), two(values)).chunk(2)
         if guidance == 0.0:
@@ -270,7 +272,7 @@ class MotionDiffusion(MotionNet):
             raise ValueError(f"length {length} is longer than this model's max_len={self.max_len}")
         mask, values, guide = self._constraints(constraints, int(n), int(length))
         device = self.out.weight.device
-        x = _noise_like(torch.empty(int(n), int(length), self.input_dim, device=device), generator) * temperature
+        x = noise_like(torch.empty(int(n), int(length), self.input_dim, device=device), generator) * temperature
         ts = sampling_timesteps(self.diffusion_steps, steps)
         g = dict(constraints or {})
         scale, iters = float(g.get("guide_scale", 1.0)), int(g.get("guide_iters", 1))
@@ -318,15 +320,6 @@ def _time_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
     arg = t.float()[:, None] * freq[None, :]
     emb = torch.cat([arg.sin(), arg.cos()], dim=-1)
     return emb if emb.shape[-1] == dim else torch.cat([emb, emb.new_zeros(emb.shape[0], 1)], dim=-1)
-
-
-def _label_column(labels: Labels, kind: str, batch: int, device) -> torch.Tensor:
-    """Label ids ``(batch,)`` of ``kind`` (-1 when absent; a scalar is broadcast)."""
-    v = (labels or {}).get(kind)
-    if v is None:
-        return torch.full((batch,), -1, dtype=torch.long, device=device)
-    v = torch.as_tensor(v, device=device).long()
-    return v.expand(batch) if v.dim() == 0 else v
 
 
 def _guided(x0: torch.Tensor, guide: Callable[[torch.Tensor], torch.Tensor], scale: float, iters: int) -> torch.Tensor:
