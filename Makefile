@@ -43,14 +43,21 @@ system-packages: $(SYSTEM_PACKAGES_FILE)
 	fi
 
 # Debian's python3 makes a venv without pip (and fails) when its venv package is missing: remove
-# that half-made venv, so that the next run makes it again, and say what to install.
+# that half-made venv, so that the next run makes it again, and say what to install. A venv left
+# without pip (by an older make) gets pip from ensurepip once that package is there.
+NO_VENV_MODULE = echo "make: motion3d needs Python >= 3.10 with its venv module (ensurepip); on"; \
+  echo "make: Debian/Ubuntu that is the package $(VENV_PACKAGE). Install it as root, then run make again:"; \
+  echo "  sudo apt-get update && sudo $(APT_INSTALL) $(VENV_PACKAGE)"
 $(VENV)/.installed: pyproject.toml | system-packages
-	@test -x $(PY) || { echo "$(PYTHON3) -m venv $(VENV)"; $(PYTHON3) -m venv $(VENV); } || { \
-	  rm -rf $(VENV); \
-	  echo "make: '$(PYTHON3) -m venv' failed (see above): motion3d needs Python >= 3.10 with its venv module;"; \
-	  echo "make: on Debian/Ubuntu that is the package $(VENV_PACKAGE). Install it as root, then run make again:"; \
-	  echo "  sudo apt-get update && sudo $(APT_INSTALL) $(VENV_PACKAGE)"; \
-	  exit 1; }
+	@if ! test -x $(PY); then \
+	  echo "$(PYTHON3) -m venv $(VENV)"; \
+	  $(PYTHON3) -m venv $(VENV) || { rm -rf $(VENV); echo "make: '$(PYTHON3) -m venv' failed (see above)."; \
+	    $(NO_VENV_MODULE); exit 1; }; \
+	elif ! $(PIP) --version >/dev/null 2>&1; then \
+	  echo "$(PY) -m ensurepip  # $(VENV) has no pip"; \
+	  $(PY) -m ensurepip -q || { echo "make: $(VENV) has no pip and ensurepip failed (or remove $(VENV))."; \
+	    $(NO_VENV_MODULE); exit 1; }; \
+	fi
 	$(PIP) install -q --upgrade pip
 	# CPU torch first (local wheel), so the range in pyproject.toml installs nothing more.
 	$(PY) -c "import torch" 2>/dev/null || $(PIP) install -q $(TORCH)

@@ -106,15 +106,16 @@ def test_without_dpkg_says_what_to_install_and_goes_on(tmp_path):
     assert "not Debian/Ubuntu" in res.stdout and " ".join(listed_packages()) in res.stdout
 
 
-def make_install_with(tmp_path, python3_script: str):
+def make_install_with(tmp_path, python3_script: str, venv: Path | None = None):
     """``make install`` into ``tmp_path/venv`` with the system packages all there and ``python3``
     replaced by ``python3_script`` (called as ``python3 -m venv DIR``)."""
+    tmp_path.mkdir(exist_ok=True)
     bin_dir = fake_bin(tmp_path, uid=1000, installed=listed_packages())
     python3 = bin_dir / "python3"
     python3.write_text(python3_script)
     python3.chmod(0o755)
     env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
-    venv = tmp_path / "venv"
+    venv = venv or tmp_path / "venv"
     res = subprocess.run([MAKE, "-s", "--no-print-directory", "install", f"VENV={venv}",
                           f"PYTHON3={python3}"],
                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
@@ -152,6 +153,32 @@ def test_install_makes_the_venv_then_torch_then_the_package_preferring_wheels(tm
                      "-m pip install -q torch==2.13.0",
                      "-m pip install -q --prefer-binary -e .[all]"]
     assert (venv / ".installed").exists()
+
+
+@needs_make
+def test_a_venv_left_without_pip_gets_it_from_ensurepip_or_says_what_to_install(tmp_path):
+    # a venv an older make left behind: bin/python is there, "-m pip" is not
+    log = tmp_path / "python.log"
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    for ensurepip_rc, make_ok in ((1, False), (0, True)):
+        (venv / "bin" / "python").write_text(
+            f'#!/bin/sh\necho "$*" >> {log}\ncase "$*" in\n'
+            f'  "-m pip --version"|"-c import torch") exit 1;;\n  "-m ensurepip -q") exit {ensurepip_rc};;\n'
+            "esac\nexit 0\n")
+        (venv / "bin" / "python").chmod(0o755)
+        log.unlink(missing_ok=True)
+        res, _ = make_install_with(tmp_path / f"run{ensurepip_rc}", "#!/bin/sh\nexit 1\n", venv=venv)
+        calls = log.read_text().splitlines()
+        assert calls[:2] == ["-m pip --version", "-m ensurepip -q"]
+        assert venv.exists()  # never removes a venv it did not just make
+        if make_ok:
+            assert res.returncode == 0, res.stdout + res.stderr
+            assert calls[-1] == "-m pip install -q --prefer-binary -e .[all]"
+        else:
+            assert res.returncode != 0 and len(calls) == 2
+            assert "has no pip and ensurepip failed" in res.stdout
+            assert "sudo apt-get install -y --no-install-recommends python3-venv" in res.stdout.splitlines()[-1]
 
 
 def test_readme_setup_points_at_the_package_file():
