@@ -178,7 +178,8 @@ def test_a_venv_left_without_pip_gets_it_from_ensurepip_or_says_what_to_install(
         else:
             assert res.returncode != 0 and len(calls) == 2
             assert "has no pip and ensurepip failed" in res.stdout
-            assert "sudo apt-get install -y --no-install-recommends python3-venv" in res.stdout.splitlines()[-1]
+            last = res.stdout.splitlines()[-1]
+            assert "sudo apt-get install -y --no-install-recommends python3-venv" in last
 
 
 def test_readme_setup_points_at_the_package_file():
