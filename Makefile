@@ -55,7 +55,7 @@ $(VENV)/.installed: pyproject.toml | system-packages
 	    $(NO_VENV_MODULE); exit 1; }; \
 	elif ! $(PIP) --version >/dev/null 2>&1; then \
 	  echo "$(PY) -m ensurepip  # $(VENV) has no pip"; \
-	  $(PY) -m ensurepip -q || { echo "make: $(VENV) has no pip and ensurepip failed (or remove $(VENV))."; \
+	  $(PY) -m ensurepip >/dev/null || { echo "make: $(VENV) has no pip and ensurepip failed (or remove $(VENV))."; \
 	    $(NO_VENV_MODULE); exit 1; }; \
 	fi
 	$(PIP) install -q --upgrade pip

@@ -164,13 +164,13 @@ def test_a_venv_left_without_pip_gets_it_from_ensurepip_or_says_what_to_install(
     for ensurepip_rc, make_ok in ((1, False), (0, True)):
         (venv / "bin" / "python").write_text(
             f'#!/bin/sh\necho "$*" >> {log}\ncase "$*" in\n'
-            f'  "-m pip --version"|"-c import torch") exit 1;;\n  "-m ensurepip -q") exit {ensurepip_rc};;\n'
+            f'  "-m pip --version"|"-c import torch") exit 1;;\n  "-m ensurepip") exit {ensurepip_rc};;\n'
             "esac\nexit 0\n")
         (venv / "bin" / "python").chmod(0o755)
         log.unlink(missing_ok=True)
         res, _ = make_install_with(tmp_path / f"run{ensurepip_rc}", "#!/bin/sh\nexit 1\n", venv=venv)
         calls = log.read_text().splitlines()
-        assert calls[:2] == ["-m pip --version", "-m ensurepip -q"]
+        assert calls[:2] == ["-m pip --version", "-m ensurepip"]
         assert venv.exists()  # never removes a venv it did not just make
         if make_ok:
             assert res.returncode == 0, res.stdout + res.stderr
