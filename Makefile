@@ -45,6 +45,8 @@ system-packages: $(SYSTEM_PACKAGES_FILE)
 # Debian's python3 makes a venv without pip (and fails) when its venv package is missing: remove
 # that half-made venv, so that the next run makes it again, and say what to install. A venv left
 # without pip (by an older make) gets pip from ensurepip once that package is there.
+# pip --prefer-binary: fpsample >= 1.0 is a source release only (needs a C++ compiler); its last
+# wheels (0.3.x) satisfy the range, so a machine without compilers installs everything.
 NO_VENV_MODULE = echo "make: motion3d needs Python >= 3.10 with its venv module (ensurepip); on"; \
   echo "make: Debian/Ubuntu that is the package $(VENV_PACKAGE). Install it as root, then run make again:"; \
   echo "  sudo apt-get update && sudo $(APT_INSTALL) $(VENV_PACKAGE)"
@@ -61,8 +63,6 @@ $(VENV)/.installed: pyproject.toml | system-packages
 	$(PIP) install -q --upgrade pip
 	# CPU torch first (local wheel), so the range in pyproject.toml installs nothing more.
 	$(PY) -c "import torch" 2>/dev/null || $(PIP) install -q $(TORCH)
-	# --prefer-binary: fpsample >= 1.0 is a source release only (needs a C++ compiler); its last
-	# wheels (0.3.x) satisfy the range, so a machine without compilers installs everything.
 	$(PIP) install -q --prefer-binary -e ".[all]"
 	touch $@
 
