@@ -4,6 +4,8 @@
 # "install" = the system packages of system-packages.txt (installed with apt-get when run as
 # root, else the exact apt-get line to run is printed and set-up goes on), then the venv.
 VENV   ?= .venv
+# the Python that makes the venv
+PYTHON3 ?= python3
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 TORCH  ?= torch==2.13.0
@@ -13,6 +15,8 @@ PYTEST_ARGS ?= -m "not slow"
 SYSTEM_PACKAGES_FILE ?= system-packages.txt
 SYSTEM_PACKAGES := $(strip $(shell sed -e 's/\#.*//' $(SYSTEM_PACKAGES_FILE) 2>/dev/null))
 APT_INSTALL := apt-get install -y --no-install-recommends
+# Python's venv module, as the list names it
+VENV_PACKAGE := $(filter %-venv,$(SYSTEM_PACKAGES))
 
 .PHONY: install system-packages demo test test-all bench clean
 
@@ -38,12 +42,28 @@ system-packages: $(SYSTEM_PACKAGES_FILE)
 	  echo "  sudo apt-get update && sudo $(APT_INSTALL)$$missing"; \
 	fi
 
+# Debian's python3 makes a venv without pip (and fails) when its venv package is missing: remove
+# that half-made venv, so that the next run makes it again, and say what to install. A venv left
+# without pip (by an older make) gets pip from ensurepip once that package is there.
+# pip --prefer-binary: fpsample >= 1.0 is a source release only (needs a C++ compiler); its last
+# wheels (0.3.x) satisfy the range, so a machine without compilers installs everything.
+NO_VENV_MODULE = echo "make: motion3d needs Python >= 3.10 with its venv module (ensurepip); on"; \
+  echo "make: Debian/Ubuntu that is the package $(VENV_PACKAGE). Install it as root, then run make again:"; \
+  echo "  sudo apt-get update && sudo $(APT_INSTALL) $(VENV_PACKAGE)"
 $(VENV)/.installed: pyproject.toml | system-packages
-	test -x $(PY) || python3 -m venv $(VENV)
+	@if ! test -x $(PY); then \
+	  echo "$(PYTHON3) -m venv $(VENV)"; \
+	  $(PYTHON3) -m venv $(VENV) || { rm -rf $(VENV); echo "make: '$(PYTHON3) -m venv' failed (see above)."; \
+	    $(NO_VENV_MODULE); exit 1; }; \
+	elif ! $(PIP) --version >/dev/null 2>&1; then \
+	  echo "$(PY) -m ensurepip  # $(VENV) has no pip"; \
+	  $(PY) -m ensurepip >/dev/null || { echo "make: $(VENV) has no pip and ensurepip failed (or remove $(VENV))."; \
+	    $(NO_VENV_MODULE); exit 1; }; \
+	fi
 	$(PIP) install -q --upgrade pip
 	# CPU torch first (local wheel), so the range in pyproject.toml installs nothing more.
 	$(PY) -c "import torch" 2>/dev/null || $(PIP) install -q $(TORCH)
-	$(PIP) install -q -e ".[all]"
+	$(PIP) install -q --prefer-binary -e ".[all]"
 	touch $@
 
 install: system-packages $(VENV)/.installed

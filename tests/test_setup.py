@@ -106,6 +106,82 @@ def test_without_dpkg_says_what_to_install_and_goes_on(tmp_path):
     assert "not Debian/Ubuntu" in res.stdout and " ".join(listed_packages()) in res.stdout
 
 
+def make_install_with(tmp_path, python3_script: str, venv: Path | None = None):
+    """``make install`` into ``tmp_path/venv`` with the system packages all there and ``python3``
+    replaced by ``python3_script`` (called as ``python3 -m venv DIR``)."""
+    tmp_path.mkdir(exist_ok=True)
+    bin_dir = fake_bin(tmp_path, uid=1000, installed=listed_packages())
+    python3 = bin_dir / "python3"
+    python3.write_text(python3_script)
+    python3.chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    venv = venv or tmp_path / "venv"
+    res = subprocess.run([MAKE, "-s", "--no-print-directory", "install", f"VENV={venv}",
+                          f"PYTHON3={python3}"],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    return res, venv
+
+
+@needs_make
+def test_venv_without_debians_venv_package_says_what_to_install_and_leaves_no_half_venv(tmp_path):
+    # what Debian's python3 does without python3-venv: a venv folder with bin/python, no pip, exit 1
+    res, venv = make_install_with(tmp_path, (
+        '#!/bin/sh\nmkdir -p "$3/bin" && ln -s /bin/true "$3/bin/python"\n'
+        'echo "The virtual environment was not created successfully because ensurepip is not available."\n'
+        "exit 1\n"))
+    assert res.returncode != 0
+    pkg = [p for p in listed_packages() if p.endswith("-venv")]
+    assert pkg == ["python3-venv"]
+    assert "ensurepip is not available" in res.stdout  # Python's own message stays
+    assert ("sudo apt-get update && sudo apt-get install -y --no-install-recommends python3-venv"
+            in res.stdout.splitlines()[-1]), res.stdout
+    assert not venv.exists()  # the next run makes the venv again instead of using a pip-less one
+
+
+@needs_make
+def test_install_makes_the_venv_then_torch_then_the_package_preferring_wheels(tmp_path):
+    log = tmp_path / "python.log"
+    fake_python = tmp_path / "fake_python"
+    # the venv's python: logs its arguments; "import torch" fails, so the CPU torch gets installed
+    fake_python.write_text(f'#!/bin/sh\necho "$*" >> {log}\n[ "$1" = -c ] && exit 1\nexit 0\n')
+    fake_python.chmod(0o755)
+    res, venv = make_install_with(
+        tmp_path, f'#!/bin/sh\nmkdir -p "$3/bin" && ln -s {fake_python} "$3/bin/python"\n')
+    assert res.returncode == 0, res.stdout + res.stderr
+    calls = log.read_text().splitlines()
+    assert calls == ["-m pip install -q --upgrade pip", "-c import torch",
+                     "-m pip install -q torch==2.13.0",
+                     "-m pip install -q --prefer-binary -e .[all]"]
+    assert (venv / ".installed").exists()
+
+
+@needs_make
+def test_a_venv_left_without_pip_gets_it_from_ensurepip_or_says_what_to_install(tmp_path):
+    # a venv an older make left behind: bin/python is there, "-m pip" is not
+    log = tmp_path / "python.log"
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    for ensurepip_rc, make_ok in ((1, False), (0, True)):
+        (venv / "bin" / "python").write_text(
+            f'#!/bin/sh\necho "$*" >> {log}\ncase "$*" in\n'
+            f'  "-m pip --version"|"-c import torch") exit 1;;\n  "-m ensurepip") exit {ensurepip_rc};;\n'
+            "esac\nexit 0\n")
+        (venv / "bin" / "python").chmod(0o755)
+        log.unlink(missing_ok=True)
+        res, _ = make_install_with(tmp_path / f"run{ensurepip_rc}", "#!/bin/sh\nexit 1\n", venv=venv)
+        calls = log.read_text().splitlines()
+        assert calls[:2] == ["-m pip --version", "-m ensurepip"]
+        assert venv.exists()  # never removes a venv it did not just make
+        if make_ok:
+            assert res.returncode == 0, res.stdout + res.stderr
+            assert calls[-1] == "-m pip install -q --prefer-binary -e .[all]"
+        else:
+            assert res.returncode != 0 and len(calls) == 2
+            assert "has no pip and ensurepip failed" in res.stdout
+            last = res.stdout.splitlines()[-1]
+            assert "sudo apt-get install -y --no-install-recommends python3-venv" in last
+
+
 def test_readme_setup_points_at_the_package_file():
     readme = (ROOT / "README.md").read_text()
     setup = readme.split("## Set-up", 1)[1].split("\n## ", 1)[0]
