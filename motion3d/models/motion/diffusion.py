@@ -320,7 +320,7 @@ class MotionDiffusion(MotionNet):
         ``steps``, ``guidance``, ``sampler``: override the defaults of the constructor;
         ``temperature`` scales the start noise. The known features of ``constraints`` are in the
         output exactly. Runs under :func:`torch.inference_mode` (:func:`torch.no_grad` when a
-        ``guide`` needs gradients of ``x0``)."""
+        ``guide`` needs gradients of ``x0``); the result is an ordinary tensor either way."""
         steps = self.sample_steps if steps is None else int(steps)
         guidance = self.guidance if guidance is None else float(guidance)
         sampler = self.sampler if sampler is None else sampler
@@ -345,7 +345,8 @@ class MotionDiffusion(MotionNet):
                     x0 = torch.where(mask, values, x0)
                 x = ddim_step(self.schedule, x, x0, t, t_prev, self.eta, generator) if sampler == "ddim" \
                     else ddpm_step(self.schedule, x, x0, t, t_prev, generator)
-            return torch.where(mask, values, x) if mask is not None else x
+            x = torch.where(mask, values, x) if mask is not None else x
+        return x if guide is not None else x.clone()  # a normal tensor, not an inference tensor
 
     def _constraints(self, constraints: Mapping | None, n: int, length: int):
         """``(mask, values, guide)`` on this model's device from the ``constraints`` dict."""
