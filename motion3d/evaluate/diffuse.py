@@ -51,7 +51,7 @@ from motion3d.ops.facing import facing_directions
 from motion3d.tasks.checkpoint import load_motion_checkpoint
 from motion3d.tasks.context import MotionContext, labels_of
 from motion3d.tasks.diffuse import TASK_NAME, known_frames, position_guide, root_channels
-from motion3d.tasks.edit_clips import MotionEditor, reconnect_root
+from motion3d.tasks.edit_clips import GUIDE_ITERS, GUIDE_SCALE, MotionEditor, reconnect_root
 from motion3d.tasks.predict import prediction_errors
 
 __all__ = ["evaluate_diffusion", "inbetween_table", "prediction_table", "root_path_table", "sparse_joints_table",
@@ -69,8 +69,9 @@ OPTIONS = GENERATION_OPTIONS + (
     Option("--skip-root-path", action="store_true", help="no root-path table"),
     Option("--joints", nargs="*", default=["head", "hands", "feet"],
            help="sparse joints given: joint names or the groups head, hands, feet, hips (none: skip the table)"),
-    Option("--guide-scale", type=float, default=1.0, help="sparse joints: reconstruction guidance step"),
-    Option("--guide-iters", type=int, default=2, help="sparse joints: guidance steps per denoising step"),
+    Option("--guide-scale", type=float, default=GUIDE_SCALE,
+           help="sparse joints: reconstruction guidance step (default: tools/edit_motion.py's)"),
+    Option("--guide-iters", type=int, default=GUIDE_ITERS, help="sparse joints: guidance steps per denoising step"),
     Option("--nn-poses", type=int, default=50000,
            help="sparse joints: most training poses searched by the nearest-neighbour baseline, evenly spaced "
                 "(0: all)"),
