@@ -12,7 +12,23 @@
 3. prediction: MPJPE (global, root-relative) at 80-1000 ms for the model given the first
    ``--observe`` frames, mean over ``--best-of`` samples and the best of them, beside zero- and
    constant-velocity.
-Root-path and sparse-joint tables are not here yet (``tools/edit_motion.py`` performs both edits).
+4. root path: the root trajectory channels of each real window given (every frame), the body
+   generated with the window's labels: root error (cm, global position of the root joint against
+   the given window's, both decoded from the origin) and the foot skate of the samples beside the
+   real windows' (and their ratio);
+5. sparse joints (``--joints``, default head, hands, feet: the groups of
+   :data:`motion3d.tasks.edit_clips.TRACKER_JOINTS`, resolved on the checkpoint's skeleton as
+   ``tools/edit_motion.py --joints-from`` does): the global positions of those joints of each real
+   window given, the rest generated without labels by reconstruction guidance through forward
+   kinematics (:func:`motion3d.tasks.diffuse.position_guide`, ``--guide-scale``/``--guide-iters``
+   as the edit tool's defaults); constraint error (cm) on the given joints, and MPJPE (cm) of the
+   OTHER joints against the real window, global and root-relative, beside the nearest-neighbour-pose
+   baseline (:func:`motion3d.metrics.motion.nearest_pose`): for each frame, the training-split pose
+   whose given joints, relative to its root joint, are nearest to the given joints relative to the
+   REAL window's root joint; the chosen pose is placed at that real root position (translation only,
+   no rotation: every window is decoded facing the same way at its first frame). The baseline is thus
+   given the true root position, which the diffusion model is not; the root-relative column compares
+   body poses alone.
 """
 from __future__ import annotations
 
@@ -28,16 +44,18 @@ from motion3d.evaluate.registry import Option, register
 from motion3d.geometry.rotations import np_matrix_to_quat, slerp
 from motion3d.metrics.inbetween import (LAFAN1_N_PAST, align_quat_signs, canonical_frame, l2p, l2q, npss,
                                         position_statistics, to_canonical)
-from motion3d.metrics.motion import DEFAULT_HORIZONS_MS, errors_at_horizons, horizon_frames
+from motion3d.metrics.motion import (DEFAULT_HORIZONS_MS, errors_at_horizons, foot_skate, horizon_frames,
+                                    masked_position_error, mpjpe, nearest_pose)
 from motion3d.motion import Motion
 from motion3d.ops.facing import facing_directions
 from motion3d.tasks.checkpoint import load_motion_checkpoint
 from motion3d.tasks.context import MotionContext, labels_of
-from motion3d.tasks.diffuse import TASK_NAME
-from motion3d.tasks.edit_clips import reconnect_root
+from motion3d.tasks.diffuse import TASK_NAME, known_frames, position_guide, root_channels
+from motion3d.tasks.edit_clips import GUIDE_ITERS, GUIDE_SCALE, MotionEditor, reconnect_root
 from motion3d.tasks.predict import prediction_errors
 
-__all__ = ["evaluate_diffusion", "inbetween_table", "OPTIONS"]
+__all__ = ["evaluate_diffusion", "inbetween_table", "prediction_table", "root_path_table", "sparse_joints_table",
+           "OPTIONS"]
 
 OPTIONS = GENERATION_OPTIONS + (
     Option("--steps", type=int, help="denoising steps (default: the checkpoint's)"),
@@ -46,7 +64,17 @@ OPTIONS = GENERATION_OPTIONS + (
     Option("--observe", type=int, default=30, help="prediction: observed frames"),
     Option("--horizon", type=int, default=30, help="prediction: predicted frames (0: skip)"),
     Option("--best-of", type=int, default=1, help="prediction: samples per window (mean and best reported)"),
-    Option("--skip-generation", action="store_true", help="only the in-betweening and prediction tables"),
+    Option("--skip-generation", action="store_true", help="only the in-betweening, prediction, root-path and "
+                                                              "sparse-joint tables"),
+    Option("--skip-root-path", action="store_true", help="no root-path table"),
+    Option("--joints", nargs="*", default=["head", "hands", "feet"],
+           help="sparse joints given: joint names or the groups head, hands, feet, hips (none: skip the table)"),
+    Option("--guide-scale", type=float, default=GUIDE_SCALE,
+           help="sparse joints: reconstruction guidance step (default: tools/edit_motion.py's)"),
+    Option("--guide-iters", type=int, default=GUIDE_ITERS, help="sparse joints: guidance steps per denoising step"),
+    Option("--nn-poses", type=int, default=50000,
+           help="sparse joints: most training poses searched by the nearest-neighbour baseline, evenly spaced "
+                "(0: all)"),
 )
 
 
@@ -62,6 +90,10 @@ def evaluate_diffusion(checkpoint: dict, args) -> dict:
         result["inbetween"] = inbetween_table(net, ctx, meta, args, options)
     if args.horizon:
         result["prediction"] = prediction_table(net, ctx, meta, args, options)
+    if not args.skip_root_path:
+        result["root_path"] = root_path_table(net, ctx, meta, args, options)
+    if args.joints:
+        result["sparse_joints"] = sparse_joints_table(net, ctx, meta, args, options)
     return result
 
 
@@ -212,3 +244,118 @@ def prediction_table(net, ctx: MotionContext, meta: dict, args, options: dict) -
             result.setdefault(kind, {})[name] = {str(int(ms)): v for ms, v in table[title[name]].items()}
         print(format_table(table, horizons, label, unit))
     return result
+
+
+# ---------------------------------------------------------------------------------------------
+# root path and sparse joints
+# ---------------------------------------------------------------------------------------------
+def _centimetres(ctx: MotionContext) -> tuple[float, str]:
+    """``(factor, "cm")`` turning the data's lengths into centimetres, or ``(1, "units")``."""
+    scale, unit = length_unit(ctx.skeleton)
+    return (scale / 10.0, "cm") if unit == "mm" else (1.0, "units")
+
+
+def _windows(meta: dict, ctx: MotionContext, args, what: str) -> tuple[dict, str, int]:
+    length = args.length or int(ctx.window or 60)
+    batches, source = evaluation_windows(meta, ctx, args, length)
+    real = stack_windows(batches)
+    if not real:
+        raise ValueError(f"{what}: no windows of {length} frames in {source}")
+    return real, source, length
+
+
+def root_path_table(net, ctx: MotionContext, meta: dict, args, options: dict) -> dict:
+    """Root path (module docstring, 4.): ``{"root_error": cm, "foot_skate": {"generated", "real",
+    "ratio"}, "windows": N, "unit"}``."""
+    real, source, L = _windows(meta, ctx, args, "root path")
+    x = real["x"]
+    mask = known_frames(torch.ones(x.shape[0], L, dtype=torch.bool), root_channels(ctx))  # (N, L, D)
+    g = torch.Generator().manual_seed(0)
+    gen = []
+    for i in range(0, x.shape[0], args.batch_size):
+        sl = slice(i, i + args.batch_size)
+        lab = {k: v[sl].to(args.device) for k, v in labels_of(real).items()}
+        gen.append(net.sample(x[sl].shape[0], L, lab, generator=g,
+                              constraints={"mask": mask[sl].to(args.device), "values": x[sl].to(args.device)},
+                              **{k: v for k, v in options.items() if v is not None}).cpu())
+    y = torch.cat(gen)
+    cm, unit = _centimetres(ctx)
+    p_real, p_gen = ctx.decode_positions(x.float()), ctx.decode_positions(y.float())  # (N, L, J, 3)
+    r = ctx.root_joint
+    err = float((p_gen[:, :, r] - p_real[:, :, r]).norm(dim=-1).mean()) * cm
+    h = ctx.skeleton.height()
+    skate_gen = float(foot_skate(p_gen, ctx.feet, h, ctx.fps).mean()) if ctx.feet else float("nan")
+    skate_real = float(foot_skate(p_real, ctx.feet, h, ctx.fps).mean()) if ctx.feet else float("nan")
+    ratio = skate_gen / skate_real if skate_real > 0 else float("nan")
+    print(f"root path: the root trajectory of each window given (every frame), the body generated with its "
+          f"labels; {x.shape[0]} windows of {source}")
+    print(f"{'':<26}{'root error':>12}{'foot skate':>12}{'x real':>8}")
+    print(f"{'diffusion (ours)':<26}{err:>9.2f} {unit:<2}{skate_gen:>12.3f}{ratio:>8.2f}")
+    print(f"{'real clips':<26}{'':>12}{skate_real:>12.3f}{1.0:>8.2f}")
+    print("       (root error: global root-joint position vs the given window's; foot skate in body heights/s)")
+    return {"root_error": err, "unit": unit, "windows": int(x.shape[0]),
+            "foot_skate": {"generated": skate_gen, "real": skate_real, "ratio": ratio}}
+
+
+def _training_poses(meta: dict, ctx: MotionContext, args, length: int, most: int) -> torch.Tensor:
+    """Root-relative poses ``(N, J, 3)`` of the training split's windows (each window decoded from
+    the origin), at most ``most`` of them evenly spaced (0: all)."""
+    ns = SimpleNamespace(**{**vars(args), "data": None, "split": "train", "limit": 0, "content": None})
+    train = stack_windows(evaluation_windows(meta, ctx, ns, length)[0])
+    if not train:
+        raise ValueError("sparse joints: the nearest-neighbour baseline needs the checkpoint's training windows, "
+                         "and none could be read")
+    pos = torch.cat([ctx.decode_positions(train["x"][i:i + 256].float()) for i in range(0, train["x"].shape[0], 256)])
+    poses = pos.flatten(0, 1)  # (N * T, J, 3)
+    if most and poses.shape[0] > most:
+        poses = poses[torch.linspace(0, poses.shape[0] - 1, most).round().long()]
+    return poses - poses[:, ctx.root_joint:ctx.root_joint + 1]
+
+
+def sparse_joints_table(net, ctx: MotionContext, meta: dict, args, options: dict) -> dict:
+    """Sparse joints (module docstring, 5.): ``{"joints": names, "diffusion": row, "nearest_pose":
+    row}`` with rows ``{"constraint", "mpjpe_other", "mpjpe_other_root_relative"}`` in ``unit``."""
+    joints = MotionEditor(net, ctx).joint_indices(list(args.joints))
+    names = [ctx.skeleton.names[j] for j in joints]
+    real, source, L = _windows(meta, ctx, args, "sparse joints")
+    x = real["x"]
+    p_real = ctx.decode_positions(x.float())  # (N, L, J, 3) from the origin, as the guide decodes
+    targets = p_real[:, :, joints]  # (N, L, K, 3)
+    g = torch.Generator().manual_seed(0)
+    steps = options.get("steps")
+    gen = []
+    for i in range(0, x.shape[0], args.batch_size):
+        sl = slice(i, i + args.batch_size)
+        guide = position_guide(ctx, joints, targets[sl])
+        gen.append(net.sample(x[sl].shape[0], L, None, generator=g, steps=steps,
+                              constraints={"guide": guide, "guide_scale": float(args.guide_scale),
+                                           "guide_iters": int(args.guide_iters)}).cpu())
+    p_gen = ctx.decode_positions(torch.cat(gen).float())
+    r = ctx.root_joint
+    train = _training_poses(meta, ctx, args, L, int(args.nn_poses))
+    root = p_real[:, :, r:r + 1]  # (N, L, 1, 3) the real root: the baseline's alignment
+    p_nn = nearest_pose(train, targets - root, joints).to(p_real.dtype) + root
+    other = [j for j in range(ctx.skeleton.num_joints) if j not in joints]
+    cm, unit = _centimetres(ctx)
+    given = torch.ones(targets.shape[:-1], dtype=torch.bool)
+
+    def row(p: torch.Tensor) -> dict[str, float]:
+        return {"constraint": float(masked_position_error(p[:, :, joints], targets, given, cm)),
+                "mpjpe_other": float(mpjpe(p[:, :, other], p_real[:, :, other])) * cm,
+                "mpjpe_other_root_relative": float(mpjpe(p[:, :, other] - p[:, :, r:r + 1],
+                                                         p_real[:, :, other] - root)) * cm}
+
+    rows = {"diffusion": row(p_gen), "nearest_pose": row(p_nn)}
+    print(f"sparse joints: {', '.join(names)} given (global positions, every frame), the rest generated by "
+          f"reconstruction guidance through FK (scale {args.guide_scale:g}, {args.guide_iters} per step, no labels); "
+          f"{x.shape[0]} windows of {source}")
+    print(f"{'method':<36}{'given joints':>14}{'other joints':>14}{'other, root-rel.':>18}   ({unit})")
+    title = {"diffusion": "diffusion (ours)", "nearest_pose": "nearest training pose"}
+    for name, v in rows.items():
+        print(f"{title[name]:<36}{v['constraint']:>14.2f}{v['mpjpe_other']:>14.2f}"
+              f"{v['mpjpe_other_root_relative']:>18.2f}")
+    ratio = rows["diffusion"]["mpjpe_other"] / max(rows["nearest_pose"]["mpjpe_other"], 1e-12)
+    print(f"       (nearest pose: among {train.shape[0]} training poses, matched on the given joints relative to "
+          f"the root and placed at the REAL root position, which the model is not given; "
+          f"other-joint MPJPE ours / baseline {ratio:.2f}x)")
+    return {"joints": names, "unit": unit, "windows": int(x.shape[0]), "training_poses": int(train.shape[0]), **rows}

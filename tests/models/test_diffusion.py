@@ -6,7 +6,8 @@ import torch
 
 from motion3d.models.config import build
 from motion3d.models.motion import MotionDiffusion
-from motion3d.models.motion.diffusion import NoiseSchedule, ddim_step, ddpm_step, prefix_constraint, sampling_timesteps
+from motion3d.models.motion.diffusion import (NoiseSchedule, ddim_step, ddpm_step, noise_like, prefix_constraint,
+                                              sampling_timesteps)
 
 D = 12
 
@@ -106,3 +107,69 @@ def test_reconstruction_guidance_pulls_the_prediction_towards_the_target():
     free = net.sample(4, 10, generator=g())
     guided = net.sample(4, 10, generator=g(), constraints={"guide": guide, "guide_scale": 2.0, "guide_iters": 3})
     assert float((guided[..., 0] - target).abs().mean()) < 0.5 * float((free[..., 0] - target).abs().mean())
+
+
+@torch.no_grad()
+def _two_pass_sample(net, n, length, labels, g, guidance, mask=None, values=None, sampler="ddim"):
+    """The sampler as first written: two separate forward passes per step (conditional, then with
+    every label unknown), mixed ``x0_u + w (x0_c - x0_u)``, the known features imputed."""
+    x = noise_like(torch.empty(n, length, D), g)
+    ts = sampling_timesteps(net.diffusion_steps, net.sample_steps)
+    unknown = {"content": torch.full((n,), -1), "style": torch.full((n,), -1)}
+    for i, t in enumerate(ts):
+        t_prev = ts[i + 1] if i + 1 < len(ts) else -1
+        tt = torch.full((n,), t)
+        x0_c, x0_u = net(x, tt, labels, mask, values), net(x, tt, unknown, mask, values)
+        x0 = x0_u + guidance * (x0_c - x0_u)
+        if mask is not None:
+            x0 = torch.where(mask, values, x0)
+        x = ddim_step(net.schedule, x, x0, t, t_prev) if sampler == "ddim" else ddpm_step(net.schedule, x, x0, t,
+                                                                                          t_prev, g)
+    return torch.where(mask, values, x) if mask is not None else x
+
+
+@pytest.mark.parametrize("guidance", [0.0, 1.0, 2.5])
+def test_batched_sampler_equals_the_two_pass_sampler(guidance):
+    net = _net()
+    lab = {"content": torch.tensor([1, 2, 0]), "style": torch.tensor([0, 1, -1])}
+    g = lambda: torch.Generator().manual_seed(7)  # noqa: E731
+    torch.testing.assert_close(net.sample(3, 10, lab, generator=g(), guidance=guidance),
+                               _two_pass_sample(net, 3, 10, lab, g(), guidance), atol=1e-5, rtol=1e-5)
+    c = prefix_constraint(torch.randn(3, 4, D), 10)  # with known features too, and the ancestral sampler
+    torch.testing.assert_close(net.sample(3, 10, lab, generator=g(), guidance=guidance, constraints=c, sampler="ddpm"),
+                               _two_pass_sample(net, 3, 10, lab, g(), guidance, c["mask"], c["values"], "ddpm"),
+                               atol=1e-5, rtol=1e-5)
+
+
+def test_sampling_denoiser_equals_denoise_and_skips_needless_passes():
+    net = _net()
+    lab = {"content": torch.tensor([1, 2]), "style": torch.tensor([0, 1])}
+    x = torch.randn(2, 10, D)
+    c = prefix_constraint(torch.randn(2, 3, D), 10)
+    for w in (0.0, 1.0, 3.0):
+        f = net._sampling_denoiser(2, 10, lab, c["mask"], c["values"], w)
+        torch.testing.assert_close(f(x, 17), net.denoise(x, torch.full((2,), 17), lab, c["mask"], c["values"], w),
+                                   atol=1e-5, rtol=1e-5)
+    rows = []  # the batch of every output projection: one per step
+    hook = net.out.register_forward_hook(lambda m, a, o: rows.append(o.shape[0]))
+    try:
+        net.sample(2, 10, lab, steps=3, guidance=1.0)  # the conditional model alone
+        net.sample(2, 10, lab, steps=3, guidance=0.0)  # the unconditional model alone
+        net.sample(2, 10, None, steps=3, guidance=2.5)  # no label known: nothing to guide
+        assert rows == [2] * 9
+        net.sample(2, 10, lab, steps=3, guidance=2.5)
+        assert rows[9:] == [4] * 3  # conditional and unconditional in one batch
+    finally:
+        hook.remove()
+    out = net.sample(1, 5, None, steps=2)
+    assert not out.requires_grad and not out.is_inference()
+    out += 1  # an ordinary tensor: callers may update it in place
+
+
+def test_sampling_in_training_mode_uses_the_reference_path():
+    net = _net(dropout=0.0).train()
+    lab = {"content": torch.tensor([1]), "style": torch.tensor([0])}
+    g = lambda: torch.Generator().manual_seed(2)  # noqa: E731
+    a = net.sample(1, 6, lab, generator=g())
+    b = net.eval().sample(1, 6, lab, generator=g())
+    torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)

@@ -63,3 +63,37 @@ def test_training_step_and_losses():
     g1 = task._step(batch, torch.Generator().manual_seed(5))["loss"]
     g2 = task._step(batch, torch.Generator().manual_seed(5))["loss"]
     assert float(g1) == float(g2)
+
+
+def test_every_control_samples_after_a_few_training_steps():
+    """Train a few steps, then sample each control the task trains: the known features are in the
+    output exactly, and FK guidance brings the guided joints closer to their targets than free samples."""
+    ctx = tiny_context()
+    torch.manual_seed(0)
+    net = MotionDiffusion(ctx.dim, 2, 1, dim=32, layers=1, heads=2, ff_dim=32, dropout=0.0, diffusion_steps=20,
+                          sample_steps=5)
+    task = DiffusionTask(net, warmup_steps=1)
+    task.attach(ctx)
+    opt = torch.optim.Adam(task.net.parameters(), lr=1e-3)
+    x = torch.randn(8, 12, ctx.dim) * 0.5
+    batch = {"x": x, "content": torch.tensor([0, 1] * 4), "style": torch.zeros(8, dtype=torch.long)}
+    for _ in range(3):
+        opt.zero_grad()
+        task._step(batch)["loss"].backward()
+        opt.step()
+    net.eval()
+    lab = {"content": batch["content"][:4], "style": batch["style"][:4]}
+    g = lambda: torch.Generator().manual_seed(0)  # noqa: E731
+    for kind in ("none", "prefix", "inbetween", "root", "frames"):
+        mask, values = training_constraints(x[:4], ctx, {kind: 1.0}, g())
+        out = net.sample(4, 12, lab, generator=g(), constraints={"mask": mask, "values": values})
+        assert out.shape == (4, 12, ctx.dim) and bool(torch.isfinite(out).all())
+        assert torch.equal(out[mask], x[:4][mask]), kind
+        assert kind == "none" or bool(mask.any())
+    joints = ctx.feet
+    targets = ctx.decode_positions(x[:4])[:, :, joints]
+    free = net.sample(4, 12, generator=g())
+    guided = net.sample(4, 12, generator=g(), constraints={"guide": position_guide(ctx, joints, targets),
+                                                           "guide_scale": 10.0, "guide_iters": 3})
+    err = lambda y: float((ctx.decode_positions(y)[:, :, joints] - targets).norm(dim=-1).mean())  # noqa: E731
+    assert err(guided) < 0.75 * err(free)  # 0.62x here (5 steps of a barely trained model)

@@ -1,0 +1,56 @@
+"""Evaluation of ``diffuse`` checkpoints: the root-path and sparse-joint tables on a tiny checkpoint
+trained a few steps (rows, columns, finite numbers; the given root path kept)."""
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from tests.tools.test_train_motion import _fit, _tool
+
+SMALL = ["--model.init_args.net.init_args.dim", "32", "--model.init_args.net.init_args.layers", "1",
+         "--model.init_args.net.init_args.ff_dim", "64", "--model.init_args.net.init_args.sample_steps", "4"]
+FAST = ["--split", "val", "--limit", "4", "--batch-size", "4", "--steps", "3", "--skip-generation", "--gaps",
+        "--horizon", "0", "--device", "cpu"]
+
+
+@pytest.fixture(scope="module")
+def diffusion_ckpt(bandai_dir, tmp_path_factory):
+    root = tmp_path_factory.mktemp("diffusion_eval")
+    return _fit("diffusion", root / "run", root / "cache", extra=SMALL)
+
+
+def test_root_path_and_sparse_joint_tables(diffusion_ckpt, capsys):
+    res = _tool("evaluate").main(["--ckpt", str(diffusion_ckpt), *FAST, "--nn-poses", "2000"])
+    out = capsys.readouterr().out
+    assert set(res) == {"task", "root_path", "sparse_joints"}
+    root = res["root_path"]
+    assert root["unit"] == "cm" and root["windows"] == 4
+    # the root trajectory channels are given at every frame and kept exactly (imputation): the decoded
+    # root joint follows the given window's (stated tolerance 0.01 cm; float32 decoding of the same channels)
+    assert 0.0 <= root["root_error"] < 0.01
+    skate = root["foot_skate"]
+    assert all(math.isfinite(v) for v in skate.values()) and skate["real"] > 0
+    assert skate["ratio"] == pytest.approx(skate["generated"] / skate["real"])
+    assert "root path" in out and "diffusion (ours)" in out and "real clips" in out
+    sparse = res["sparse_joints"]
+    assert sparse["unit"] == "cm" and sparse["windows"] == 4 and 0 < sparse["training_poses"] <= 2000
+    assert sparse["joints"] == ["Head", "Hand_L", "Hand_R", "Foot_L", "Foot_R"]  # head, hands, feet by role
+    for name in ("diffusion", "nearest_pose"):
+        row = sparse[name]
+        assert set(row) == {"constraint", "mpjpe_other", "mpjpe_other_root_relative"}
+        assert all(math.isfinite(v) and v >= 0 for v in row.values())
+    # the baseline's chosen pose is placed at the real root: a real pose would give 0 everywhere, so
+    # its errors are those of the nearest training pose alone
+    assert sparse["nearest_pose"]["mpjpe_other"] > 0
+    assert "nearest training pose" in out and "REAL root position" in out
+
+
+def test_tables_can_be_skipped_and_joints_chosen(diffusion_ckpt, capsys):
+    res = _tool("evaluate").main(["--ckpt", str(diffusion_ckpt), *FAST, "--skip-root-path", "--joints", "head",
+                                  "--guide-iters", "1", "--nn-poses", "500"])
+    assert set(res) == {"task", "sparse_joints"} and len(res["sparse_joints"]["joints"]) == 1
+    res = _tool("evaluate").main(["--ckpt", str(diffusion_ckpt), *FAST, "--skip-root-path", "--joints"])
+    assert set(res) == {"task"}
+    with pytest.raises(ValueError, match="unknown joint 'tail'"):
+        _tool("evaluate").main(["--ckpt", str(diffusion_ckpt), *FAST, "--skip-root-path", "--joints", "tail"])
