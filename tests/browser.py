@@ -71,6 +71,11 @@ def browser_page(width: int = 640, height: int = 480):
             b.close()
 
 
+def hide_notifications(page) -> None:
+    """Hide viser's toasts ("Software WebGL rendering detected") that would cover the canvas."""
+    page.add_style_tag(content="[class*=Notifications-root], [class*=Notification-root] {display: none !important}")
+
+
 def canvas_image(page) -> np.ndarray:
     """(H, W, 3) uint8 screenshot of the 3D canvas."""
     import io

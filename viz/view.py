@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from motion3d.io import FormatError  # noqa: E402
 from motion3d.outputs import OutputError, check_output, run_tool  # noqa: E402
+from motion3d.render.smpl_mesh import SMPLModelMissing  # noqa: E402
 
 
 def main(argv: list[str] | None = None):
@@ -49,14 +50,18 @@ def main(argv: list[str] | None = None):
             check_output(args.html, inputs=files, force=args.force, suffixes=(".html",), what="--html")
         except OutputError as e:
             ap.error(str(e))
-        items, errors = web.load_view_items(files, args.model_dir)
-        for e in errors:
-            print(f"error: {e}", file=sys.stderr)
+        items = []
+        for f in files:  # an unreadable file is reported and the others still show
+            try:
+                item = web.load_view_item(f, args.model_dir)
+            except (FormatError, SMPLModelMissing) as e:
+                print(f"error: {e}", file=sys.stderr)
+                continue
+            if args.label_from_filename:
+                item.name = label_from_filename(f)
+            items.append(item)
         if not items:
             raise SystemExit("error: no file could be read")
-        if args.label_from_filename:
-            for item, f in zip(items, [f for f in files if not any(str(f) in e for e in errors)]):
-                item.name = label_from_filename(f)
         info = web.export_html(items, args.html, layout=layout, display_fps=args.display_fps)
         print(f"wrote {info['path']}: {len(items)} item(s), {info['duration']:.1f} s at "
               f"{info['display_fps']:g} display fps, {info['bytes'] / 1e6:.1f} MB")
@@ -78,4 +83,4 @@ def main(argv: list[str] | None = None):
 
 
 if __name__ == "__main__":
-    run_tool(main, (FormatError,))
+    run_tool(main, (FormatError, SMPLModelMissing))

@@ -37,7 +37,7 @@ from motion3d.ops.joints import find_feet
 from motion3d.outputs import atomic_output
 from motion3d.render import colors as palette
 from motion3d.render import sources
-from motion3d.render.clip import Clip, nice_step
+from motion3d.render.clip import Clip, from_motion, nice_step
 from motion3d.render.open3d_clips import ClipScene, MeshSequence
 from motion3d.skeleton import Skeleton
 
@@ -64,9 +64,13 @@ class Shape:
     colors: np.ndarray | None = None  # (N, 3) uint8, or None for the item colour
 
 
-def load_view_item(path: str | os.PathLike, model_dir: str | os.PathLike | None = None, fps: float | None = None):
+def load_view_item(path: str | os.PathLike, model_dir: str | os.PathLike | None = None, fps: float | None = None,
+                   up: str = "auto"):
     """One file for the browser: a Clip / MeshSequence (:func:`motion3d.render.sources.load_item`)
     or a :class:`Shape` (point clouds and meshes through :mod:`motion3d.io.registry`).
+
+    ``up``: a BVH file's up axis (``motion3d.io.bvh.load``); ``"auto"`` (default) detects it from
+    the pose, so Z-up rigs (iClone, CMU conversions) stand upright like the others.
 
     Raises:
         FormatError: unknown or malformed file (naming it).
@@ -75,6 +79,11 @@ def load_view_item(path: str | os.PathLike, model_dir: str | os.PathLike | None 
     if not path.is_file():
         raise FormatError(path, "no such file")
     fmt = registry.detect(path, KINDS)
+    if fmt.name == "bvh":
+        clip = from_motion(fmt.load(path, up=up), path.stem)
+        if fps:
+            clip.fps = float(fps)
+        return clip
     if fmt.kind in ("motion", "joints"):
         return sources.load_item(path, model_dir, mesh=True, fps=fps)
     if fmt.kind == "mesh":
@@ -84,7 +93,7 @@ def load_view_item(path: str | os.PathLike, model_dir: str | os.PathLike | None 
     return Shape(np.asarray(pts[:, :3], np.float32), None, path.stem)
 
 
-def load_view_items(paths, model_dir=None, fps: float | None = None) -> tuple[list, list[str]]:
+def load_view_items(paths, model_dir=None, fps: float | None = None, up: str = "auto") -> tuple[list, list[str]]:
     """:func:`load_view_item` for several files. A file that cannot be read does not stop the others.
 
     Returns:
@@ -94,7 +103,7 @@ def load_view_items(paths, model_dir=None, fps: float | None = None) -> tuple[li
     items, errors = [], []
     for p in paths:
         try:
-            items.append(load_view_item(p, model_dir, fps))
+            items.append(load_view_item(p, model_dir, fps, up))
         except (FormatError, sources.SMPLModelMissing) as err:
             errors.append(str(err))
     return items, errors
