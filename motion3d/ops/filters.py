@@ -52,7 +52,8 @@ def butterworth(x: np.ndarray, fps: float, cutoff: float = DEFAULT_CUTOFF_HZ, or
     if cutoff >= nyq or _frames(x, axis) < 2:
         return x.copy()
     sos = scipy.signal.butter(int(order), cutoff / nyq, btype="low", output="sos")
-    padlen = min(3 * (2 * len(sos) + 1), _frames(x, axis) - 1)
+    # odd extension over a few periods of the cut-off keeps the ends from ringing
+    padlen = min(max(3 * (2 * len(sos) + 1), int(4 * fps / cutoff)), _frames(x, axis) - 1)
     return scipy.signal.sosfiltfilt(sos, x, axis=axis, padlen=padlen)
 
 
