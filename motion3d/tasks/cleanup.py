@@ -49,13 +49,13 @@ def net_input(ctx: MotionContext, x: torch.Tensor, known: torch.Tensor | None = 
     """``(x_in, known_in)`` for the network from normalised features ``x (B, T, D)`` and their mask
     ``known (B, T, D)`` (default all known): the contact channels marked unknown and zeroed (the
     mean), every other unknown entry linearly interpolated over time from the known frames around it
-    (:func:`motion3d.ops.filters.fill_gaps`; a channel unknown in the whole window is zeroed)."""
+    (:func:`motion3d.ops.filters.fill_gaps`; a channel unknown in the whole window keeps the values
+    given, which the caller fills: SLERP from outside the window, identity rotations as a last resort)."""
     k = torch.ones_like(x, dtype=torch.bool) if known is None else known.bool()
     k = k & ~hidden_channels(ctx).to(x.device)
-    filled = fill_gaps(x, k, dim=-2)
-    nothing = ~k.any(-2, keepdim=True)
-    filled = torch.where(k | ~nothing, filled, torch.zeros_like(filled))
-    return filled, k
+    filled = fill_gaps(x, k, dim=-2)  # a channel unknown in the whole window keeps its values
+    contacts = hidden_channels(ctx).to(x.device)
+    return torch.where(contacts, torch.zeros_like(filled), filled), k
 
 
 class CleanupTask(MotionTask):
