@@ -2,8 +2,8 @@
 carry (:mod:`motion3d.evaluate.registry`). Importing this package registers them all; ``tools/evaluate.py
 --ckpt X`` then runs ``get(task_name(checkpoint)).run(checkpoint, args)``.
 """
-from motion3d.evaluate import classify, diffuse, generate, predict, recognize, retarget, stylize
+from motion3d.evaluate import classify, cleanup, diffuse, generate, predict, recognize, retarget, stylize
 from motion3d.evaluate.registry import Evaluator, Option, get, names, register
 
 __all__ = ["Evaluator", "Option", "get", "names", "register",
-           "classify", "diffuse", "generate", "predict", "recognize", "retarget", "stylize"]
+           "classify", "cleanup", "diffuse", "generate", "predict", "recognize", "retarget", "stylize"]

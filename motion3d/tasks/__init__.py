@@ -2,7 +2,8 @@
 
 Motion: :class:`PredictionTask` (``"predict"``), :class:`GenerationTask` (``"generate"``),
 :class:`RecognitionTask` (``"recognize"``), :class:`StyleTransferTask` (``"stylize"``),
-:class:`RetargetTask` (``"retarget"``), :class:`DiffusionTask` (``"diffuse"``); point clouds: :class:`ClassificationTask` (``"classify"``).
+:class:`RetargetTask` (``"retarget"``), :class:`DiffusionTask` (``"diffuse"``),
+:class:`CleanupTask` (``"cleanup"``); point clouds: :class:`ClassificationTask` (``"classify"``).
 
 Shared pieces, each in a module of its own: :mod:`.context` (the data a network lives in),
 :mod:`.losses`, :mod:`.base` (the motion tasks' LightningModule), :mod:`.checkpoint` (what a checkpoint
@@ -11,6 +12,7 @@ holds and the one safe way to read it), :mod:`.schedule` (optimiser and LR sched
 :mod:`.stylize_clips`, :mod:`.retarget_clips`. Evaluation procedures live in :mod:`motion3d.evaluate`.
 """
 from motion3d.tasks.classify import ClassificationTask
+from motion3d.tasks.cleanup import CleanupTask
 from motion3d.tasks.diffuse import DiffusionTask
 from motion3d.tasks.generate import GenerationTask
 from motion3d.tasks.predict import PredictionTask
@@ -19,4 +21,4 @@ from motion3d.tasks.retarget import RetargetTask
 from motion3d.tasks.stylize import StyleTransferTask
 
 __all__ = ["PredictionTask", "GenerationTask", "RecognitionTask", "StyleTransferTask", "RetargetTask",
-           "ClassificationTask", "DiffusionTask"]
+           "ClassificationTask", "DiffusionTask", "CleanupTask"]

@@ -1,0 +1,164 @@
+"""Evaluation of ``cleanup`` checkpoints: for each corruption kind and strength, the checkpoint's
+windows (val split by default) are corrupted with a fixed seed and repaired by each method; rows:
+
+* ``input``: the corrupted clip as given to every method (gaps: linear interpolation of the
+  features, i.e. SLERP-like filling of the rotations and linear filling of the root);
+* ``butterworth`` / ``savgol`` / ``median``: :mod:`motion3d.ops.filters` on the input's rotation
+  (6D, renormalised on decoding) and root trajectory channels;
+* ``IK feet`` (foot sliding only): the two-bone IK foot clean-up on contacts read off the input;
+* the model.
+
+Columns, against the clean window: MPJPE (global positions, decoded from the same start), joint
+angle error (local rotations, degrees), jitter (mean joint acceleration, body heights / s^2), bone
+length error (body heights; 0 by construction for a rotation representation, printed as a check)
+and foot skate (:func:`motion3d.metrics.motion.foot_skate`). A last table passes clean windows
+through the Butterworth filter and the model: a clean-up model must leave clean capture alone.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from motion3d.data.corrupt import KINDS, Corruption, corrupt_features
+from motion3d.evaluate.data import DATA_OPTIONS, evaluation_windows, length_unit
+from motion3d.evaluate.registry import Option, register
+from motion3d.metrics.motion import angle_error_per_frame, foot_skate
+from motion3d.ops.filters import FILTERS, smooth
+from motion3d.tasks.checkpoint import load_motion_checkpoint
+from motion3d.tasks.cleanup import TASK_NAME, net_input
+from motion3d.tasks.cleanup_clips import plant_own_feet
+from motion3d.tasks.context import MotionContext
+
+__all__ = ["evaluate_cleanup", "filter_features", "clip_metrics", "OPTIONS", "METRICS"]
+
+METRICS = ("mpjpe", "angle", "jitter", "bone", "skate")
+
+OPTIONS = (
+    *[o if o.dest != "split" else Option("--split", default="val", choices=["train", "val", "test"],
+                                         help="split of the checkpoint's data (default val)") for o in DATA_OPTIONS],
+    Option("--kinds", nargs="+", default=list(KINDS), choices=list(KINDS), help="corruption kinds to measure"),
+    Option("--strengths", type=float, nargs="+", default=[1.0, 2.0],
+           help="multiples of the trained magnitudes (angles, lengths, speeds, gap and swap durations)"),
+    Option("--seed", type=int, default=0, help="seed of the corruptions"),
+)
+
+
+def filter_features(ctx: MotionContext, x: torch.Tensor, kind: str) -> torch.Tensor:
+    """A classical filter on normalised features ``x (B, T, D)`` over time: the 6D rotations (made
+    rotations again when decoded) and the root trajectory channels; contacts untouched."""
+    f = ctx.normalizer.denormalize(x.double()).numpy()
+    rep = ctx.representation
+    ch = np.zeros(ctx.dim, bool)
+    ch[0:4] = True
+    ch[rep.slice("rotations")] = True
+    if "translations" in rep.layout:
+        ch[rep.slice("translations")] = True
+    f[..., ch] = smooth(f[..., ch], kind, ctx.fps, axis=1)
+    return ctx.normalizer.normalize(torch.from_numpy(f)).float()
+
+
+def clip_metrics(ctx: MotionContext, pred: torch.Tensor, clean: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Per-window metrics ``{name: (B,)}`` of normalised features ``pred`` against ``clean (B, T, D)``:
+    ``mpjpe`` (file units), ``angle`` (radians), ``jitter`` (body heights / s^2), ``bone`` (body
+    heights), ``skate`` (body heights / s)."""
+    rep, sk = ctx.representation, ctx.skeleton
+    h = float(sk.height())
+    p = ctx.decode_positions(pred)  # (B, T, J, 3)
+    c = ctx.decode_positions(clean)
+    qp = rep.decode_kinematics(ctx.normalizer.denormalize(pred.double()))[0]
+    qc = rep.decode_kinematics(ctx.normalizer.denormalize(clean.double()))[0]
+    body = torch.as_tensor(list(rep.body))
+    acc = (p[:, 2:] - 2 * p[:, 1:-1] + p[:, :-2]).norm(dim=-1) * ctx.fps ** 2 / h  # (B, T-2, J)
+    # bones below the pelvis (its ancestors' offsets are not bones: Bandai-Namco's Hips moves)
+    kids = [j for j in range(1, sk.num_joints) if int(sk.parents[j]) in set(rep.body)]
+    par = torch.as_tensor(sk.parents[kids])
+    bones = (p[:, :, kids] - p[:, :, par]).norm(dim=-1)  # (B, T, K)
+    rest = torch.as_tensor(np.linalg.norm(sk.offsets[kids], axis=-1), dtype=bones.dtype)
+    return {"mpjpe": (p - c).norm(dim=-1).mean((1, 2)),
+            "angle": angle_error_per_frame(qp[..., body, :], qc[..., body, :]).mean(-1).float(),
+            "jitter": acc.mean((1, 2)),
+            "bone": ((bones - rest).abs() / h).mean((1, 2)),
+            "skate": foot_skate(p, ctx.feet, h, ctx.fps) if ctx.feet else torch.zeros(p.shape[0])}
+
+
+def _ik_feet(ctx: MotionContext, x: torch.Tensor) -> torch.Tensor:
+    """The IK foot clean-up of normalised windows ``x (B, T, D)`` (decoded, planted, encoded)."""
+    rep, norm = ctx.representation, ctx.normalizer
+    clips = rep.decode(norm.denormalize(x.double()), fps=ctx.fps)
+    planted = np.stack([rep.encode(plant_own_feet(m)) for m in clips]).astype(np.float64)
+    out = torch.from_numpy(norm.normalize(planted)).float()
+    out[..., rep.slice("contacts")] = x[..., rep.slice("contacts")] if "contacts" in rep.layout else out[..., :0]
+    return out
+
+
+def _format(title: str, rows: dict[str, dict[str, float]], unit: str) -> str:
+    head = f"{title:<34}" + f"{'MPJPE ' + unit:>12}{'angle deg':>11}{'jitter':>10}{'bone':>9}{'skate':>9}"
+    lines = [head]
+    for name, v in rows.items():
+        lines.append(f"{name:<34}{v['mpjpe']:>12.2f}{v['angle']:>11.2f}{v['jitter']:>10.2f}{v['bone']:>9.4f}"
+                     f"{v['skate']:>9.3f}")
+    return "\n".join(lines)
+
+
+@register(TASK_NAME, options=OPTIONS, title="motion clean-up vs classical filters")
+def evaluate_cleanup(checkpoint: dict, args) -> dict:
+    """Print, per corruption kind and strength, the metrics of the corrupted input, each classical
+    filter (and the IK foot clean-up for foot sliding) and the model; then the clean pass-through."""
+    net, ctx, meta = load_motion_checkpoint(checkpoint, TASK_NAME, args.device)
+    trained = Corruption.of((meta.get("hparams") or {}).get("corruption"))
+    window = int(ctx.window or 60)
+    batches, source = evaluation_windows(meta, ctx, args, window, need_labels=False)
+    windows = [b["x"] for b in batches]
+    if not windows:
+        raise ValueError(f"no windows of {window} frames in {source}")
+    scale, unit = length_unit(ctx.skeleton)
+    count = sum(int(w.shape[0]) for w in windows)
+    print(f"checkpoint task: {TASK_NAME}   model: {type(net).__name__}   data: {source}   windows: {count} "
+          f"of {window} frames at {ctx.fps:g} fps")
+    print("metrics against the clean windows: MPJPE, joint angle error, jitter (mean joint acceleration, body "
+          "heights/s^2), bone length error (body heights), foot skate (body heights/s)")
+    device = args.device
+    cases = [("clean", 0.0)] + [(k, float(s)) for k in args.kinds for s in args.strengths]
+    result: dict = {"task": TASK_NAME, "source": source, "windows": count, "unit": unit, "tables": {}}
+    for kind, strength in cases:
+        sums: dict[str, dict[str, float]] = {}
+        reference = {m: 0.0 for m in METRICS}
+        g = torch.Generator().manual_seed(int(args.seed))
+        for x in windows:
+            if kind == "clean":
+                xi, ki = net_input(ctx, x)
+            else:
+                xc, known, _ = corrupt_features(ctx.representation, ctx.normalizer, x, trained.only(kind, strength), g)
+                xi, ki = net_input(ctx, xc, known)
+            methods = {"input" if kind != "gaps" else "input (linear / SLERP fill)": xi}
+            for f in FILTERS if kind != "clean" else ("butterworth",):
+                methods[f] = filter_features(ctx, xi, f)
+            if kind == "foot_slide":
+                methods["IK feet"] = _ik_feet(ctx, xi)
+            with torch.no_grad():
+                methods[f"model ({type(net).__name__})"] = net(xi.to(device), ki.to(device)).float().cpu()
+            for name, y in methods.items():
+                m = clip_metrics(ctx, y, x)
+                row = sums.setdefault(name, {k: 0.0 for k in METRICS})
+                for k in METRICS:
+                    row[k] += float(m[k].double().sum())
+            ref = clip_metrics(ctx, x, x)
+            for k in ("jitter", "skate"):
+                reference[k] += float(ref[k].double().sum())
+        rows = {}
+        for name, v in sums.items():
+            rows[name] = {k: v[k] / count * (scale if k == "mpjpe" else 180 / np.pi if k == "angle" else 1.0)
+                          for k in METRICS}
+        rows["(clean reference)"] = {k: (reference[k] / count if k in ("jitter", "skate") else 0.0) for k in METRICS}
+        title = "clean input (pass-through)" if kind == "clean" else f"{kind} x{strength:g}"
+        print()
+        print(_format(title, rows, unit))
+        key = "clean" if kind == "clean" else f"{kind}@{strength:g}"
+        result["tables"][key] = rows
+        filt = [rows[f]["mpjpe"] for f in FILTERS if f in rows]
+        model = next(v for n, v in rows.items() if n.startswith("model"))["mpjpe"]
+        if filt and min(filt) > 0:
+            best = min(filt)
+            print(f"  model / best classical filter MPJPE: {model / best:.2f}" if kind != "clean" else
+                  f"  model / Butterworth MPJPE on clean input: {model / best:.2f}")
+    return result

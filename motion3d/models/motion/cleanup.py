@@ -1,0 +1,84 @@
+"""Motion clean-up network: a residual temporal convolution over motion features that repairs
+corrupted capture (jitter, spikes, swapped limbs, gaps, sliding feet), in the spirit of Holden's
+2018 denoising network for raw capture, but on joint rotations rather than markers.
+
+Per frame the input is the (corrupted) normalised features ``x (B, T, D)`` and the mask
+``known (B, T, D)`` of the channels that were observed (gaps: False; their values are whatever the
+caller filled in, e.g. linear interpolation). The network, top to bottom:
+
+1. a 1x1 convolution lifts ``[x, known]`` (``2D`` channels) to ``width``;
+2. ``blocks`` residual blocks, each a non-causal dilated convolution (kernel ``kernel``, dilation
+   ``2^(i mod levels)``), GroupNorm and GELU, then a 1x1 convolution, added to its input; the
+   receptive field is ``1 + (kernel - 1) * sum(dilations)`` frames (127 with the defaults), so a
+   spike or a 1 s gap is seen with its context on both sides;
+3. a 1x1 convolution back to ``D`` channels, initialised at zero, predicts a correction:
+   the output is ``x + correction``. At initialisation the network passes its input through
+   unchanged, and clean input only has to learn to stay so.
+
+Convolutions make the network length-agnostic (any ``T``); tools still cut long clips into
+cross-faded windows of the training length (:mod:`motion3d.tasks.cleanup_clips`).
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from motion3d.models.motion.blocks import Labels, MotionNet
+
+__all__ = ["CleanupNet"]
+
+
+class _Block(nn.Module):
+    def __init__(self, width: int, kernel: int, dilation: int, dropout: float):
+        super().__init__()
+        self.conv = nn.Conv1d(width, width, kernel, padding=dilation * (kernel - 1) // 2, dilation=dilation)
+        self.norm = nn.GroupNorm(8 if width % 8 == 0 else 1, width)
+        self.act = nn.GELU()
+        self.out = nn.Conv1d(width, width, 1)
+        self.drop = nn.Dropout(dropout)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        """``h (B, C, T)`` -> ``(B, C, T)``."""
+        return h + self.drop(self.out(self.act(self.norm(self.conv(h)))))
+
+
+class CleanupNet(MotionNet):
+    """Residual dilated temporal convolution that cleans motion features (see the module docstring).
+
+    Args:
+        input_dim: D, channels per frame (from the data).
+        num_content, num_style: label counts (unused: clean-up is label-free; kept for the
+            ``(input_dim, num_content, num_style)`` contract of the motion networks).
+        width: channels of the hidden layers.
+        blocks: residual blocks.
+        levels: dilations cycle through ``1, 2, ..., 2^(levels - 1)``.
+        kernel: temporal kernel size (odd).
+        dropout: dropout inside the blocks.
+    """
+
+    deterministic = True
+
+    def __init__(self, input_dim: int, num_content: int = 0, num_style: int = 0, width: int = 128, blocks: int = 8,
+                 levels: int = 5, kernel: int = 3, dropout: float = 0.0):
+        super().__init__()
+        if kernel < 1 or kernel % 2 == 0:
+            raise ValueError(f"kernel must be odd, got {kernel}")
+        if blocks < 1 or levels < 1 or width < 1:
+            raise ValueError(f"blocks, levels and width must be positive, got {blocks}, {levels}, {width}")
+        self.input_dim, self.num_content, self.num_style = int(input_dim), int(num_content), int(num_style)
+        self.inp = nn.Conv1d(2 * self.input_dim, width, 1)
+        self.blocks = nn.ModuleList(_Block(width, kernel, 2 ** (i % levels), dropout) for i in range(blocks))
+        self.head = nn.Conv1d(width, self.input_dim, 1)
+        nn.init.zeros_(self.head.weight)
+        nn.init.zeros_(self.head.bias)
+        self.receptive_field = 1 + (kernel - 1) * sum(2 ** (i % levels) for i in range(blocks))
+
+    def forward(self, x: torch.Tensor, known: torch.Tensor | None = None, labels: Labels = None) -> torch.Tensor:
+        """Clean ``x (B, T, D)`` given ``known (B, T, D)`` (default: everything known) -> ``(B, T, D)``."""
+        if x.dim() != 3 or x.shape[-1] != self.input_dim:
+            raise ValueError(f"CleanupNet expects (B, T, {self.input_dim}) features, got {tuple(x.shape)}")
+        k = torch.ones_like(x) if known is None else known.to(x.dtype)
+        h = self.inp(torch.cat([x, k], dim=-1).transpose(1, 2))  # (B, C, T)
+        for block in self.blocks:
+            h = block(h)
+        return x + self.head(h).transpose(1, 2)

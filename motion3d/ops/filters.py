@@ -1,0 +1,170 @@
+"""Classical motion clean-up: zero-phase low-pass filters, spike removal and gap filling, on plain
+signals, on rotations and on whole clips (the baselines the cleanup model is measured against).
+
+Signals are arrays with time on ``axis`` (default 0: ``(T, ...)``); every channel is filtered in
+one vectorised call (scipy filters along one axis), no loop over channels or frames.
+
+* :func:`butterworth`: zero-phase Butterworth low-pass (``scipy.signal.sosfiltfilt``: forward and
+  backward, so the motion is not delayed), ``cutoff`` in Hz;
+* :func:`savgol`: Savitzky-Golay (local polynomial fit, keeps peaks better than a low-pass);
+* :func:`median`: running median over ``size`` frames (removes single-frame spikes, keeps edges);
+* :func:`fill_gaps`: linear interpolation over unknown frames (held constant before the first and
+  after the last known frame); :func:`fill_rotation_gaps`: the same with SLERP on quaternions.
+
+Rotations (:func:`filter_rotations`): quaternions ``(T, J, 4)`` are first made sign-continuous
+over time (``q`` and ``-q`` are one rotation; a filter across a sign flip averages to nonsense),
+filtered per component, and renormalised. :func:`filter_motion` does that for a
+:class:`~motion3d.motion.Motion`'s rotations and filters its root positions (and translations).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.ndimage
+import scipy.signal
+import torch
+
+from motion3d.geometry.rotations import quat_fix_continuity, slerp
+from motion3d.motion import Motion
+
+__all__ = ["FILTERS", "DEFAULT_CUTOFF_HZ", "butterworth", "savgol", "median", "smooth", "fill_gaps",
+           "fill_rotation_gaps", "filter_rotations", "filter_motion", "gap_neighbours"]
+
+#: the filter kinds :func:`smooth` knows
+FILTERS = ("butterworth", "savgol", "median")
+#: the Butterworth filter's default cut-off (Hz): human motion has little energy above ~6 Hz
+DEFAULT_CUTOFF_HZ = 6.0
+
+
+def _frames(x: np.ndarray, axis: int) -> int:
+    return int(x.shape[axis])
+
+
+def butterworth(x: np.ndarray, fps: float, cutoff: float = DEFAULT_CUTOFF_HZ, order: int = 4, axis: int = 0
+                ) -> np.ndarray:
+    """Zero-phase Butterworth low-pass of ``x`` (time on ``axis``) sampled at ``fps``; ``cutoff`` in Hz
+    (at or above Nyquist: ``x`` unchanged). Same shape, float64."""
+    x = np.asarray(x, dtype=np.float64)
+    nyq = 0.5 * float(fps)
+    if not cutoff > 0:
+        raise ValueError(f"cutoff must be positive, got {cutoff}")
+    if cutoff >= nyq or _frames(x, axis) < 2:
+        return x.copy()
+    sos = scipy.signal.butter(int(order), cutoff / nyq, btype="low", output="sos")
+    # odd extension over a few periods of the cut-off keeps the ends from ringing
+    padlen = min(max(3 * (2 * len(sos) + 1), int(4 * fps / cutoff)), _frames(x, axis) - 1)
+    return scipy.signal.sosfiltfilt(sos, x, axis=axis, padlen=padlen)
+
+
+def savgol(x: np.ndarray, window: int = 9, polyorder: int = 3, axis: int = 0) -> np.ndarray:
+    """Savitzky-Golay smoothing over ``window`` frames (odd; shortened to the clip) with polynomials
+    of ``polyorder``. Same shape, float64."""
+    x = np.asarray(x, dtype=np.float64)
+    T = _frames(x, axis)
+    w = min(int(window), T if T % 2 else T - 1)
+    if w <= polyorder:
+        return x.copy()
+    if w % 2 == 0:
+        w -= 1
+    return scipy.signal.savgol_filter(x, w, int(polyorder), axis=axis, mode="interp")
+
+
+def median(x: np.ndarray, size: int = 5, axis: int = 0) -> np.ndarray:
+    """Running median over ``size`` frames (edges: nearest frame repeated). Same shape, float64."""
+    x = np.asarray(x, dtype=np.float64)
+    sizes = [1] * x.ndim
+    sizes[axis] = max(1, int(size))
+    return scipy.ndimage.median_filter(x, size=sizes, mode="nearest")
+
+
+def smooth(x: np.ndarray, kind: str, fps: float, axis: int = 0, **options: Any) -> np.ndarray:
+    """Filter ``x`` along ``axis`` with one of :data:`FILTERS` (``options``: that filter's arguments)."""
+    if kind == "butterworth":
+        return butterworth(x, fps, axis=axis, **options)
+    if kind == "savgol":
+        return savgol(x, axis=axis, **options)
+    if kind == "median":
+        return median(x, axis=axis, **options)
+    raise ValueError(f"unknown filter {kind!r}; known: {list(FILTERS)}")
+
+
+# ---------------------------------------------------------------------------------------------
+# gaps
+# ---------------------------------------------------------------------------------------------
+def gap_neighbours(known: torch.Tensor, dim: int = 0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """For a boolean ``known`` with time on ``dim``: ``(prev, next, t)``, the index of the last known
+    frame at or before each frame, of the first at or after it, and the interpolation weight between
+    them (0 at ``prev``). Frames before the first known frame take it on both sides (and after the
+    last likewise). Channels with no known frame get ``prev = next = 0``. Same shape as ``known``."""
+    known = known.bool()
+    T = known.shape[dim]
+    shape = [1] * known.dim()
+    shape[dim] = T
+    idx = torch.arange(T, device=known.device).view(shape).expand_as(known)
+    prev = torch.where(known, idx, torch.full_like(idx, -1)).cummax(dim).values
+    rev = torch.where(known, T - 1 - idx, torch.full_like(idx, -1)).flip(dim).cummax(dim).values.flip(dim)
+    nxt = torch.where(rev >= 0, T - 1 - rev, torch.full_like(idx, -1))
+    prev = torch.where(prev < 0, nxt, prev)
+    nxt = torch.where(nxt < 0, prev, nxt)
+    prev, nxt = prev.clamp(min=0), nxt.clamp(min=0)
+    span = (nxt - prev).clamp(min=1)
+    t = ((idx - prev).clamp(min=0).float() / span.float()).clamp(0.0, 1.0)
+    return prev, nxt, t
+
+
+def fill_gaps(x, known, dim: int = 0):
+    """Linear interpolation of ``x`` over the frames where ``known`` is False (time on ``dim``;
+    ``known`` broadcastable to ``x``): exact on signals linear in time. Before the first / after the
+    last known frame the nearest known value is held; a channel with no known frame keeps ``x``.
+    numpy in, numpy out; torch in, torch out (differentiable in ``x``)."""
+    is_np = not torch.is_tensor(x)
+    xt = torch.as_tensor(np.asarray(x, dtype=np.float64)) if is_np else x
+    kt = torch.as_tensor(np.asarray(known)) if not torch.is_tensor(known) else known
+    kt = kt.to(xt.device).bool().expand_as(xt)
+    prev, nxt, t = gap_neighbours(kt, dim)
+    a, b = xt.gather(dim, prev), xt.gather(dim, nxt)
+    filled = a + (b - a) * t.to(xt.dtype)
+    any_known = kt.any(dim, keepdim=True)
+    out = torch.where(kt | ~any_known, xt, filled)
+    return out.numpy() if is_np else out
+
+
+def fill_rotation_gaps(q: np.ndarray, known: np.ndarray) -> np.ndarray:
+    """SLERP over unknown frames of quaternions ``q (T, J, 4)`` xyzw where ``known (T, J)`` is False
+    (values there are ignored, NaN allowed); ends held. ``(T, J, 4)`` float64, unit quaternions."""
+    qt = torch.as_tensor(np.asarray(q, dtype=np.float64))
+    kt = torch.as_tensor(np.asarray(known, dtype=bool))
+    qt = torch.where(kt[..., None], qt, torch.zeros_like(qt))
+    prev, nxt, t = gap_neighbours(kt, 0)  # (T, J)
+    a = qt.gather(0, prev[..., None].expand_as(qt))
+    b = qt.gather(0, nxt[..., None].expand_as(qt))
+    filled = slerp(a, b, t.double())
+    out = torch.where(kt[..., None], qt, filled)
+    none = ~kt.any(0)  # joints never known: identity
+    if bool(none.any()):
+        ident = torch.tensor([0.0, 0.0, 0.0, 1.0], dtype=out.dtype)
+        out[:, none] = ident
+    return out.numpy()
+
+
+# ---------------------------------------------------------------------------------------------
+# rotations and clips
+# ---------------------------------------------------------------------------------------------
+def filter_rotations(q: np.ndarray, kind: str, fps: float, **options: Any) -> np.ndarray:
+    """Filter quaternions ``q (T, J, 4)`` xyzw over time: sign-continuous first, each component
+    filtered, renormalised. ``(T, J, 4)`` float64."""
+    qc = quat_fix_continuity(torch.as_tensor(np.asarray(q, dtype=np.float64)), dim=0).numpy()
+    f = smooth(qc, kind, fps, axis=0, **options)
+    n = np.linalg.norm(f, axis=-1, keepdims=True)
+    return np.where(n > 1e-9, f / np.maximum(n, 1e-12), qc)
+
+
+def filter_motion(motion: Motion, kind: str, **options: Any) -> Motion:
+    """``motion`` with its rotations (:func:`filter_rotations`), root positions and translations
+    filtered by ``kind`` (one of :data:`FILTERS`). A new Motion."""
+    fps = motion.fps
+    rot = filter_rotations(motion.rotations, kind, fps, **options)
+    root = smooth(motion.root_positions, kind, fps, axis=0, **options)
+    tr = None if motion.translations is None else smooth(motion.translations, kind, fps, axis=0, **options)
+    return motion.replace(rotations=rot, root_positions=root, translations=tr)

@@ -1,0 +1,101 @@
+"""Motion-capture clean-up (task ``"cleanup"``) with :class:`motion3d.models.motion.CleanupNet`.
+
+Training step, top to bottom:
+
+1. the clean window ``x (B, T, D)`` from the :class:`~motion3d.data.mocap.MocapDataModule` is
+   corrupted on the fly (:func:`motion3d.data.corrupt.corrupt_features`, the task's
+   ``corruption`` config: jitter, spikes, swaps, gaps, foot sliding, each with its probability);
+2. :func:`net_input` hides what a capture cannot be trusted to give: the channels of missing
+   joints (filled by linear interpolation over time, and flagged in the mask) and the foot-contact
+   channels (derived from the corrupted clip at inference, so never shown to the network);
+3. the network predicts the clean window; the loss is :meth:`MotionTask.reconstruction_losses`
+   (features, joint positions through forward kinematics, contacts, velocities, foot slide)
+   against the clean window, weighted by the config's ``weights``.
+
+Why corruption lives in the task rather than in the datamodule: the batch is already a tensor on
+the training device, the corruption needs the representation and statistics the task holds
+(its :class:`MotionContext`), checkpoints keep naming the plain ``MocapDataModule``, and the task's
+hyper-parameters (stored in every checkpoint) carry the corruption the evaluation measures against.
+
+Validation corrupts with a generator seeded by the batch index: the same corruptions every epoch.
+"""
+from __future__ import annotations
+
+from typing import Mapping
+
+import torch
+
+from motion3d.data.corrupt import Corruption, corrupt_features
+from motion3d.ops.filters import fill_gaps
+from motion3d.tasks.base import MotionTask, NetFactory
+from motion3d.tasks.context import MotionContext
+from motion3d.tasks.losses import ReconstructionWeights
+
+__all__ = ["CleanupTask", "TASK_NAME", "net_input", "hidden_channels"]
+
+TASK_NAME = "cleanup"
+
+
+def hidden_channels(ctx: MotionContext) -> torch.Tensor:
+    """``(D,)`` bool: channels the network never sees (the foot contacts)."""
+    mask = torch.zeros(ctx.dim, dtype=torch.bool)
+    if "contacts" in ctx.representation.layout:
+        mask[ctx.representation.slice("contacts")] = True
+    return mask
+
+
+def net_input(ctx: MotionContext, x: torch.Tensor, known: torch.Tensor | None = None
+              ) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(x_in, known_in)`` for the network from normalised features ``x (B, T, D)`` and their mask
+    ``known (B, T, D)`` (default all known): the contact channels marked unknown and zeroed (the
+    mean), every other unknown entry linearly interpolated over time from the known frames around it
+    (:func:`motion3d.ops.filters.fill_gaps`; a channel unknown in the whole window keeps the values
+    given, which the caller fills: SLERP from outside the window, identity rotations as a last resort)."""
+    k = torch.ones_like(x, dtype=torch.bool) if known is None else known.bool()
+    k = k & ~hidden_channels(ctx).to(x.device)
+    filled = fill_gaps(x, k, dim=-2)  # a channel unknown in the whole window keeps its values
+    contacts = hidden_channels(ctx).to(x.device)
+    return torch.where(contacts, torch.zeros_like(filled), filled), k
+
+
+class CleanupTask(MotionTask):
+    """Train a clean-up network on corrupted clean windows (see the module docstring).
+
+    Args:
+        net: :class:`CleanupNet` (or its class with arguments, from a config).
+        weights: :class:`ReconstructionWeights` of the clean-motion prediction.
+        corruption: ``{kind: {param: value}}`` (:class:`motion3d.data.corrupt.Corruption`; kinds
+            left out are not applied; ``None``: every kind with the defaults).
+        Others: see :class:`MotionTask`.
+    """
+
+    task_name = TASK_NAME
+    weights_type = ReconstructionWeights
+
+    def __init__(self, net: NetFactory, weights: ReconstructionWeights | None = None,
+                 corruption: Mapping[str, Mapping[str, float] | None] | None = None, lr: float = 1e-3,
+                 weight_decay: float = 1e-4, warmup_steps: int = 100, min_lr_ratio: float = 0.05, loss: str = "l1",
+                 video_every_n_epochs: int = 0, video_samples: int = 4):
+        super().__init__(net, weights=weights, lr=lr, weight_decay=weight_decay, warmup_steps=warmup_steps,
+                         min_lr_ratio=min_lr_ratio, loss=loss, video_every_n_epochs=video_every_n_epochs,
+                         video_samples=video_samples)
+        self.corruption = Corruption.of(corruption)  # checked now, not at the first step
+        self.hparams["corruption"] = self.corruption.to_dict()
+
+    def _step(self, batch, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
+        ctx = self._require()
+        x = batch["x"]
+        with torch.no_grad():
+            xc, known, _ = corrupt_features(ctx.representation, ctx.normalizer, x, self.corruption, generator)
+            xi, ki = net_input(ctx, xc.to(x.dtype), known)
+        return self.reconstruction_losses(self.net(xi, ki), x)
+
+    def training_step(self, batch, batch_idx: int) -> torch.Tensor:
+        losses = self._step(batch)
+        self.log_losses("train", losses, batch["x"].shape[0])
+        return losses["loss"]
+
+    def validation_step(self, batch, batch_idx: int) -> None:
+        g = torch.Generator().manual_seed(1000 + batch_idx)  # the same corruptions every epoch
+        losses = self._step(batch, g)
+        self.log_losses("val", losses, batch["x"].shape[0])
