@@ -32,6 +32,21 @@ __all__ = ["OutputError", "check_output", "atomic_output", "AtomicFile", "exit_o
 PathLike = str | os.PathLike
 
 
+def _umask() -> int:
+    """The process's umask (read from /proc where there is one: setting it to read it back is racy
+    with other threads)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 class OutputError(ValueError):
     """An output path that must not be written (the message names it and says why)."""
 
@@ -89,7 +104,8 @@ class AtomicFile:
     calling :meth:`discard` after :meth:`commit` does nothing.
 
     The temporary file is created empty (``tempfile.mkstemp``: a fresh name, never an existing
-    file); writers may replace or truncate it.
+    file) with the mode of any new file (0o666 under the umask, not mkstemp's 0o600); writers may
+    replace or truncate it.
     """
 
     def __init__(self, path: PathLike):
@@ -98,6 +114,8 @@ class AtomicFile:
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.",
                                    suffix=f".tmp{self.path.suffix}")
         os.close(fd)
+        # mkstemp makes the file 0o600; an output is an ordinary file: 0o666 under the umask, like open()
+        os.chmod(tmp, 0o666 & ~_umask())
         self.tmp = Path(tmp)
         self.done = False
 

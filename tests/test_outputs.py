@@ -107,3 +107,17 @@ def test_exit_on_sigterm_is_harmless_outside_the_main_thread():
     t.start()
     t.join()
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+def test_outputs_get_the_mode_of_any_new_file_not_mkstemps_0600(tmp_path):
+    out = tmp_path / "clip.bvh"
+    old = os.umask(0o027)
+    try:
+        with atomic_output(out) as tmp:
+            tmp.write_bytes(b"x")
+    finally:
+        os.umask(old)
+    assert out.stat().st_mode & 0o777 == 0o640       # 0o666 under the umask 0o027
+    with atomic_output(tmp_path / "b.bvh") as tmp:
+        tmp.write_bytes(b"x")
+    assert (tmp_path / "b.bvh").stat().st_mode & 0o777 == 0o666 & ~old

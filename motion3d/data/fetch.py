@@ -14,10 +14,11 @@ stamp records the archive's sha256).
 Nothing from a manifest or an archive may write outside the dataset folder:
 
 * a manifest ``path`` (or ``extract_to``) that is absolute or climbs out with ``..`` is refused;
-* tar archives are extracted with the ``data`` extraction filter (:func:`tarfile.data_filter`:
-  no absolute names, no links or members pointing outside, no device files, setuid/setgid/sticky
-  bits cleared, no foreign ownership); only regular files and folders are extracted;
-* each zip member's path must stay inside the destination;
+* only regular files and folders are extracted from zip and tar archives (no links, devices or
+  fifos), each member's path must stay inside the destination, and the files are written by this
+  process (so owned by the user, mode 0o644, or 0o755 for executables, under the umask: no
+  setuid/setgid/sticky bits, no foreign ownership). This does not depend on
+  :func:`tarfile.data_filter`, which Python 3.11.2 (Debian bookworm) lacks;
 * the total extracted size is bounded (archive bombs): by ``max_extracted_size`` (bytes) of the
   manifest entry when given, else :data:`EXTRACT_RATIO` times the archive's size but at least
   :data:`EXTRACT_FLOOR`. The members' declared sizes are summed before anything is written, and the
@@ -190,72 +191,80 @@ def _too_big(archive: Path, declared: int, limit: int) -> FetchError:
                       f"(an archive bomb? set max_extracted_size in the manifest entry if it is genuine)")
 
 
-def _extract_zip(z: zipfile.ZipFile, archive: Path, dest: Path, limit: int) -> list[str]:
-    infos = z.infolist()
-    for info in infos:
-        _inside(dest, info.filename, f"{archive}: member")
-    declared = sum(i.file_size for i in infos)
+class _Members:
+    """One archive's members as ``(name, is_dir, declared size, executable, open)``: the zip and tar
+    readers differ only in how they list and open members, so both extract through :func:`_write_members`."""
+
+    @staticmethod
+    def of_zip(z: zipfile.ZipFile):
+        for i in z.infolist():
+            yield i.filename, i.is_dir(), i.file_size, bool((i.external_attr >> 16) & 0o111), \
+                (lambda i=i: z.open(i))
+
+    @staticmethod
+    def of_tar(t: tarfile.TarFile):
+        # links, devices and fifos are never extracted; only regular files and folders
+        for m in t.getmembers():
+            if m.isfile() or m.isdir():
+                yield m.name, m.isdir(), m.size, bool(m.mode & 0o111), (lambda m=m: t.extractfile(m))
+
+
+def _write_members(members: list, archive: Path, dest: Path, limit: int) -> list[str]:
+    """Write the members ourselves: paths checked to stay in ``dest``, files created by this process
+    (so owned by the user, mode 0o644 or 0o755 under the umask: never setuid/setgid/sticky), declared
+    sizes summed before writing and bytes counted while streaming. On any failure the files written
+    so far are removed."""
+    for name, *_ in members:
+        _inside(dest, name, f"{archive}: member")
+    declared = sum(size for _, is_dir, size, _, _ in members if not is_dir)
     if declared > limit:
         raise _too_big(archive, declared, limit)
     written: list[Path] = []
     total = 0
     try:
-        for info in infos:
-            target = dest / info.filename
-            if info.is_dir():
+        for name, is_dir, declared_size, executable, open_member in members:
+            target = dest / name
+            if is_dir:
                 target.mkdir(parents=True, exist_ok=True)
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
-            with z.open(info) as src, open(target, "wb") as out:
-                written.append(target)
+            target.unlink(missing_ok=True)     # never write through a link already in the folder
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o755 if executable else 0o644)
+            written.append(target)
+            with open_member() as src, os.fdopen(fd, "wb") as out:
                 size = 0
                 for chunk in iter(lambda: src.read(_CHUNK), b""):
                     size += len(chunk)
                     total += len(chunk)
-                    if size > info.file_size or total > limit:
-                        raise FetchError(f"{archive}: member {info.filename!r} inflates past its declared size "
-                                         f"({info.file_size} bytes) or the limit ({limit} bytes); extraction stopped")
+                    if size > declared_size or total > limit:
+                        raise FetchError(f"{archive}: member {name!r} inflates past its declared size "
+                                         f"({declared_size} bytes) or the limit ({limit} bytes); extraction stopped")
                     out.write(chunk)
     except BaseException as e:
         for p in written:
             p.unlink(missing_ok=True)
         if isinstance(e, (zipfile.BadZipFile, zlib_error)):
             raise FetchError(f"{archive}: damaged zip archive: {e}") from None
+        if isinstance(e, (tarfile.TarError, EOFError)):
+            raise FetchError(f"{archive}: damaged tar archive: {e}") from None
         raise
-    return [i.filename for i in infos]
-
-
-def _extract_tar(t: tarfile.TarFile, archive: Path, dest: Path, limit: int) -> list[str]:
-    if not hasattr(tarfile, "data_filter"):
-        raise FetchError(f"{archive}: this Python has no tar extraction filters (3.10.12+ / 3.11.4+ needed); "
-                         f"refusing to extract a tar archive without them")
-    members = [m for m in t.getmembers() if m.isfile() or m.isdir()]
-    for m in members:
-        _inside(dest, m.name, f"{archive}: member")
-    declared = sum(m.size for m in members if m.isfile())
-    if declared > limit:
-        raise _too_big(archive, declared, limit)
-    try:
-        t.extractall(dest, members=members, filter="data")
-    except tarfile.FilterError as e:
-        raise FetchError(f"{archive}: refused member: {e}") from None
-    return [m.name for m in members]
+    return [name for name, *_ in members]
 
 
 def extract_archive(archive: Path, dest: Path, max_bytes: int | None = None) -> list[Path]:
     """Extract a zip or tar (``.tar``, ``.tar.gz``, ``.tgz``, ``.tar.bz2``, ``.tar.xz``) into
-    ``dest``; members that would land outside ``dest`` are refused, tar members go through the
-    ``data`` filter, and the total size is bounded by :func:`extract_limit` (see the module
+    ``dest``; members that would land outside ``dest`` are refused, only files and folders are
+    written, and the total size is bounded by :func:`extract_limit` (see the module
     docstring). Returns the top-level paths."""
     archive = Path(archive)
     limit = extract_limit(archive, max_bytes)
     dest.mkdir(parents=True, exist_ok=True)
     if zipfile.is_zipfile(archive):
         with zipfile.ZipFile(archive) as z:
-            names = _extract_zip(z, archive, dest, limit)
+            names = _write_members(list(_Members.of_zip(z)), archive, dest, limit)
     elif tarfile.is_tarfile(archive):
         with tarfile.open(archive) as t:
-            names = _extract_tar(t, archive, dest, limit)
+            names = _write_members(list(_Members.of_tar(t)), archive, dest, limit)
     else:
         raise FetchError(f"{archive}: marked extract: true but is neither a zip nor a tar archive")
     return sorted({dest / Path(n).parts[0] for n in names if Path(n).parts})

@@ -34,6 +34,10 @@ def classifier_outputs(classifier, x: torch.Tensor, batch_size: int = 256) -> tu
     return torch.cat(feats), {k: torch.cat(v) for k, v in logits.items()}
 
 
+#: k of the improved precision/recall manifolds (Kynkaanniemi et al. 2019); groups of <= k clips get NaN
+PR_NEIGHBOURS = 3
+
+
 @torch.no_grad()
 def generation_metrics(ctx: MotionContext, clips: torch.Tensor, labels: dict[str, torch.Tensor], classifier=None,
                        classifier_ctx: MotionContext | None = None, real_features: torch.Tensor | None = None,
@@ -61,8 +65,11 @@ def generation_metrics(ctx: MotionContext, clips: torch.Tensor, labels: dict[str
             out[f"accuracy_{kind}"] = recognition_accuracy(lg, labels[kind])
     if real_features is not None:
         out["fid"] = fid(feats.numpy(), np.asarray(real_features))
-        precision, recall = precision_recall(torch.as_tensor(np.asarray(real_features)), feats)
-        out["precision"], out["recall"] = float(precision), float(recall)
+        real = torch.as_tensor(np.asarray(real_features))
+        if min(len(real), len(feats)) > PR_NEIGHBOURS:
+            out["precision"], out["recall"] = precision_recall(real, feats, k=PR_NEIGHBOURS)
+        else:  # a per-style group of a few clips: the k-NN manifolds are undefined
+            out["precision"] = out["recall"] = float("nan")
     out["diversity"] = diversity(feats.numpy(), seed=seed)
     key = "content" if "content" in labels and (labels["content"] >= 0).any() else "style"
     try:

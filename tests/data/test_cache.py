@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 
 import numpy as np
 
 from motion3d.data.cache import ArrayCache, cache_disabled, file_digest, file_digests
 from motion3d.data.mocap import MocapDataModule
+
+from tests.copying import copy_writable
 
 
 def _same_size_edit(path, old: bytes, new: bytes) -> None:
@@ -49,12 +50,12 @@ def test_disabled_cache_reads_and_writes_nothing(tmp_path, monkeypatch):
 
 def test_datamodule_does_not_serve_stale_features_after_an_edit_keeping_size_and_mtime(bandai_dir, tmp_path):
     root = tmp_path / "set"
-    shutil.copytree(bandai_dir / "cfg", root / "cfg")
+    copy_writable(bandai_dir / "cfg", root / "cfg")
     (root / "data").mkdir()
     names = ["dataset-1_bow_angry_001", "dataset-1_bow_childish_001", "dataset-1_bow_giant_001"]
     for n in names:
         for f in (bandai_dir / "data").glob(n + ".*"):
-            shutil.copy2(f, root / "data" / f.name)
+            copy_writable(f, root / "data" / f.name)
 
     def setup():
         dm = MocapDataModule([str(root)], cache_dir=str(tmp_path / "cache"), window=30, stride=10,
@@ -84,11 +85,11 @@ def test_datamodule_does_not_serve_stale_features_after_an_edit_keeping_size_and
 def test_datamodule_with_caching_off_writes_no_cache(bandai_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("MOTION3D_NO_CACHE", "1")
     root = tmp_path / "set"
-    shutil.copytree(bandai_dir / "cfg", root / "cfg")
+    copy_writable(bandai_dir / "cfg", root / "cfg")
     (root / "data").mkdir()
     for n in ("dataset-1_bow_angry_001", "dataset-1_bow_giant_001"):
         for f in (bandai_dir / "data").glob(n + ".*"):
-            shutil.copy2(f, root / "data" / f.name)
+            copy_writable(f, root / "data" / f.name)
     for _ in range(2):
         dm = MocapDataModule([str(root)], cache_dir=str(tmp_path / "cache"), window=30, stride=10,
                              split=[1.0, 0.0, 0.0])

@@ -236,6 +236,14 @@ def test_tar_members_lose_setuid_and_foreign_owners_and_cannot_escape(tmp_path):
         with pytest.raises(FetchError, match="outside"):
             extract_archive(bad, tmp_path / "out2")
         assert not (tmp_path / "escape.txt").exists() and not os.path.exists("/tmp/motion3d_abs_escape.txt")
+    with tarfile.open(tmp_path / "d.tar", "w") as t:        # links are never extracted
+        link = tarfile.TarInfo("data/passwd")
+        link.type, link.linkname = tarfile.SYMTYPE, "/etc/passwd"
+        t.addfile(link)
+        t.addfile(tarfile.TarInfo("data/empty.txt"), io.BytesIO(b""))
+    extract_archive(tmp_path / "d.tar", tmp_path / "out4")
+    assert not os.path.lexists(tmp_path / "out4" / "data" / "passwd")
+    assert (tmp_path / "out4" / "data" / "empty.txt").stat().st_size == 0
     bomb = tar(tmp_path / "c.tar.gz", [("data/zeros.bin", 0o644, 0, bytes(2 << 20))])
     with pytest.raises(FetchError, match="more than the limit"):
         extract_archive(bomb, tmp_path / "out3", max_bytes=1 << 20)

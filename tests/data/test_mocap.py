@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import io
 import logging
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +15,8 @@ from motion3d.data.split import SPLITS, split_by_file, split_counts
 from motion3d.data.windows import window_starts
 from motion3d.features import Normalizer
 from motion3d.io import bvh
+
+from tests.copying import copy_writable
 
 WINDOW, STRIDE = 30, 10
 BOW = ["*bow*"]  # 15 clips of 70-221 frames, one per style of set 1
@@ -42,13 +43,13 @@ def dm(bandai_dir, cache_dir) -> MocapDataModule:
 
 def copy_dataset(src: Path, dst: Path, names: list[str]) -> Path:
     """A Bandai-Namco style folder (``cfg/`` + ``data/``) holding copies of some clips."""
-    shutil.copytree(src / "cfg", dst / "cfg")
+    copy_writable(src / "cfg", dst / "cfg")
     (dst / "data").mkdir(parents=True)
     for n in names:
         for ext in (".bvh", ".json"):
             f = src / "data" / (n + ext)
             if f.exists():
-                shutil.copy2(f, dst / "data" / f.name)
+                copy_writable(f, dst / "data" / f.name)
     return dst
 
 
@@ -299,7 +300,7 @@ def test_short_clip(bandai_dir, tmp_path):
 
 def test_skeleton_mismatch(bandai_dir, cmu_dir, tmp_path):
     root = copy_dataset(bandai_dir, tmp_path / "set", SMALL)
-    shutil.copy2(cmu_dir / "example.bvh", root / "data" / "cmu_example.bvh")
+    copy_writable(cmu_dir / "example.bvh", root / "data" / "cmu_example.bvh")
     m = make_dm([root], tmp_path / "cache", split=[0.5, 0.25, 0.25])
     m.setup()
     assert [p.name for p, _ in m.rejected] == ["cmu_example.bvh"]
@@ -345,7 +346,7 @@ def test_bad_arguments(bandai_dir, tmp_path):
 
 def test_from_metadata_uses_the_checkpoint_statistics(dm, bandai_dir, cmu_dir, tmp_path):
     root = copy_dataset(bandai_dir, tmp_path / "set", SMALL)
-    shutil.copy2(cmu_dir / "example.bvh", root / "data" / "cmu_example.bvh")
+    copy_writable(cmu_dir / "example.bvh", root / "data" / "cmu_example.bvh")
     meta = dm.metadata()
     ev = MocapDataModule.from_metadata(meta, [str(root)], cache_dir=str(tmp_path / "cache"), stride=5)
     ev.setup()
@@ -465,7 +466,7 @@ def _plain_folder(bandai_dir: Path, dst: Path, names: list[str]) -> Path:
     dst.mkdir(parents=True)
     for n in names:
         for ext in (".bvh", ".json"):
-            shutil.copy2(bandai_dir / "data" / (n + ext), dst / (n + ext))
+            copy_writable(bandai_dir / "data" / (n + ext), dst / (n + ext))
     return dst
 
 

@@ -2,8 +2,6 @@
 (motion3d.evaluate.predict): issue 17 items 5 and 13."""
 from __future__ import annotations
 
-import shutil
-
 import pytest
 import torch
 
@@ -12,6 +10,8 @@ from motion3d.evaluate.data import evaluation_datamodule
 from motion3d.evaluate.predict import BOTH_BASELINES, format_table, merge_baseline_rows
 from motion3d.tasks.context import ContextMismatch, MotionContext
 from motion3d.tasks.predict import prediction_errors
+
+from tests.copying import copy_writable
 
 CLIPS = ["dataset-1_walk_normal_001", "dataset-1_walk_angry_001", "dataset-1_bow_angry_001"]
 
@@ -22,12 +22,12 @@ def trained(bandai_dir, tmp_path_factory):
     clips: label JSON beside them, no cfg/ tables."""
     tmp = tmp_path_factory.mktemp("evaldata")
     labelled, plain = tmp / "labelled", tmp / "plain"
-    shutil.copytree(bandai_dir / "cfg", labelled / "cfg")
+    copy_writable(bandai_dir / "cfg", labelled / "cfg")
     for d in (labelled / "data", plain):
         d.mkdir(parents=True)
         for n in CLIPS:
             for ext in (".bvh", ".json"):
-                shutil.copy2(bandai_dir / "data" / (n + ext), d / (n + ext))
+                copy_writable(bandai_dir / "data" / (n + ext), d / (n + ext))
     dm = MocapDataModule([str(labelled)], window=40, stride=20, split=[1, 0, 0], cache_dir=str(tmp / "cache"))
     dm.setup()
     ctx = MotionContext.from_datamodule(dm)

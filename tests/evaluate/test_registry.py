@@ -12,7 +12,7 @@ from motion3d.paths import REPO_ROOT
 
 
 def test_every_task_with_checkpoints_has_one_evaluator():
-    assert evaluate.names() == ["classify", "diffuse", "generate", "predict", "recognize", "retarget", "stylize"]
+    assert evaluate.names() == ["classify", "cleanup", "diffuse", "generate", "predict", "recognize", "retarget", "stylize"]
     for name in evaluate.names():
         ev = evaluate.get(name)
         assert ev.name == name and callable(ev.run)
@@ -74,7 +74,7 @@ def test_tool_help_without_a_checkpoint(capsys):
         mod.main(["--help"])
     out = capsys.readouterr().out
     assert info.value.code == 0
-    assert "known tasks: classify, diffuse, generate, predict, recognize, retarget, stylize" in out
+    assert "known tasks: classify, cleanup, diffuse, generate, predict, recognize, retarget, stylize" in out
     assert "`--ckpt X --help` shows the options of checkpoint X's task" in out
     with pytest.raises(SystemExit) as info:
         mod.main(["--data", "somewhere"])

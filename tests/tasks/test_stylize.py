@@ -12,6 +12,8 @@ import torch
 from motion3d.paths import REPO_ROOT
 from motion3d.tasks.checkpoint import load_motion_checkpoint
 
+from tests.copying import copy_writable
+
 CONFIG = REPO_ROOT / "configs" / "style" / "bandai_style.yaml"
 SUBSET = '["*_walk_*_001.bvh"]'
 
@@ -159,7 +161,7 @@ def test_evaluate_prints_identity_and_model_table(style_ckpt, cache, tmp_path_fa
         for ext in ("bvh", "json"):
             name = f"dataset-1_walk_{style}_001.{ext}"
             shutil.copy(bandai_dir / "data" / name, folder / name)
-    shutil.copytree(bandai_dir / "cfg", folder / "cfg")
+    copy_writable(bandai_dir / "cfg", folder / "cfg")
     result = _tool("evaluate").main(["--ckpt", str(style_ckpt), "--classifier", str(clf), "--data", str(folder)])
     out = capsys.readouterr().out
     assert "identity (content)" in out and "model" in out and "per target style" in out

@@ -14,6 +14,8 @@ import torch
 
 from motion3d.paths import REPO_ROOT
 
+from tests.copying import copy_writable
+
 CONFIGS = REPO_ROOT / "configs" / "motion"
 SUBSET = '["*_walk_*_001.bvh"]'
 
@@ -85,7 +87,7 @@ def test_prediction_config_evaluate_and_sample(config, cache, bandai_dir, cmu_di
         for f in sorted(src.glob("dataset-1_walk_normal_00[13].*")) + sorted(src.glob("dataset-1_run_normal_001.*")):
             (folder / "data").mkdir(parents=True, exist_ok=True)
             shutil.copy(f, folder / "data" / f.name)
-        shutil.copytree(bandai_dir / "cfg", folder / "cfg")
+        copy_writable(bandai_dir / "cfg", folder / "cfg")
         res = _tool("evaluate").main(["--ckpt", str(last), "--data", str(folder)])
         assert res["windows"] > 0 and str(folder) in res["source"]
         walk = _tool("evaluate").main(["--ckpt", str(last), "--data", str(folder), "--content", "walk"])
