@@ -15,9 +15,9 @@ edit, --mapping reads an edited one back. The output keeps the target's hierarch
 channel layout. --video renders the source and the result side by side; --html writes them side by
 side as one self-contained page that plays offline in a browser ("input: SRC" | "output: OUT").
 
-Outputs (-o, --video, --save-mapping, --html) are checked before any work: writing onto an input is always
-refused, an existing file is replaced only with --force, and each is written to a temporary file
-beside it and renamed at the end (an interrupted run leaves no half-written file).
+Outputs (-o, --video, --save-mapping, --html) are checked before any work: writing onto an input
+is always refused, an existing file is replaced only with --force, and each is written to a
+temporary file beside it and renamed at the end (an interrupted run leaves no half-written file).
 
 --method learned --ckpt X uses a skeleton-aware network trained on two skeleton domains
 (configs/retarget/): the source's skeleton picks the encoder, the target's the decoder; each must
@@ -61,7 +61,7 @@ def main(argv=None) -> int:
     ap.add_argument("--save-mapping", help="write the mapping used as YAML")
     ap.add_argument("--print-mapping", action="store_true", help="print the mapping used")
     ap.add_argument("--video", help="render source and result side by side (.mp4 or .gif)")
-    ap.add_argument("--html", help="write source and result side by side as one offline HTML page (.html)")
+    ap.add_argument("--html", metavar="OUT.html", help="write source and result side by side as one offline HTML page")
     ap.add_argument("--feet-on-floor", action="store_true", help="shift the result so its feet reach the floor")
     ap.add_argument("--cleanup-feet", action="store_true", help="keep feet planted on contact frames (IK)")
     ap.add_argument("--no-scale-root", action="store_true", help="keep the source's root path unscaled")
