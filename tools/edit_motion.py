@@ -2,6 +2,7 @@
 clip's root path, or follow a few of another clip's joints; BVH on the clip's skeleton.
 
     python tools/edit_motion.py CLIP.bvh --ckpt DIFF.ckpt --fill 30:60 -o filled.bvh [--video filled.mp4]
+        [--html filled.html]
     python tools/edit_motion.py CLIP.bvh --ckpt DIFF.ckpt --extend 60 -o longer.bvh
     python tools/edit_motion.py CLIP.bvh --ckpt DIFF.ckpt --root-from OTHER.bvh -o along.bvh
     python tools/edit_motion.py CLIP.bvh --ckpt DIFF.ckpt --joints-from OTHER.bvh --joints head,hands,feet -o tracked.bvh
@@ -11,7 +12,9 @@ it first and back afterwards (analytic retargeting, said on the terminal). Known
 (the frames around a gap, the prefix of an extension, the root path) are kept exactly; joint
 positions are followed through forward kinematics (reconstruction guidance). --root-from and
 --joints-from generate a motion of OTHER's length, placed where OTHER starts (CLIP gives the
-skeleton). Outputs are checked before any work and written atomically; --force replaces them.
+skeleton). --video renders the input and the result side by side; --html writes them (with OTHER
+between them for --root-from / --joints-from) as one self-contained page that plays offline in a
+browser. Outputs are checked before any work and written atomically; --force replaces them.
 """
 from __future__ import annotations
 
@@ -26,7 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from motion3d.io import FormatError, bvh  # noqa: E402
 from motion3d.io.registry import load_motion  # noqa: E402
 from motion3d.motion import Motion  # noqa: E402
-from motion3d.outputs import OutputError, atomic_output, exit_on_sigterm  # noqa: E402
+from motion3d.outputs import OutputError, atomic_output, check_output, exit_on_sigterm  # noqa: E402
+from motion3d.render.clip import from_motion  # noqa: E402
 from motion3d.render.encode import check_clip_outputs  # noqa: E402
 from motion3d.render.skeleton_video import save_video  # noqa: E402
 from motion3d.retarget import retarget  # noqa: E402
@@ -52,6 +56,16 @@ def _onto(editor: MotionEditor, clip: Motion, path: str) -> tuple[Motion, bool]:
     return editor.ctx.conform(clip, path, "input", allow_retarget=True), moved
 
 
+def _html_writer(path: str, inputs, force: bool):
+    """Before any work: check the --html page's path; the page writer (:mod:`motion3d.render.web`)."""
+    check_output(path, inputs=inputs, force=force, suffixes=(".html",), what="--html")
+    try:
+        from motion3d.render import web
+    except ImportError as e:  # viser is the optional 'web' extra
+        raise OutputError(path, f"--html needs viser ({e}); pip install 'motion3d[web]'") from None
+    return web
+
+
 def main(argv: list[str] | None = None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("clip", help="the clip to edit (BVH, or any motion format motion3d reads)")
@@ -65,6 +79,8 @@ def main(argv: list[str] | None = None) -> dict:
                    help="with --joints-from: joint names or the groups head, hands, feet, hips (comma-separated)")
     p.add_argument("-o", "--out", required=True, help="output BVH")
     p.add_argument("--video", help="also render the input and the result side by side (.mp4 or .gif)")
+    p.add_argument("--html", metavar="OUT.html",
+                   help="also write the input and the result (and OTHER) as one offline HTML page")
     p.add_argument("--label", help="content=NAME,style=NAME for the generated part (default: unconditional)")
     p.add_argument("--steps", type=int, help="denoising steps (default: the checkpoint's)")
     p.add_argument("--guidance", type=float, help="classifier-free guidance weight (default: the checkpoint's)")
@@ -76,6 +92,7 @@ def main(argv: list[str] | None = None) -> dict:
     inputs = (args.clip, args.ckpt, other)
     try:
         check_clip_outputs(args.out, args.video, inputs=inputs, force=args.force)
+        web = _html_writer(args.html, inputs, args.force) if args.html else None
     except OutputError as e:
         p.error(str(e))
     try:
@@ -89,6 +106,7 @@ def main(argv: list[str] | None = None) -> dict:
             labels[kind] = name
         options = {"steps": args.steps, "guidance": args.guidance, "seed": args.seed, "labels": labels or None}
         clip = load_motion(args.clip)
+        other_clip = None
         m, moved = _onto(editor, clip, args.clip)
         scale = editor.ctx.fps / clip.fps  # the clip's frame numbers -> the checkpoint's
         if args.fill:
@@ -101,7 +119,8 @@ def main(argv: list[str] | None = None) -> dict:
         elif args.extend is not None:
             out = editor.extend(m, max(1, round(args.extend * scale)), **options)
         else:
-            o, moved_other = _onto(editor, load_motion(other), other)
+            other_clip = load_motion(other)
+            o, moved_other = _onto(editor, other_clip, other)
             moved = moved or moved_other
             out = (editor.root_from(o, **options) if args.root_from else
                    editor.joints_from(o, [j.strip() for j in args.joints.split(",") if j.strip()], **options))
@@ -119,10 +138,18 @@ def main(argv: list[str] | None = None) -> dict:
     with atomic_output(args.out) as tmp:
         bvh.save(out, tmp)
     print(f"wrote {args.out} ({out.num_frames} frames at {out.fps:g} fps)")
-    result = {"bvh": str(args.out), "frames": out.num_frames, "video": None}
+    result = {"bvh": str(args.out), "frames": out.num_frames, "video": None, "html": None}
     if args.video:
         result["video"] = save_video([clip, out], args.video, panel_size=(320, 320))["path"]
         print(f"video: {result['video']} (input | result)")
+    if web is not None:
+        clips = [from_motion(clip, f"input: {Path(args.clip).name}")]
+        if other_clip is not None:
+            how = "root path from" if args.root_from else "joints from"
+            clips.append(from_motion(other_clip, f"{how}: {Path(other).name}"))
+        clips.append(from_motion(out, f"result: {Path(args.out).name}"))
+        result["html"] = web.export_html(clips, args.html)["path"]
+        print(f"page: {result['html']} ({' | '.join(c.name for c in clips)})")
     return result
 
 

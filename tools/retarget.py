@@ -2,7 +2,7 @@
 """Retarget a clip onto another skeleton (the hierarchy of TARGET.bvh).
 
     python tools/retarget.py SRC --target TARGET.bvh -o OUT.bvh [--method analytic|learned --ckpt X]
-        [--mapping map.yaml] [--save-mapping map.yaml] [--print-mapping] [--video out.mp4]
+        [--mapping map.yaml] [--save-mapping map.yaml] [--print-mapping] [--video out.mp4] [--html out.html]
         [--feet-on-floor] [--cleanup-feet] [--no-scale-root] [--frames START:END] [--force]
         [--asf SKELETON.asf] [--body-model-dir DIR]
 
@@ -12,11 +12,12 @@ default $MOTION3D_BODY_MODELS or <data>/body_models).
 
 The joint mapping is automatic (by joint names); --save-mapping writes it as YAML to check and
 edit, --mapping reads an edited one back. The output keeps the target's hierarchy, offsets and
-channel layout. --video renders the source and the result side by side.
+channel layout. --video renders the source and the result side by side; --html writes them side by
+side as one self-contained page that plays offline in a browser ("input: SRC" | "output: OUT").
 
-Outputs (-o, --video, --save-mapping) are checked before any work: writing onto an input is always
-refused, an existing file is replaced only with --force, and each is written to a temporary file
-beside it and renamed at the end (an interrupted run leaves no half-written file).
+Outputs (-o, --video, --save-mapping, --html) are checked before any work: writing onto an input
+is always refused, an existing file is replaced only with --force, and each is written to a
+temporary file beside it and renamed at the end (an interrupted run leaves no half-written file).
 
 --method learned --ckpt X uses a skeleton-aware network trained on two skeleton domains
 (configs/retarget/): the source's skeleton picks the encoder, the target's the decoder; each must
@@ -31,6 +32,7 @@ from pathlib import Path
 from motion3d.io import FormatError, bvh
 from motion3d.io.registry import format_of, load_motion
 from motion3d.outputs import OutputError, atomic_output, check_output, exit_on_sigterm
+from motion3d.render.clip import from_motion
 from motion3d.render.encode import check_clip_outputs
 from motion3d.retarget import (
     MappingError, mapping_to_yaml, resolve_mapping, retarget, save_mapping,
@@ -59,6 +61,7 @@ def main(argv=None) -> int:
     ap.add_argument("--save-mapping", help="write the mapping used as YAML")
     ap.add_argument("--print-mapping", action="store_true", help="print the mapping used")
     ap.add_argument("--video", help="render source and result side by side (.mp4 or .gif)")
+    ap.add_argument("--html", metavar="OUT.html", help="write source and result side by side as one offline HTML page")
     ap.add_argument("--feet-on-floor", action="store_true", help="shift the result so its feet reach the floor")
     ap.add_argument("--cleanup-feet", action="store_true", help="keep feet planted on contact frames (IK)")
     ap.add_argument("--no-scale-root", action="store_true", help="keep the source's root path unscaled")
@@ -85,6 +88,7 @@ def main(argv=None) -> int:
         if args.save_mapping:
             check_output(args.save_mapping, inputs=inputs + (args.output, args.video), force=args.force,
                          suffixes=(".yaml", ".yml"), what="--save-mapping")
+        web = _html_writer(args.html, inputs, args.force) if args.html else None
     except OutputError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -98,7 +102,7 @@ def main(argv=None) -> int:
                 why = str(e) if str(args.ckpt) in str(e) else f"{args.ckpt}: {e}"
                 print(f"error: {why}", file=sys.stderr)
                 return 1
-            return _finish(args, source, target, out)
+            return _finish(args, source, target, out, web)
         mapping = resolve_mapping(source.skeleton, target, args.mapping)
         if args.save_mapping:
             with atomic_output(args.save_mapping) as tmp:
@@ -112,7 +116,17 @@ def main(argv=None) -> int:
         hint = " (tools/retarget.py: --body-model-dir DIR)" if "body_model_dir=" in str(e) else ""
         print(f"error: {e}{hint}", file=sys.stderr)
         return 1
-    return _finish(args, source, target, out)
+    return _finish(args, source, target, out, web)
+
+
+def _html_writer(path: str, inputs, force: bool):
+    """Before any work: check the --html page's path; the page writer (:mod:`motion3d.render.web`)."""
+    check_output(path, inputs=inputs, force=force, suffixes=(".html",), what="--html")
+    try:
+        from motion3d.render import web
+    except ImportError as e:  # viser is the optional 'web' extra
+        raise OutputError(path, f"--html needs viser ({e}); pip install 'motion3d[web]'") from None
+    return web
 
 
 def load_source(path: str, asf: str | None = None, body_model_dir: str | None = None):
@@ -131,8 +145,8 @@ def load_source(path: str, asf: str | None = None, body_model_dir: str | None = 
     return load_motion(path, **options)
 
 
-def _finish(args, source, target, out) -> int:
-    """Save the result (and the video); print where they went."""
+def _finish(args, source, target, out, web=None) -> int:
+    """Save the result (and the video, and with ``web`` the page); print where they went."""
     out.name = f"{source.name} on {Path(args.target).stem}"
     with atomic_output(args.output) as tmp:
         bvh.save(out, tmp)
@@ -143,6 +157,11 @@ def _finish(args, source, target, out) -> int:
 
         info = save_video([source, out], args.video)
         print(f"video: {info['path']} ({info['frames']} frames)")
+    if web is not None:
+        clips = [from_motion(source, f"input: {Path(args.source).name}"),
+                 from_motion(out, f"output: {Path(args.output).name}")]
+        info = web.export_html(clips, args.html)
+        print(f"page: {info['path']} ({info['bytes'] / 1e6:.1f} MB)")
     return 0
 
 

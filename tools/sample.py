@@ -4,12 +4,18 @@
     python tools/sample.py --ckpt runs/gru_predict/.../best.ckpt -o rollouts/      # free rollouts of a predictor
     python tools/sample.py --ckpt runs/diffusion/.../last.ckpt --label content=walk --steps 50 --guidance 2.5 \
         --retarget-to TARGET.bvh -o samples/                                       # a diffusion model, on another skeleton
+    python tools/sample.py --ckpt X --n 4 -o samples/ --html samples.html           # + one offline page of the clips
 
 Without --label, labels are drawn from those seen in training. The checkpoint carries its
 skeleton, feature layout and normalisation statistics: nothing else is needed.
 
-A folder that already holds samples (sample*.bvh, samples.mp4) is refused before any work unless
---force; every file is written under a temporary name and renamed when complete.
+--html OUT.html writes one self-contained page (no server, no network) that plays the clips side by
+side, each labelled with its file and labels; with --retarget-to, each sample on the checkpoint's
+skeleton stands beside its retargeted file.
+
+A folder that already holds samples (sample*.bvh, samples.mp4), or an existing --html page, is
+refused before any work unless --force; every file is written under a temporary name and renamed
+when complete.
 """
 from __future__ import annotations
 
@@ -20,7 +26,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from motion3d.io import bvh  # noqa: E402
-from motion3d.outputs import OutputError, exit_on_sigterm, is_same_file  # noqa: E402
+from motion3d.outputs import OutputError, check_output, exit_on_sigterm, is_same_file  # noqa: E402
+from motion3d.render.clip import from_motion  # noqa: E402
 from motion3d.tasks.checkpoint import CheckpointError  # noqa: E402
 from motion3d.tasks.sampling import sample_checkpoint  # noqa: E402
 
@@ -41,6 +48,30 @@ def _check_folder(out: Path, ckpt: str, force: bool, video: bool) -> None:
                                    f"them or choose another folder")
 
 
+def _html_writer(path: str, inputs, force: bool):
+    """Before any work: check the --html page's path; the page writer (:mod:`motion3d.render.web`)."""
+    check_output(path, inputs=inputs, force=force, suffixes=(".html",), what="--html")
+    try:
+        from motion3d.render import web
+    except ImportError as e:  # viser is the optional 'web' extra
+        raise OutputError(path, f"--html needs viser ({e}); pip install 'motion3d[web]'") from None
+    return web
+
+
+def _page_clips(result: dict, retarget_to: str | None) -> list:
+    """The page's clips: each sample named by its file and labels; with ``retarget_to`` the sample
+    on the checkpoint's skeleton, then its retargeted file."""
+    clips = []
+    for path, lab, sampled, written in zip(result["bvh"], result["labels"], result["sampled"], result["motions"]):
+        tags = "".join(f" {k}={v}" for k, v in lab.items() if v is not None)
+        if retarget_to:
+            clips.append(from_motion(sampled, f"sampled: {sampled.name}{tags}"))
+            clips.append(from_motion(written, f"output: {Path(path).name} (on {Path(retarget_to).stem})"))
+        else:
+            clips.append(from_motion(written, f"output: {Path(path).name}{tags}"))
+    return clips
+
+
 def main(argv: list[str] | None = None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--ckpt", required=True, help="a checkpoint of a generator or a predictor")
@@ -59,11 +90,13 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--retarget-to", metavar="TARGET.bvh",
                    help="write the clips on this file's skeleton (analytic retargeting) instead of the training one")
     p.add_argument("--no-video", action="store_true", help="write BVH files only")
+    p.add_argument("--html", metavar="OUT.html", help="also write the clips as one offline HTML page (side by side)")
     p.add_argument("--force", action="store_true", help="replace earlier samples in the output folder")
     args = p.parse_args(argv)
     out = Path(args.out)
     try:
         _check_folder(out, args.ckpt, args.force, not args.no_video)
+        web = _html_writer(args.html, (args.ckpt, args.retarget_to), args.force) if args.html else None
         target = bvh.read_header(args.retarget_to)[0] if args.retarget_to else None
         result = sample_checkpoint(args.ckpt, out, args.n, args.length, args.label, args.seed, args.device,
                                    video=not args.no_video, temperature=args.temperature, force=args.force,
@@ -75,6 +108,9 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"{path}  {lab}")
     if result["video"]:
         print(f"video: {result['video']}")
+    if web is not None:
+        info = web.export_html(_page_clips(result, args.retarget_to), args.html)
+        print(f"page: {info['path']} ({info['bytes'] / 1e6:.1f} MB)")
     if result["deterministic"] and args.n > 1:
         print("note: this network is deterministic (free rollouts from the mean frame): clips with the same labels "
               "are identical")

@@ -1,12 +1,13 @@
 """Perform a content clip in another style with a 'stylize' checkpoint; BVH on the content's skeleton.
 
     python tools/stylize.py CONTENT.bvh --style-label angry --ckpt runs/style/.../last.ckpt -o out.bvh
-    python tools/stylize.py CONTENT.bvh --style STYLE.bvh --ckpt X -o out.bvh --video out.mp4
+    python tools/stylize.py CONTENT.bvh --style STYLE.bvh --ckpt X -o out.bvh --video out.mp4 --html out.html
 
 A style clip on another skeleton is retargeted onto the checkpoint's first (motion3d.retarget).
 Clips of any length: overlapping windows of the training length, cross-faded in feature space.
 --plant-feet keeps the ankles still (leg IK) where the content's feet are planted.
-The video shows content | style | output (content | output with --style-label).
+The video shows content | style | output (content | output with --style-label); --html writes the
+same clips as one self-contained page that plays offline in a browser.
 Outputs are checked before any work: never onto an input; an existing file only with --force; each
 is written to a temporary file beside it and renamed when complete.
 """
@@ -19,9 +20,20 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from motion3d.io.registry import load_motion  # noqa: E402
-from motion3d.outputs import OutputError, atomic_output, exit_on_sigterm  # noqa: E402
+from motion3d.outputs import OutputError, atomic_output, check_output, exit_on_sigterm  # noqa: E402
+from motion3d.render.clip import from_motion  # noqa: E402
 from motion3d.render.encode import check_clip_outputs  # noqa: E402
 from motion3d.tasks.stylize_clips import Stylizer  # noqa: E402
+
+
+def _html_writer(path: str, inputs, force: bool):
+    """Before any work: check the --html page's path; the page writer (:mod:`motion3d.render.web`)."""
+    check_output(path, inputs=inputs, force=force, suffixes=(".html",), what="--html")
+    try:
+        from motion3d.render import web
+    except ImportError as e:  # viser is the optional 'web' extra
+        raise OutputError(path, f"--html needs viser ({e}); pip install 'motion3d[web]'") from None
+    return web
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -33,6 +45,8 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--ckpt", required=True, help="a 'stylize' checkpoint (configs/style/*.yaml)")
     p.add_argument("-o", "--out", required=True, help="output BVH")
     p.add_argument("--video", help="also render content | style | output to this MP4 (or GIF)")
+    p.add_argument("--html", metavar="OUT.html",
+                   help="also write content | style | output as one offline HTML page")
     p.add_argument("--overlap", type=int, help="frames shared by consecutive windows (default: half a window)")
     p.add_argument("--plant-feet", action="store_true",
                    help="IK clean-up: keep the ankles still where the content's feet are planted")
@@ -44,6 +58,7 @@ def main(argv: list[str] | None = None) -> dict:
     inputs = (args.content, args.style, args.ckpt)
     try:
         check_clip_outputs(args.out, args.video, inputs=inputs, force=args.force)
+        web = _html_writer(args.html, inputs, args.force) if args.html else None
     except OutputError as e:
         p.error(str(e))
 
@@ -66,13 +81,21 @@ def main(argv: list[str] | None = None) -> dict:
     with atomic_output(path) as tmp:
         bvh.save(out, tmp)
     print(f"wrote {path} ({out.num_frames} frames at {out.fps:g} fps)")
-    result = {"bvh": str(path), "frames": out.num_frames, "video": None}
+    result = {"bvh": str(path), "frames": out.num_frames, "video": None, "html": None}
     if args.video:
         from motion3d.render.skeleton_video import save_video
 
         clips = [content] + ([style_clip] if style_clip is not None else []) + [out]
         result["video"] = save_video(clips, args.video, panel_size=(320, 320))["path"]
         print(f"video: {result['video']} ({' | '.join(['content'] + (['style'] if style_clip else []) + ['output'])})")
+    if web is not None:
+        clips = [from_motion(content, f"content: {Path(args.content).name}")]
+        if style_clip is not None:
+            clips.append(from_motion(style_clip, f"style: {Path(args.style).name}"))
+        tag = f" (style {args.style_label})" if args.style_label is not None else ""
+        clips.append(from_motion(out, f"output: {path.name}{tag}"))
+        result["html"] = web.export_html(clips, args.html)["path"]
+        print(f"page: {result['html']} ({' | '.join(c.name for c in clips)})")
     return result
 
 

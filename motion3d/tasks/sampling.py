@@ -113,6 +113,8 @@ def sample_checkpoint(ckpt: str | Path, out: str | Path, n: int = 8, length: int
     ``force``, see :func:`write_samples`); see the module docstring. ``options``: the network's
     sampling options (:func:`sample_features`); ``retarget_to``: write the clips on this skeleton
     instead, through the analytic retargeter (:func:`motion3d.retarget.retarget`).
+    ``result["motions"]`` are the clips written (Motions), ``result["sampled"]`` the same clips on the
+    checkpoint's skeleton (the clips before ``retarget_to``; the same objects without it).
     ``result["deterministic"]`` says whether the network's samples ignore the seed (a predictor
     rolling out from the mean frame gives the same clip for the same labels)."""
     net, ctx, meta = load_motion_checkpoint(ckpt, device=device)
@@ -120,13 +122,13 @@ def sample_checkpoint(ckpt: str | Path, out: str | Path, n: int = 8, length: int
     length = int(length or ctx.window or 60)
     x, ids = sample_features(net, ctx, n, length, wanted, seed, temperature, task=meta["task"], options=options)
     feats = ctx.normalizer.denormalize(x.double())
-    motions = ctx.representation.decode(feats, fps=ctx.fps)
-    if retarget_to is not None:
-        motions = [retarget(m, retarget_to) for m in motions]
-    for i, m in enumerate(motions):
+    sampled = ctx.representation.decode(feats, fps=ctx.fps)
+    motions = [retarget(m, retarget_to) for m in sampled] if retarget_to is not None else sampled
+    for i, (s, m) in enumerate(zip(sampled, motions)):
         tags = [ctx.label_names[k][int(ids[k][i])] for k in ("content", "style") if int(ids[k][i]) >= 0]
-        m.name = _slug("_".join([f"sample{i:02d}"] + tags))
+        s.name = m.name = _slug("_".join([f"sample{i:02d}"] + tags))
     result = write_samples(motions, out, video, force)
+    result["motions"], result["sampled"] = motions, sampled
     result["deterministic"] = bool(getattr(net, "deterministic", False))
     result["labels"] = [{k: (ctx.label_names[k][int(ids[k][i])] if int(ids[k][i]) >= 0 else None)
                          for k in ("content", "style")} for i in range(n)]

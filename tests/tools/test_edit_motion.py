@@ -2,6 +2,8 @@
 tools/sample.py and tools/edit_motion.py on the checkpoint: every control keeps what it is given."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -71,3 +73,72 @@ def test_edit_refuses_bad_requests(diffusion_ckpt, walk, tmp_path, capsys):
     with pytest.raises(SystemExit):  # onto its input
         edit([str(walk), "--ckpt", str(diffusion_ckpt), "--extend", "5", "-o", str(walk)])
     assert not (tmp_path / "x.bvh").exists()
+
+
+# --------------------------------------------------------------------------- --html
+def test_sample_html_page_names_each_clip_and_its_retargeted_file(diffusion_ckpt, cmu_dir, tmp_path, capsys):
+    from tests.browser import require_viser
+    from tests.tools.html_pages import page_labels
+
+    require_viser()
+    page = tmp_path / "samples.html"
+    out = _tool("sample").main(["--ckpt", str(diffusion_ckpt), "--label", "content=walk", "--n", "2", "--length",
+                                "20", "--steps", "2", "--retarget-to", str(cmu_dir / "01_01.bvh"),
+                                "-o", str(tmp_path / "r"), "--no-video", "--html", str(page)])
+    assert f"page: {page}" in capsys.readouterr().out
+    labels = page_labels(page)
+    assert len(out["bvh"]) == 2
+    for path, sampled in zip(out["bvh"], out["sampled"]):
+        name = Path(path).name  # sample00_walk_<style>.bvh
+        assert name.startswith("sample") and "_walk_" in name
+        assert f"sampled: {sampled.name} content=walk style=" in labels
+        assert f"output: {name} (on 01_01)" in labels
+    # the page's clips are the ones written: on the target's skeleton, and the checkpoint's before it
+    assert bvh.load(out["bvh"][0]).skeleton.names == out["motions"][0].skeleton.names
+    assert out["sampled"][0].num_joints == 22 and out["motions"][0].num_joints == 31
+    # without --retarget-to: one clip per file written, named by the file and its labels
+    page = tmp_path / "plain.html"
+    out = _tool("sample").main(["--ckpt", str(diffusion_ckpt), "--label", "content=walk", "--n", "1", "--length",
+                                "20", "--steps", "2", "-o", str(tmp_path / "s"), "--no-video", "--html", str(page)])
+    labels = page_labels(page)
+    name = Path(out["bvh"][0]).name
+    assert f"output: {name} content=walk style=" in labels and "sampled:" not in labels
+
+
+def test_sample_bad_html_suffix_refused_before_any_work(tmp_path, capsys):
+    missing = tmp_path / "missing.ckpt"  # loading it would be the first work: a different error
+    with pytest.raises(SystemExit):
+        _tool("sample").main(["--ckpt", str(missing), "-o", str(tmp_path / "s"), "--html", str(tmp_path / "p.htm")])
+    err = capsys.readouterr().err
+    assert "--html must end in .html, got '.htm'" in err and "missing.ckpt" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_edit_html_page_shows_input_other_and_result(diffusion_ckpt, walk, tmp_path, capsys):
+    from tests.browser import require_viser
+    from tests.tools.html_pages import page_labels
+
+    require_viser()
+    page = tmp_path / "root.html"
+    result = _tool("edit_motion").main([str(walk), "--ckpt", str(diffusion_ckpt), "--root-from", str(walk),
+                                        "--steps", "2", "-o", str(tmp_path / "root.bvh"), "--html", str(page)])
+    assert result["html"] == str(page)
+    assert f"input: {walk.name} | root path from: {walk.name} | result: root.bvh" in capsys.readouterr().out
+    labels = page_labels(page)
+    for name in (f"input: {walk.name}", f"root path from: {walk.name}", "result: root.bvh"):
+        assert name in labels
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["root.bvh", "root.html"]
+
+
+def test_edit_bad_html_suffix_refused_before_any_work(walk, tmp_path, capsys):
+    missing = tmp_path / "missing.ckpt"  # loading it would be the first work: a different error
+    earlier = tmp_path / "earlier.html"
+    earlier.write_text("an earlier page")
+    for page, why in ((tmp_path / "p.txt", "--html must end in .html, got '.txt'"),
+                      (earlier, "--html exists; pass --force")):
+        with pytest.raises(SystemExit):
+            _tool("edit_motion").main([str(walk), "--ckpt", str(missing), "--extend", "5", "-o",
+                                       str(tmp_path / "x.bvh"), "--html", str(page)])
+        err = capsys.readouterr().err
+        assert why in err and "missing.ckpt" not in err
+    assert [p.name for p in tmp_path.iterdir()] == ["earlier.html"] and earlier.read_text() == "an earlier page"

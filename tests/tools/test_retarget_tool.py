@@ -145,3 +145,63 @@ def test_amc_and_amass_sources(tmp_path, mocap_dir, bandai_dir, data_dir, capsys
     assert _main(target_file, "--target", target_file, "-o", tmp_path / "x.bvh", "--asf",
                  mocap_dir / "cmu" / "01.asf") == 1
     assert "--asf is for AMC sources; this is a bvh file" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- --html
+def test_html_page_shows_input_and_output(tmp_path, cmu_dir, capsys):
+    from tests.browser import require_viser
+    from tests.tools.html_pages import page_labels
+
+    require_viser()
+    out, page = tmp_path / "o2n.bvh", tmp_path / "o2n.html"
+    assert _main(cmu_dir / "131_01.bvh", "--target", cmu_dir / "01_01.bvh", "-o", out, "--frames", "0:12",
+                 "--html", page) == 0
+    assert f"page: {page}" in capsys.readouterr().out
+    assert bvh.load(out).num_frames == 12  # the BVH output as without --html
+    labels = page_labels(page)
+    assert "input: 131_01.bvh" in labels and "output: o2n.bvh" in labels
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o2n.bvh", "o2n.html"]  # no temporary file left
+    # an existing page is replaced only with --force
+    page.write_text("an earlier page")
+    assert _main(cmu_dir / "131_01.bvh", "--target", cmu_dir / "01_01.bvh", "-o", tmp_path / "again.bvh",
+                 "--html", page) == 2
+    assert "--html exists; pass --force" in capsys.readouterr().err
+    assert page.read_text() == "an earlier page" and not (tmp_path / "again.bvh").exists()
+
+
+def test_html_bad_suffix_refused_before_any_work(tmp_path, capsys):
+    missing = tmp_path / "missing.bvh"  # reading it would be the first work: a different error
+    for name, why in (("page.htm", "--html must end in .html, got '.htm'"), ("page", "got 'no suffix'")):
+        assert _main(missing, "--target", missing, "-o", tmp_path / "o.bvh", "--html", tmp_path / name) == 2
+        err = capsys.readouterr().err
+        assert why in err and "missing.bvh" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_html_page_plays_both_clips_in_view_in_chromium(tmp_path, cmu_dir):
+    """The one browser check of the tools' pages: the retargeting page opened in Debian's Chromium
+    (no network request) shows two figures side by side, both inside the canvas."""
+    from tests.browser import browser_page, canvas_image, foreground, hide_notifications, require_viser
+
+    require_viser()
+    page_path = tmp_path / "page.html"
+    assert _main(cmu_dir / "131_01.bvh", "--target", cmu_dir / "01_01.bvh", "-o", tmp_path / "o.bvh",
+                 "--frames", "0:12", "--html", page_path) == 0
+    with browser_page() as (page, console, requests):
+        page.goto(page_path.resolve().as_uri())
+        page.wait_for_selector("input", timeout=20000)  # the playback bar: the recording decoded
+        hide_notifications(page)
+        page.wait_for_timeout(300)
+        img = canvas_image(page)
+    assert not [u for u in requests if not u.startswith(("file:", "data:", "blob:"))]
+    fg = foreground(img)
+    H, W = fg.shape
+    cols = np.nonzero(fg.sum(0))[0]
+    groups = np.split(cols, np.nonzero(np.diff(cols) > 10)[0] + 1)  # figures: column runs apart by > 10 px
+    figures = [g for g in groups if fg[:, g].sum() > 500]
+    assert len(figures) == 2, [(g[0], g[-1], int(fg[:, g].sum())) for g in groups]
+    rows = np.nonzero(fg.sum(1))[0]
+    assert cols.min() > 0 and cols.max() < W - 1 and rows.min() > 0 and rows.max() < H - 1  # all in view
+    for g in figures:  # each a standing figure, not a sliver
+        r = np.nonzero(fg[:, g].any(1))[0]
+        assert np.ptp(r) > 0.2 * H and np.ptp(r) > np.ptp(g)

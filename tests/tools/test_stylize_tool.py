@@ -137,3 +137,32 @@ def test_output_onto_an_input_refused_existing_needs_force(ckpt, bandai_dir, tmp
     result = _tool("stylize").main([str(short), "--style-label", "old", "--ckpt", str(ckpt), "-o", str(out), "--force"])
     _check_output(result["bvh"], short)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["content.bvh", "o.bvh"]
+
+
+def test_html_page_shows_content_style_and_output(ckpt, bandai_dir, tmp_path, capsys):
+    from tests.browser import require_viser
+    from tests.tools.html_pages import page_labels
+
+    require_viser()
+    content = bandai_dir / "data" / "dataset-1_dash_normal_001.bvh"  # short: a quick page
+    style = bandai_dir / "data" / "dataset-1_walk_angry_001.bvh"
+    page = tmp_path / "out.html"
+    result = _tool("stylize").main([str(content), "--style", str(style), "--ckpt", str(ckpt),
+                                    "-o", str(tmp_path / "out.bvh"), "--html", str(page)])
+    _check_output(result["bvh"], content)
+    assert result["html"] == str(page)
+    names = [f"content: {content.name}", f"style: {style.name}", "output: out.bvh"]
+    assert " | ".join(names) in capsys.readouterr().out  # in this order, left to right
+    labels = page_labels(page)
+    assert all(n in labels for n in names)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.bvh", "out.html"]
+
+
+def test_bad_html_suffix_refused_before_any_work(tmp_path, capsys):
+    missing = tmp_path / "missing.ckpt"  # loading it would be the first work: a different error
+    with pytest.raises(SystemExit):
+        _tool("stylize").main([str(tmp_path / "content.bvh"), "--style-label", "old", "--ckpt", str(missing),
+                               "-o", str(tmp_path / "o.bvh"), "--html", str(tmp_path / "o.mp4")])
+    err = capsys.readouterr().err
+    assert "--html must end in .html, got '.mp4'" in err and "missing.ckpt" not in err
+    assert list(tmp_path.iterdir()) == []
