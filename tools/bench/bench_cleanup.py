@@ -163,8 +163,8 @@ def main(argv=None) -> dict:
     none = np.zeros((T, J + 1), dtype=bool)
     gaps = gap_mask(T, J, args.gaps)
     sizes = {k: v for k, v in net.config["init_args"].items() if k not in ("num_content", "num_style")}
-    print(f"torch {torch.__version__}, {args.threads} thread(s), {args.device}; clip of {T} frames ({T / ctx.fps / 60:.1f} "
-          f"min at {ctx.fps:g} fps), {J} joints, {ctx.dim} features: {clip.name} from {args.include}")
+    print(f"torch {torch.__version__}, {args.threads} thread(s), {args.device}; clip of {T} frames "
+          f"({T / ctx.fps / 60:.1f} min at {ctx.fps:g} fps), {J} joints, {ctx.dim} features: {clip.name} from {args.include}")
     print(f"model: {model}; {sizes}; windows of {cleaner.window} frames, overlap {cleaner.window // 3}")
 
     times: dict[str, float] = {}
