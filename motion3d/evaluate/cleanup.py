@@ -4,15 +4,18 @@ windows (val split by default) are corrupted with a fixed seed and repaired by e
 * ``input``: the corrupted clip as given to every method (gaps: linear interpolation of the
   features, i.e. SLERP-like filling of the rotations and linear filling of the root);
 * ``butterworth`` / ``savgol`` / ``median``: :mod:`motion3d.ops.filters` on the input's rotation
-  (6D, renormalised on decoding) and root trajectory channels;
+  channels (6D, renormalised on decoding) and on its root trajectory integrated (positions and
+  heading, then differentiated again: a non-linear filter such as the median, run on the velocity
+  channels themselves, would integrate its bias on a skewed step velocity into a drift of the whole
+  body; filtering positions is also what ``tools/cleanup.py --filter`` does);
 * ``IK feet`` (foot sliding only): the two-bone IK foot clean-up on contacts read off the input;
 * the model.
 
 Columns, against the clean window: MPJPE (global positions, decoded from the same start), joint
 angle error (local rotations, degrees), jitter (mean joint acceleration, body heights / s^2), bone
 length error (body heights; 0 by construction for a rotation representation, printed as a check)
-and foot skate (:func:`motion3d.metrics.motion.foot_skate`). A last table passes clean windows
-through the Butterworth filter and the model: a clean-up model must leave clean capture alone.
+and foot skate (:func:`motion3d.metrics.motion.foot_skate`). A first table passes clean windows
+through each filter and the model: a clean-up model must leave clean capture alone.
 """
 from __future__ import annotations
 
@@ -22,6 +25,7 @@ import torch
 from motion3d.data.corrupt import KINDS, Corruption, corrupt_features
 from motion3d.evaluate.data import DATA_OPTIONS, evaluation_windows, length_unit
 from motion3d.evaluate.registry import Option, register
+from motion3d.features.trajectory import decode_trajectory
 from motion3d.metrics.motion import angle_error_per_frame, foot_skate
 from motion3d.ops.filters import FILTERS, smooth
 from motion3d.tasks.checkpoint import load_motion_checkpoint
@@ -29,7 +33,7 @@ from motion3d.tasks.cleanup import TASK_NAME, net_input
 from motion3d.tasks.cleanup_clips import plant_own_feet
 from motion3d.tasks.context import MotionContext
 
-__all__ = ["evaluate_cleanup", "filter_features", "clip_metrics", "OPTIONS", "METRICS"]
+__all__ = ["evaluate_cleanup", "filter_features", "filter_trajectory", "clip_metrics", "OPTIONS", "METRICS"]
 
 METRICS = ("mpjpe", "angle", "jitter", "bone", "skate")
 
@@ -43,17 +47,35 @@ OPTIONS = (
 )
 
 
+def filter_trajectory(traj: np.ndarray, kind: str, fps: float) -> np.ndarray:
+    """A classical filter on root trajectory channels ``traj (B, T, 4)`` (height, planar velocity in
+    the previous heading frame, angular velocity: :mod:`motion3d.features.trajectory`) through the
+    integrated trajectory: positions and heading from the window's start filtered over time, then
+    differentiated again -> ``(B, T, 4)``; the first frame's velocities (unused) kept."""
+    pos, heading = decode_trajectory(torch.from_numpy(np.asarray(traj, dtype=np.float64)))
+    f = smooth(torch.cat([pos, heading[..., None]], -1).numpy(), kind, fps, axis=1)  # (B, T, 4): x, y, z, heading
+    out = np.array(traj, dtype=np.float64)
+    out[..., 0] = f[..., 1]
+    dx, dz = (f[:, 1:, 0] - f[:, :-1, 0]), (f[:, 1:, 2] - f[:, :-1, 2])  # (B, T-1)
+    c, s = np.cos(f[:, :-1, 3]), np.sin(f[:, :-1, 3])
+    out[:, 1:, 1] = c * dx - s * dz  # Ry(-h[t-1]) (dx, 0, dz)
+    out[:, 1:, 2] = s * dx + c * dz
+    out[:, 1:, 3] = f[:, 1:, 3] - f[:, :-1, 3]
+    return out
+
+
 def filter_features(ctx: MotionContext, x: torch.Tensor, kind: str) -> torch.Tensor:
     """A classical filter on normalised features ``x (B, T, D)`` over time: the 6D rotations (made
-    rotations again when decoded) and the root trajectory channels; contacts untouched."""
+    rotations again when decoded) and translations, and the root trajectory through its integral
+    (:func:`filter_trajectory`); contacts untouched."""
     f = ctx.normalizer.denormalize(x.double()).numpy()
     rep = ctx.representation
     ch = np.zeros(ctx.dim, bool)
-    ch[0:4] = True
     ch[rep.slice("rotations")] = True
     if "translations" in rep.layout:
         ch[rep.slice("translations")] = True
     f[..., ch] = smooth(f[..., ch], kind, ctx.fps, axis=1)
+    f[..., 0:4] = filter_trajectory(f[..., 0:4], kind, ctx.fps)
     return ctx.normalizer.normalize(torch.from_numpy(f)).float()
 
 
@@ -87,7 +109,8 @@ def _ik_feet(ctx: MotionContext, x: torch.Tensor) -> torch.Tensor:
     clips = rep.decode(norm.denormalize(x.double()), fps=ctx.fps)
     planted = np.stack([rep.encode(plant_own_feet(m)) for m in clips]).astype(np.float64)
     out = torch.from_numpy(norm.normalize(planted)).float()
-    out[..., rep.slice("contacts")] = x[..., rep.slice("contacts")] if "contacts" in rep.layout else out[..., :0]
+    if "contacts" in rep.layout:  # the input's (hidden) contact channels, as the other methods keep them
+        out[..., rep.slice("contacts")] = x[..., rep.slice("contacts")]
     return out
 
 
@@ -102,8 +125,9 @@ def _format(title: str, rows: dict[str, dict[str, float]], unit: str) -> str:
 
 @register(TASK_NAME, options=OPTIONS, title="motion clean-up vs classical filters")
 def evaluate_cleanup(checkpoint: dict, args) -> dict:
-    """Print, per corruption kind and strength, the metrics of the corrupted input, each classical
-    filter (and the IK foot clean-up for foot sliding) and the model; then the clean pass-through."""
+    """Print the clean pass-through (clean windows through each classical filter and the model),
+    then, per corruption kind and strength, the metrics of the corrupted input, each classical
+    filter (and the IK foot clean-up for foot sliding) and the model."""
     net, ctx, meta = load_motion_checkpoint(checkpoint, TASK_NAME, args.device)
     trained = Corruption.of((meta.get("hparams") or {}).get("corruption"))
     window = int(ctx.window or 60)
@@ -131,7 +155,7 @@ def evaluate_cleanup(checkpoint: dict, args) -> dict:
                 xc, known, _ = corrupt_features(ctx.representation, ctx.normalizer, x, trained.only(kind, strength), g)
                 xi, ki = net_input(ctx, xc, known)
             methods = {"input" if kind != "gaps" else "input (linear / SLERP fill)": xi}
-            for f in FILTERS if kind != "clean" else ("butterworth",):
+            for f in FILTERS:
                 methods[f] = filter_features(ctx, xi, f)
             if kind == "foot_slide":
                 methods["IK feet"] = _ik_feet(ctx, xi)
@@ -159,6 +183,6 @@ def evaluate_cleanup(checkpoint: dict, args) -> dict:
         model = next(v for n, v in rows.items() if n.startswith("model"))["mpjpe"]
         if filt and min(filt) > 0:
             best = min(filt)
-            print(f"  model / best classical filter MPJPE: {model / best:.2f}" if kind != "clean" else
-                  f"  model / Butterworth MPJPE on clean input: {model / best:.2f}")
+            print(f"  model / best classical filter MPJPE{' on clean input' if kind == 'clean' else ''}: "
+                  f"{model / best:.2f}")
     return result
