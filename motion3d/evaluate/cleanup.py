@@ -43,6 +43,8 @@ OPTIONS = (
     Option("--kinds", nargs="+", default=list(KINDS), choices=list(KINDS), help="corruption kinds to measure"),
     Option("--strengths", type=float, nargs="+", default=[1.0, 2.0],
            help="multiples of the trained magnitudes (angles, lengths, speeds, gap and swap durations)"),
+    Option("--gap-seconds", type=float, nargs="*", default=[0.5],
+           help="also gaps of exactly these durations (the issue's 0.5 s row; none: skip)"),
     Option("--seed", type=int, default=0, help="seed of the corruptions"),
 )
 
@@ -62,6 +64,19 @@ def filter_trajectory(traj: np.ndarray, kind: str, fps: float) -> np.ndarray:
     out[:, 1:, 2] = s * dx + c * dz
     out[:, 1:, 3] = f[:, 1:, 3] - f[:, :-1, 3]
     return out
+
+
+def _cases(trained: Corruption, kinds, strengths, gap_seconds) -> list[tuple[str, str, Corruption | None]]:
+    """``(title, result key, corruption)`` of each table: the clean pass-through, each kind at each
+    strength, and gaps of fixed durations."""
+    cases: list[tuple[str, str, Corruption | None]] = [("clean input (pass-through)", "clean", None)]
+    cases += [(f"{k} x{s:g}", f"{k}@{s:g}", trained.only(k, s)) for k in kinds for s in strengths]
+    if "gaps" in kinds:
+        for sec in gap_seconds or ():
+            c = trained.only("gaps")
+            c.kinds["gaps"].update(min_s=float(sec), max_s=float(sec))
+            cases.append((f"gaps of {sec:g} s", f"gaps={sec:g}s", c))
+    return cases
 
 
 def filter_features(ctx: MotionContext, x: torch.Tensor, kind: str) -> torch.Tensor:
@@ -142,9 +157,9 @@ def evaluate_cleanup(checkpoint: dict, args) -> dict:
     print("metrics against the clean windows: MPJPE, joint angle error, jitter (mean joint acceleration, body "
           "heights/s^2), bone length error (body heights), foot skate (body heights/s)")
     device = args.device
-    cases = [("clean", 0.0)] + [(k, float(s)) for k in args.kinds for s in args.strengths]
     result: dict = {"task": TASK_NAME, "source": source, "windows": count, "unit": unit, "tables": {}}
-    for kind, strength in cases:
+    for title, key, corruption in _cases(trained, args.kinds, args.strengths, getattr(args, "gap_seconds", None)):
+        kind = "clean" if corruption is None else next(iter(corruption.kinds))
         sums: dict[str, dict[str, float]] = {}
         reference = {m: 0.0 for m in METRICS}
         g = torch.Generator().manual_seed(int(args.seed))
@@ -152,7 +167,7 @@ def evaluate_cleanup(checkpoint: dict, args) -> dict:
             if kind == "clean":
                 xi, ki = net_input(ctx, x)
             else:
-                xc, known, _ = corrupt_features(ctx.representation, ctx.normalizer, x, trained.only(kind, strength), g)
+                xc, known, _ = corrupt_features(ctx.representation, ctx.normalizer, x, corruption, g)
                 xi, ki = net_input(ctx, xc, known)
             methods = {"input" if kind != "gaps" else "input (linear / SLERP fill)": xi}
             for f in FILTERS:
@@ -174,10 +189,8 @@ def evaluate_cleanup(checkpoint: dict, args) -> dict:
             rows[name] = {k: v[k] / count * (scale if k == "mpjpe" else 180 / np.pi if k == "angle" else 1.0)
                           for k in METRICS}
         rows["(clean reference)"] = {k: (reference[k] / count if k in ("jitter", "skate") else 0.0) for k in METRICS}
-        title = "clean input (pass-through)" if kind == "clean" else f"{kind} x{strength:g}"
         print()
         print(_format(title, rows, unit))
-        key = "clean" if kind == "clean" else f"{kind}@{strength:g}"
         result["tables"][key] = rows
         filt = [rows[f]["mpjpe"] for f in FILTERS if f in rows]
         model = next(v for n, v in rows.items() if n.startswith("model"))["mpjpe"]
@@ -185,4 +198,11 @@ def evaluate_cleanup(checkpoint: dict, args) -> dict:
             best = min(filt)
             print(f"  model / best classical filter MPJPE{' on clean input' if kind == 'clean' else ''}: "
                   f"{model / best:.2f}")
+            if kind == "clean" and rows.get("butterworth", {}).get("mpjpe", 0) > 0:
+                print(f"  model / Butterworth (default cut-off) MPJPE on clean input: "
+                      f"{model / rows['butterworth']['mpjpe']:.2f}")
+        if kind == "gaps":
+            fill = next(v for n, v in rows.items() if n.startswith("input"))["mpjpe"]
+            if fill > 0:
+                print(f"  model / linear-SLERP filling MPJPE: {model / fill:.2f}")
     return result

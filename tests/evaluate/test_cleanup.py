@@ -28,7 +28,7 @@ def test_tables_per_corruption_kind(cleanup_ckpt, capsys):
     out = capsys.readouterr().out
     assert res["task"] == "cleanup" and res["windows"] == 8 and res["unit"] == "mm"
     tables = res["tables"]
-    assert set(tables) == {"clean", *(f"{k}@1" for k in KINDS)}
+    assert set(tables) == {"clean", *(f"{k}@1" for k in KINDS), "gaps=0.5s"}  # + the 0.5 s gaps
     model = "model (CleanupNet)"
     for kind in KINDS:
         rows = tables[f"{kind}@1"]
@@ -53,6 +53,10 @@ def test_tables_per_corruption_kind(cleanup_ckpt, capsys):
     # jitter: the low-pass filter lowers the jitter the corruption added
     assert tables["jitter@1"]["butterworth"]["jitter"] < tables["jitter@1"]["input"]["jitter"]
     assert "clean input (pass-through)" in out and "model / best classical filter MPJPE" in out
+    half = tables["gaps=0.5s"]  # every window has a gap of exactly 15 frames, filled linearly / by SLERP
+    assert half["input (linear / SLERP fill)"]["mpjpe"] > 0 and "gaps of 0.5 s" in out
+    assert "model / linear-SLERP filling MPJPE" in out
+    assert "model / Butterworth (default cut-off) MPJPE on clean input" in out
 
 
 def test_filter_trajectory_keeps_a_steady_path_and_removes_a_root_spike():
