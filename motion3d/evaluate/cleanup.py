@@ -25,11 +25,10 @@ import torch
 from motion3d.data.corrupt import KINDS, Corruption, corrupt_features
 from motion3d.evaluate.data import DATA_OPTIONS, evaluation_windows, length_unit
 from motion3d.evaluate.registry import Option, register
-from motion3d.features.trajectory import decode_trajectory
 from motion3d.metrics.motion import angle_error_per_frame, foot_skate
 from motion3d.ops.filters import FILTERS, smooth
 from motion3d.tasks.checkpoint import load_motion_checkpoint
-from motion3d.tasks.cleanup import TASK_NAME, net_input
+from motion3d.tasks.cleanup import ANCHOR_CUTOFF_HZ, TASK_NAME, anchor_root, filter_trajectory, net_input
 from motion3d.tasks.cleanup_clips import plant_own_feet
 from motion3d.tasks.context import MotionContext
 
@@ -45,25 +44,10 @@ OPTIONS = (
            help="multiples of the trained magnitudes (angles, lengths, speeds, gap and swap durations)"),
     Option("--gap-seconds", type=float, nargs="*", default=[0.5],
            help="also gaps of exactly these durations (the issue's 0.5 s row; none: skip)"),
+    Option("--anchor-hz", type=float, default=ANCHOR_CUTOFF_HZ,
+           help="root path below this frequency follows the input (0: the network's own; see tasks.cleanup)"),
     Option("--seed", type=int, default=0, help="seed of the corruptions"),
 )
-
-
-def filter_trajectory(traj: np.ndarray, kind: str, fps: float) -> np.ndarray:
-    """A classical filter on root trajectory channels ``traj (B, T, 4)`` (height, planar velocity in
-    the previous heading frame, angular velocity: :mod:`motion3d.features.trajectory`) through the
-    integrated trajectory: positions and heading from the window's start filtered over time, then
-    differentiated again -> ``(B, T, 4)``; the first frame's velocities (unused) kept."""
-    pos, heading = decode_trajectory(torch.from_numpy(np.asarray(traj, dtype=np.float64)))
-    f = smooth(torch.cat([pos, heading[..., None]], -1).numpy(), kind, fps, axis=1)  # (B, T, 4): x, y, z, heading
-    out = np.array(traj, dtype=np.float64)
-    out[..., 0] = f[..., 1]
-    dx, dz = (f[:, 1:, 0] - f[:, :-1, 0]), (f[:, 1:, 2] - f[:, :-1, 2])  # (B, T-1)
-    c, s = np.cos(f[:, :-1, 3]), np.sin(f[:, :-1, 3])
-    out[:, 1:, 1] = c * dx - s * dz  # Ry(-h[t-1]) (dx, 0, dz)
-    out[:, 1:, 2] = s * dx + c * dz
-    out[:, 1:, 3] = f[:, 1:, 3] - f[:, :-1, 3]
-    return out
 
 
 def _cases(trained: Corruption, kinds, strengths, gap_seconds) -> list[tuple[str, str, Corruption | None]]:
@@ -175,7 +159,10 @@ def evaluate_cleanup(checkpoint: dict, args) -> dict:
             if kind == "foot_slide":
                 methods["IK feet"] = _ik_feet(ctx, xi)
             with torch.no_grad():
-                methods[f"model ({type(net).__name__})"] = net(xi.to(device), ki.to(device)).float().cpu()
+                y = net(xi.to(device), ki.to(device)).float().cpu()
+            methods[f"model ({type(net).__name__})"] = anchor_root(ctx, y, xi, args.anchor_hz)
+            if args.anchor_hz > 0:
+                methods["model, root not anchored"] = y
             for name, y in methods.items():
                 m = clip_metrics(ctx, y, x)
                 row = sums.setdefault(name, {k: 0.0 for k in METRICS})

@@ -26,8 +26,8 @@ from motion3d.motion import Motion
 from motion3d.ops.facing import facing_directions, wrap_angle, yaw_matrix
 from motion3d.ops.joints import find_facing_pairs, find_feet, find_pelvis
 
-__all__ = ["encode_trajectory", "decode_trajectory", "initial_state", "reconnect_trajectory", "TRAJECTORY_NAMES",
-           "TrajectoryRepresentation"]
+__all__ = ["encode_trajectory", "decode_trajectory", "initial_state", "reconnect_trajectory", "trajectory_path",
+           "path_trajectory", "TRAJECTORY_NAMES", "TrajectoryRepresentation"]
 
 TRAJECTORY_NAMES = ["root_height", "root_velocity_x", "root_velocity_z", "root_angular_velocity"]
 
@@ -69,6 +69,28 @@ def decode_trajectory(traj: torch.Tensor, initial: torch.Tensor | None = None) -
     x = initial[..., 0:1] + torch.cat([zero, torch.cumsum(dx, dim=-1)], dim=-1)
     z = initial[..., 1:2] + torch.cat([zero, torch.cumsum(dz, dim=-1)], dim=-1)
     return torch.stack([x, height, z], dim=-1), heading
+
+
+def trajectory_path(traj) -> np.ndarray:
+    """The integrated path of trajectory channels ``traj (..., T, 4)`` from the origin facing +Z:
+    ``(..., T, 4)`` float64 ``[x, height, z, heading]`` (heading unwrapped: a running sum)."""
+    pos, heading = decode_trajectory(torch.as_tensor(np.asarray(traj, dtype=np.float64)))
+    return torch.cat([pos, heading[..., None]], -1).numpy()
+
+
+def path_trajectory(path: np.ndarray, like: np.ndarray | None = None) -> np.ndarray:
+    """Inverse of :func:`trajectory_path`: ``path (..., T, 4)`` ``[x, height, z, heading]`` ->
+    trajectory channels ``(..., T, 4)``; the first frame's velocities are taken from ``like`` (they
+    are unused by decoding) or zero."""
+    f = np.asarray(path, dtype=np.float64)
+    out = np.zeros(f.shape) if like is None else np.array(like, dtype=np.float64)
+    out[..., 0] = f[..., 1]
+    dx, dz = f[..., 1:, 0] - f[..., :-1, 0], f[..., 1:, 2] - f[..., :-1, 2]  # (..., T-1)
+    c, s = np.cos(f[..., :-1, 3]), np.sin(f[..., :-1, 3])
+    out[..., 1:, 1] = c * dx - s * dz  # Ry(-h[t-1]) (dx, 0, dz)
+    out[..., 1:, 2] = s * dx + c * dz
+    out[..., 1:, 3] = f[..., 1:, 3] - f[..., :-1, 3]
+    return out
 
 
 def reconnect_trajectory(traj: np.ndarray, reference: np.ndarray, free: np.ndarray) -> np.ndarray:

@@ -18,22 +18,75 @@ the training device, the corruption needs the representation and statistics the 
 hyper-parameters (stored in every checkpoint) carry the corruption the evaluation measures against.
 
 Validation corrupts with a generator seeded by the batch index: the same corruptions every epoch.
+
+Applying the network (:func:`anchor_root`): the root trajectory channels are velocities, so a small
+bias in the network's output integrates into a drift of the whole body (on clean val windows, two
+thirds of the first model's 16 mm MPJPE). The network's root path is therefore kept for what it is
+good at, the fast corrections (spikes, jitter), and its slow part is taken from the capture: the
+low-pass (``ANCHOR_CUTOFF_HZ``) of the difference between the input's median-filtered path and the
+network's is added back. Over a whole clip this also stops drift across windows. On 128 val windows
+(20-minute model) it halved the model's MPJPE on clean, jittered, spiked, swapped and gapped input
+(clean 26.6 -> 10.5 mm at 1 Hz; 0.25, 0.5 and 2 Hz within 15 % of that) and costs it on foot sliding,
+which is itself a slow root drift (94.7 -> 119.3 mm; the input's 117.8).
 """
 from __future__ import annotations
 
 from typing import Mapping
 
+import numpy as np
 import torch
 
 from motion3d.data.corrupt import Corruption, corrupt_features
-from motion3d.ops.filters import fill_gaps
+from motion3d.features.trajectory import path_trajectory, trajectory_path
+from motion3d.ops.filters import fill_gaps, smooth
 from motion3d.tasks.base import MotionTask, NetFactory
 from motion3d.tasks.context import MotionContext
 from motion3d.tasks.losses import ReconstructionWeights
 
-__all__ = ["CleanupTask", "TASK_NAME", "net_input", "hidden_channels"]
+__all__ = ["CleanupTask", "TASK_NAME", "net_input", "hidden_channels", "filter_trajectory", "anchor_root",
+           "ANCHOR_CUTOFF_HZ"]
 
 TASK_NAME = "cleanup"
+#: the network's root path keeps its content above this frequency; below it follows the capture
+ANCHOR_CUTOFF_HZ = 1.0
+
+
+def filter_trajectory(traj: np.ndarray, kind: str, fps: float, **options) -> np.ndarray:
+    """A classical filter (:func:`motion3d.ops.filters.smooth`) on root trajectory channels
+    ``traj (..., T, 4)`` (height, planar velocity in the previous heading frame, angular velocity:
+    :mod:`motion3d.features.trajectory`) through the integrated path: positions and heading filtered
+    over time, then differentiated again -> ``(..., T, 4)``. Filtering the velocities themselves
+    would integrate a median's bias into a drift of the whole body."""
+    path = trajectory_path(traj)
+    return path_trajectory(smooth(path, kind, fps, axis=path.ndim - 2, **options), like=traj)
+
+
+def _root_slice(ctx: MotionContext) -> slice:
+    rep = ctx.representation
+    if "root_height" in rep.layout:
+        return slice(rep.slice("root_height").start, rep.slice("root_angular_velocity").stop)
+    raise ValueError(f"{type(rep).__name__} has no root trajectory channels to anchor")
+
+
+def anchor_root(ctx: MotionContext, out: torch.Tensor, given: torch.Tensor,
+                cutoff_hz: float = ANCHOR_CUTOFF_HZ) -> torch.Tensor:
+    """The network's output ``out (..., T, D)`` (normalised features) with the slow part of its root
+    path replaced by that of the input ``given (..., T, D)`` (after a running median, so spikes do
+    not leak in): ``path_out + lowpass(path_in - path_out)``, re-encoded as trajectory channels; the
+    height and every other channel are the network's. See the module docstring."""
+    if out.shape[-2] < 2 or not cutoff_hz > 0:
+        return out
+    sl = _root_slice(ctx)
+    norm = ctx.normalizer
+    f_out = norm.denormalize(out.detach().double().cpu()).numpy()
+    f_in = norm.denormalize(given.detach().double().cpu()).numpy()
+    axis = f_out.ndim - 2
+    p_out = trajectory_path(f_out[..., sl])
+    p_in = smooth(trajectory_path(f_in[..., sl]), "median", ctx.fps, axis=axis)
+    slow = smooth(p_in - p_out, "butterworth", ctx.fps, axis=axis, cutoff=float(cutoff_hz), order=2)
+    slow[..., 1] = 0.0  # the height stays the network's
+    f_out[..., sl] = path_trajectory(p_out + slow, like=f_out[..., sl])
+    return norm.normalize(torch.from_numpy(f_out)).to(out.dtype).to(out.device)
 
 
 def hidden_channels(ctx: MotionContext) -> torch.Tensor:

@@ -28,7 +28,7 @@ from motion3d.ops.joints import find_feet
 from motion3d.retarget.cleanup import plant_feet
 from motion3d.retarget.mapping import find_roles
 from motion3d.tasks.checkpoint import load_motion_checkpoint
-from motion3d.tasks.cleanup import TASK_NAME, net_input
+from motion3d.tasks.cleanup import ANCHOR_CUTOFF_HZ, TASK_NAME, anchor_root, net_input
 from motion3d.tasks.context import MotionContext
 
 __all__ = ["Cleaner", "missing_from_nan", "fill_motion", "known_channels", "filter_clip", "plant_own_feet",
@@ -81,6 +81,8 @@ class Cleaner:
 
     net: torch.nn.Module
     ctx: MotionContext
+    #: root path below this frequency follows the capture (:func:`motion3d.tasks.cleanup.anchor_root`; 0: off)
+    anchor_hz: float = ANCHOR_CUTOFF_HZ
 
     @classmethod
     def load(cls, ckpt: str | Path, device: str = "cpu") -> "Cleaner":
@@ -110,7 +112,9 @@ class Cleaner:
                 for i in range(0, len(starts), batch)]
         y = torch.cat(outs) * weights[..., None]
         out = torch.zeros_like(x, dtype=torch.float32)
-        return out.index_add_(0, rows.reshape(-1), y.reshape(-1, x.shape[1]))
+        out.index_add_(0, rows.reshape(-1), y.reshape(-1, x.shape[1]))
+        # the slow part of the root path follows the capture over the whole clip (no drift across windows)
+        return anchor_root(self.ctx, out, net_input(self.ctx, x.float(), known)[0], self.anchor_hz)
 
     def clean(self, motion: Motion, missing: np.ndarray | None = None, overlap: int | None = None) -> Motion:
         """The cleaned ``motion`` (on the checkpoint's skeleton and fps) with gaps ``missing (T, J + 1)``."""

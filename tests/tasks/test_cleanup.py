@@ -91,3 +91,34 @@ def test_checkpoint_loads_and_cleans_any_length(tmp_path):
     assert int((~known).sum()) == 10 * 6
     rep = cleanup_report(clip, out, missing)
     assert rep["frames"] == 75 and rep["gap_frames"] == 10 and rep["repaired_frames"] >= 10
+
+
+def test_anchor_root_removes_slow_drift_and_keeps_fast_corrections():
+    """The network's root path keeps its fast part and takes its slow part from the capture."""
+    from motion3d.features.trajectory import path_trajectory, trajectory_path
+    from motion3d.tasks.cleanup import anchor_root
+
+    ctx = tiny_context(window=90)
+    T, fps = 90, 30.0
+    t = np.arange(T) / fps
+    path = np.stack([0.2 * np.sin(t), 0.9 + 0.01 * np.sin(3 * t), 1.2 * t, 0.3 * np.sin(0.5 * t)], -1)  # x, y, z, heading
+    rt = ctx.representation.slice("root_height").start
+    given = torch.zeros(1, T, ctx.dim, dtype=torch.float64)
+    given[0, :, rt:rt + 4] = torch.from_numpy(path_trajectory(path))
+    np.testing.assert_allclose(trajectory_path(given[0, :, rt:rt + 4].numpy())[1:, [0, 2, 3]] - path[0, [0, 2, 3]],
+                               path[1:, [0, 2, 3]] - path[0, [0, 2, 3]], atol=1e-9)  # path <-> channels
+    # the network's output: a velocity bias (a drift of 0.15 over 3 s) plus a fast wiggle it added
+    drift = np.stack([0.05 * t, 0 * t, 0 * t, 0.02 * t], -1)
+    wiggle = np.stack([0.01 * np.sin(2 * np.pi * 6 * t), 0 * t, 0 * t, 0 * t], -1)
+    out = given.clone()
+    out[0, :, rt:rt + 4] = torch.from_numpy(path_trajectory(path + drift + wiggle))
+    anchored = trajectory_path(anchor_root(ctx, out, given)[0, :, rt:rt + 4].numpy())
+    core = slice(10, T - 10)  # away from the filter's ends
+    err = np.abs(anchored - (path + wiggle))[core][:, [0, 2, 3]].max()
+    assert err < 0.01, err  # drift gone (it was up to 0.15), the 6 Hz wiggle kept
+    assert np.abs(trajectory_path(out[0, :, rt:rt + 4].numpy()) - path)[core][:, 0].max() > 0.1
+    # every channel but the root's planar path and heading is the network's
+    same = torch.ones(ctx.dim, dtype=torch.bool)
+    same[rt + 1:rt + 4] = False
+    assert torch.equal(anchor_root(ctx, out, given)[..., same], out[..., same])
+    assert torch.equal(anchor_root(ctx, out, given, cutoff_hz=0), out)
