@@ -39,7 +39,7 @@ import torch
 
 from motion3d.evaluate.data import evaluation_windows, length_unit, stack_windows
 from motion3d.evaluate.generate import GENERATION_OPTIONS, generation_report
-from motion3d.evaluate.predict import format_table
+from motion3d.evaluate.predict import BOTH_BASELINES_NOTE, format_table, merge_baseline_rows
 from motion3d.evaluate.registry import Option, register
 from motion3d.geometry.rotations import np_matrix_to_quat, slerp
 from motion3d.metrics.inbetween import (LAFAN1_N_PAST, align_quat_signs, canonical_frame, l2p, l2q, npss,
@@ -242,7 +242,12 @@ def prediction_table(net, ctx: MotionContext, meta: dict, args, options: dict) -
             per_frame = torch.cat(errs[f"{name}/{kind}"]).double().mean(0, keepdim=True) * scale
             table[title[name]] = errors_at_horizons(per_frame, ctx.fps, horizons)
             result.setdefault(kind, {})[name] = {str(int(ms)): v for ms, v in table[title[name]].items()}
+        merged = False
+        if kind == "root":  # root-relative, the two baselines are one row (issue 17 item 13)
+            table, merged = merge_baseline_rows(table)
         print(format_table(table, horizons, label, unit))
+        if merged:
+            print(BOTH_BASELINES_NOTE)
     return result
 
 

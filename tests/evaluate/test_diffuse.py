@@ -54,3 +54,17 @@ def test_tables_can_be_skipped_and_joints_chosen(diffusion_ckpt, capsys):
     assert set(res) == {"task"}
     with pytest.raises(ValueError, match="unknown joint 'tail'"):
         _tool("evaluate").main(["--ckpt", str(diffusion_ckpt), *FAST, "--skip-root-path", "--joints", "tail"])
+
+
+def test_prediction_table_prints_the_root_relative_baselines_once(diffusion_ckpt, capsys):
+    """Issue 17 item 13: root-relative, zero- and constant-velocity are one row, with the reason."""
+    fast = [a for a in FAST if a not in ("--horizon", "0")]
+    res = _tool("evaluate").main(["--ckpt", str(diffusion_ckpt), *fast, "--skip-root-path", "--joints",
+                                  "--observe", "20", "--horizon", "10"])
+    out = capsys.readouterr().out
+    root = res["prediction"]["root"]
+    assert root["zero_velocity"] == pytest.approx(root["constant_velocity"], rel=1e-6)   # by construction
+    assert res["prediction"]["global"]["zero_velocity"] != res["prediction"]["global"]["constant_velocity"]
+    table = out[out.index("MPJPE root-relative"):]
+    assert "zero- = constant velocity" in table and "constant velocity " not in table.split("(root-relative")[0]
+    assert "moves the root only" in out
