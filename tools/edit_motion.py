@@ -29,7 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from motion3d.io import FormatError, bvh  # noqa: E402
 from motion3d.io.registry import load_motion  # noqa: E402
 from motion3d.motion import Motion  # noqa: E402
-from motion3d.outputs import OutputError, atomic_output, check_output, exit_on_sigterm  # noqa: E402
+from motion3d.outputs import OutputError, atomic_output, exit_on_sigterm  # noqa: E402
+from motion3d.render.html_page import html_writer  # noqa: E402
 from motion3d.render.clip import from_motion  # noqa: E402
 from motion3d.render.encode import check_clip_outputs  # noqa: E402
 from motion3d.render.skeleton_video import save_video  # noqa: E402
@@ -54,16 +55,6 @@ def _onto(editor: MotionEditor, clip: Motion, path: str) -> tuple[Motion, bool]:
         print(f"{path} is on another skeleton ({clip.skeleton.num_joints} joints) than the checkpoint's "
               f"({editor.ctx.skeleton.num_joints}): retargeting it onto the checkpoint's skeleton, and the result back")
     return editor.ctx.conform(clip, path, "input", allow_retarget=True), moved
-
-
-def _html_writer(path: str, inputs, force: bool):
-    """Before any work: check the --html page's path; the page writer (:mod:`motion3d.render.web`)."""
-    check_output(path, inputs=inputs, force=force, suffixes=(".html",), what="--html")
-    try:
-        from motion3d.render import web
-    except ImportError as e:  # viser is the optional 'web' extra
-        raise OutputError(path, f"--html needs viser ({e}); pip install 'motion3d[web]'") from None
-    return web
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -92,7 +83,7 @@ def main(argv: list[str] | None = None) -> dict:
     inputs = (args.clip, args.ckpt, other)
     try:
         check_clip_outputs(args.out, args.video, inputs=inputs, force=args.force)
-        web = _html_writer(args.html, inputs, args.force) if args.html else None
+        web = html_writer(args.html, inputs, args.force) if args.html else None
     except OutputError as e:
         p.error(str(e))
     try:

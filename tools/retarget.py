@@ -32,6 +32,7 @@ from pathlib import Path
 from motion3d.io import FormatError, bvh
 from motion3d.io.registry import format_of, load_motion
 from motion3d.outputs import OutputError, atomic_output, check_output, exit_on_sigterm
+from motion3d.render.html_page import html_writer
 from motion3d.render.clip import from_motion
 from motion3d.render.encode import check_clip_outputs
 from motion3d.retarget import (
@@ -88,7 +89,7 @@ def main(argv=None) -> int:
         if args.save_mapping:
             check_output(args.save_mapping, inputs=inputs + (args.output, args.video), force=args.force,
                          suffixes=(".yaml", ".yml"), what="--save-mapping")
-        web = _html_writer(args.html, inputs, args.force) if args.html else None
+        web = html_writer(args.html, inputs, args.force) if args.html else None
     except OutputError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -117,16 +118,6 @@ def main(argv=None) -> int:
         print(f"error: {e}{hint}", file=sys.stderr)
         return 1
     return _finish(args, source, target, out, web)
-
-
-def _html_writer(path: str, inputs, force: bool):
-    """Before any work: check the --html page's path; the page writer (:mod:`motion3d.render.web`)."""
-    check_output(path, inputs=inputs, force=force, suffixes=(".html",), what="--html")
-    try:
-        from motion3d.render import web
-    except ImportError as e:  # viser is the optional 'web' extra
-        raise OutputError(path, f"--html needs viser ({e}); pip install 'motion3d[web]'") from None
-    return web
 
 
 def load_source(path: str, asf: str | None = None, body_model_dir: str | None = None):

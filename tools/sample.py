@@ -26,7 +26,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from motion3d.io import bvh  # noqa: E402
-from motion3d.outputs import OutputError, check_output, exit_on_sigterm, is_same_file  # noqa: E402
+from motion3d.outputs import OutputError, exit_on_sigterm, is_same_file  # noqa: E402
+from motion3d.render.html_page import html_writer  # noqa: E402
 from motion3d.render.clip import from_motion  # noqa: E402
 from motion3d.tasks.checkpoint import CheckpointError  # noqa: E402
 from motion3d.tasks.sampling import sample_checkpoint  # noqa: E402
@@ -46,16 +47,6 @@ def _check_folder(out: Path, ckpt: str, force: bool, video: bool) -> None:
             shown = ", ".join(p.name for p in earlier[:4]) + (", ..." if len(earlier) > 4 else "")
             raise OutputError(out, f"the folder holds earlier samples ({shown}); pass --force to replace "
                                    f"them or choose another folder")
-
-
-def _html_writer(path: str, inputs, force: bool):
-    """Before any work: check the --html page's path; the page writer (:mod:`motion3d.render.web`)."""
-    check_output(path, inputs=inputs, force=force, suffixes=(".html",), what="--html")
-    try:
-        from motion3d.render import web
-    except ImportError as e:  # viser is the optional 'web' extra
-        raise OutputError(path, f"--html needs viser ({e}); pip install 'motion3d[web]'") from None
-    return web
 
 
 def _page_clips(result: dict, retarget_to: str | None) -> list:
@@ -96,7 +87,7 @@ def main(argv: list[str] | None = None) -> dict:
     out = Path(args.out)
     try:
         _check_folder(out, args.ckpt, args.force, not args.no_video)
-        web = _html_writer(args.html, (args.ckpt, args.retarget_to), args.force) if args.html else None
+        web = html_writer(args.html, (args.ckpt, args.retarget_to), args.force) if args.html else None
         target = bvh.read_header(args.retarget_to)[0] if args.retarget_to else None
         result = sample_checkpoint(args.ckpt, out, args.n, args.length, args.label, args.seed, args.device,
                                    video=not args.no_video, temperature=args.temperature, force=args.force,
