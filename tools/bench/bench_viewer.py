@@ -10,8 +10,10 @@ Measured in the same run:
   (target < 5 s);
 * clock: clip seconds advanced per wall second while playing, against the baseline "the clip's own
   rate" (1.0 = real time: each shown frame is the clip's frame at that time);
-* frames shown per second: distinct canvas images per second (pixels read in requestAnimationFrame;
-  viser renders on demand, so a new image means a new pose), against the recording's display rate
+* frames shown per second: animation frames in which the page drew (WebGL draw calls counted by a
+  script installed before the page loads; viser renders on demand, so a drawn frame is a new pose;
+  reading the canvas' pixels does not work: the drawing buffer is cleared once shown), against the
+  recording's display rate
   (motion3d.render.web.DISPLAY_FPS; the clip's 120 fps is sampled to it, keeping real time).
 """
 from __future__ import annotations
@@ -30,26 +32,36 @@ from motion3d.render import web  # noqa: E402
 from motion3d.render.clip import Clip  # noqa: E402
 from tests.browser import browser_page, hide_notifications  # noqa: E402
 
+#: installed before the page loads: counts WebGL draw calls (three.js renders on demand, so an
+#: animation frame with draw calls is a newly rendered pose)
+DRAW_COUNTER_JS = """(() => {
+  window.__draws = 0;
+  for (const C of [window.WebGLRenderingContext, window.WebGL2RenderingContext]) {
+    if (!C) continue;
+    for (const name of ['drawArrays', 'drawElements', 'drawArraysInstanced', 'drawElementsInstanced']) {
+      const f = C.prototype[name];
+      if (f) C.prototype[name] = function (...a) { window.__draws++; return f.apply(this, a); };
+    }
+  }
+})();"""
+
 COUNT_JS = """(secs) => new Promise(resolve => {
-  const c = document.querySelector('canvas');
-  const gl = c.getContext('webgl2') || c.getContext('webgl');
-  const px = new Uint8Array(4 * 64 * 64);
-  let last = -1, changes = 0, ticks = 0;
+  let last = window.__draws, rendered = 0, ticks = 0;
   const t0 = performance.now();
   function tick() {
-    gl.readPixels(Math.floor(c.width / 2) - 32, Math.floor(c.height / 2) - 32, 64, 64, gl.RGBA, gl.UNSIGNED_BYTE, px);
-    let h = 0; for (let i = 0; i < px.length; i += 3) h = (h * 31 + px[i]) | 0;
-    if (h !== last) { changes++; last = h; }
+    if (window.__draws !== last) { rendered++; last = window.__draws; }
     ticks++;
     if (performance.now() - t0 < secs * 1000) requestAnimationFrame(tick);
-    else resolve([changes, ticks, (performance.now() - t0) / 1000]);
+    else resolve([rendered, ticks, (performance.now() - t0) / 1000]);
   }
   requestAnimationFrame(tick);
 })"""
 
 
 def long_clip(minutes: float, fps: float, joints: int = 31) -> Clip:
-    """(T, 31, 3) a chain figure walking in place with every joint moving (T = minutes * 60 * fps)."""
+    """(T, 31, 3) a chain figure swaying in place with every joint moving (T = minutes * 60 * fps),
+    plus a seeded random drift per joint (a smoothed random walk), so the recording never repeats
+    (a periodic clip would compress unrealistically well)."""
     T = int(round(minutes * 60 * fps))
     t = np.arange(T)[:, None] / fps
     j = np.arange(joints)[None]
@@ -57,6 +69,8 @@ def long_clip(minutes: float, fps: float, joints: int = 31) -> Clip:
     pos[..., 1] = 0.05 + 1.7 * j / (joints - 1)
     pos[..., 0] = 0.15 * np.sin(2 * np.pi * t + 0.3 * j) * (j / joints)
     pos[..., 2] = 0.1 * np.cos(2 * np.pi * 0.5 * t + 0.2 * j)
+    walk = np.cumsum(np.random.default_rng(0).normal(0.0, 0.002, (T, joints, 3)), axis=0)  # metres
+    pos += walk - walk.mean(0)
     parents = np.arange(-1, joints - 1)
     return Clip(pos, parents, fps, "long")
 
@@ -78,6 +92,7 @@ def main(argv=None) -> dict:
         info = web.export_html([clip], path)
         export_s = time.perf_counter() - t0
         with browser_page(800, 600) as (page, _, _):
+            page.add_init_script(DRAW_COUNTER_JS)
             t0 = time.perf_counter()
             page.goto(path.as_uri())
             page.wait_for_selector("input", timeout=60000)
