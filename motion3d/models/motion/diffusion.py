@@ -331,6 +331,7 @@ class MotionDiffusion(MotionNet):
         mask, values, guide = self._constraints(constraints, int(n), int(length))
         g = dict(constraints or {})
         scale, iters = float(g.get("guide_scale", 1.0)), int(g.get("guide_iters", 1))
+        refine = int(g.get("guide_refine", 0))
         with torch.no_grad() if guide is not None else torch.inference_mode():
             device = self.out.weight.device
             x = noise_like(torch.empty(int(n), int(length), self.input_dim, device=device), generator) * temperature
@@ -346,15 +347,17 @@ class MotionDiffusion(MotionNet):
                 x = ddim_step(self.schedule, x, x0, t, t_prev, self.eta, generator) if sampler == "ddim" \
                     else ddpm_step(self.schedule, x, x0, t, t_prev, generator)
             x = torch.where(mask, values, x) if mask is not None else x
+            if guide is not None and refine > 0:
+                x = _refined(x, guide, refine, mask)
         return x if guide is not None else x.clone()  # a normal tensor, not an inference tensor
 
     def _constraints(self, constraints: Mapping | None, n: int, length: int):
         """``(mask, values, guide)`` on this model's device from the ``constraints`` dict."""
         c = dict(constraints or {})
-        unknown = set(c) - {"seed", "mask", "values", "guide", "guide_scale", "guide_iters"}
+        unknown = set(c) - {"seed", "mask", "values", "guide", "guide_scale", "guide_iters", "guide_refine"}
         if unknown:
             raise ValueError(f"unknown constraint(s) {sorted(unknown)}; MotionDiffusion takes seed, mask + values, "
-                             "guide (+ guide_scale, guide_iters)")
+                             "guide (+ guide_scale, guide_iters, guide_refine)")
         device = self.out.weight.device
         mask = values = None
         if "seed" in c:
@@ -402,6 +405,29 @@ def _encode(encoder: nn.TransformerEncoder, h: torch.Tensor) -> torch.Tensor:
         h = h + a.out_proj(F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(B, T, d))
         h = h + l.linear2(F.gelu(l.linear1(l.norm2(h))))
     return h
+
+
+#: Adam step and pull towards the sample of :func:`_refined`
+REFINE_LR, REFINE_PRIOR = 0.02, 1e-3
+
+
+def _refined(x: torch.Tensor, guide: Callable[[torch.Tensor], torch.Tensor], iters: int,
+             mask: torch.Tensor | None = None) -> torch.Tensor:
+    """The finished sample ``x (B, T, D)`` moved by ``iters`` Adam steps on ``guide(x) + REFINE_PRIOR *
+    mean((x - sample)^2)``: guidance during denoising brings the constrained joints near their targets,
+    this brings them onto them while staying close to the sample. Known features stay as given."""
+    start = x.detach().clone()
+    with torch.enable_grad():
+        y = start.clone().requires_grad_(True)
+        opt = torch.optim.Adam([y], lr=REFINE_LR)
+        for _ in range(int(iters)):
+            opt.zero_grad()
+            loss = guide(y).sum() + REFINE_PRIOR * (y - start).square().mean((1, 2)).sum()
+            loss.backward()
+            if mask is not None:
+                y.grad[mask.expand_as(y)] = 0.0
+            opt.step()
+    return y.detach()
 
 
 def _guided(x0: torch.Tensor, guide: Callable[[torch.Tensor], torch.Tensor], scale: float, iters: int) -> torch.Tensor:
