@@ -28,14 +28,14 @@ import numpy as np
 import torch
 
 from motion3d.features import MotionRepresentation, Normalizer
-from motion3d.features.trajectory import decode_trajectory
+from motion3d.features.trajectory import decode_trajectory, encode_trajectory
 from motion3d.geometry.rotations import axis_angle_to_matrix, matrix_to_6d, sixd_to_matrix
 from motion3d.ops.joints import find_mirror_pairs
 from motion3d.ops.mirror import mirror_frame_corrections, reflection_matrix
 from motion3d.skeleton import Skeleton
 
 __all__ = ["KINDS", "DEFAULTS", "Corruption", "jitter", "spikes", "swap_limbs", "limb_pairs", "gap_mask",
-           "foot_slide", "corrupt_features", "encode_root"]
+           "foot_slide", "corrupt_features"]
 
 KINDS = ("jitter", "spikes", "swaps", "gaps", "foot_slide")
 
@@ -256,23 +256,6 @@ def foot_slide(root: torch.Tensor, contact: torch.Tensor, apply: torch.Tensor, s
 # ---------------------------------------------------------------------------------------------
 # 2. on feature windows
 # ---------------------------------------------------------------------------------------------
-def encode_root(root: torch.Tensor, heading: torch.Tensor) -> torch.Tensor:
-    """Trajectory channels ``(..., T, 4)`` (:func:`motion3d.features.trajectory.encode_trajectory`,
-    in torch) of root positions ``(..., T, 3)`` and heading ``(..., T)``: height, the xz step in
-    the previous frame's heading frame, heading change."""
-    out = torch.zeros(root.shape[:-1] + (4,), dtype=root.dtype, device=root.device)
-    out[..., 0] = root[..., 1]
-    if root.shape[-2] > 1:
-        step = root[..., 1:, :] - root[..., :-1, :]
-        h = heading[..., :-1]
-        c, s = torch.cos(h), torch.sin(h)
-        out[..., 1:, 1] = c * step[..., 0] - s * step[..., 2]  # Ry(-h) step
-        out[..., 1:, 2] = s * step[..., 0] + c * step[..., 2]
-        dh = heading[..., 1:] - heading[..., :-1]
-        out[..., 1:, 3] = torch.atan2(torch.sin(dh), torch.cos(dh))
-    return out
-
-
 def _check_rep(rep: MotionRepresentation) -> None:
     need = ("root_height", "root_velocity", "root_angular_velocity", "rotations")
     if not all(k in rep.layout for k in need) or not hasattr(rep, "body"):
@@ -333,7 +316,7 @@ def corrupt_features(rep: MotionRepresentation, normalizer: Normalizer, x: torch
         rot, root = jitter(rot, root, applied["jitter"], p["rotation_deg"], p["position"] * h, g)
     out = f.clone()
     out[..., rs] = matrix_to_6d(rot).reshape(B, T, Jb * 6)
-    traj = encode_root(root, heading)
+    traj = encode_trajectory(root, heading)
     out[..., 0:3] = traj[..., 0:3]  # height and planar velocity; the heading is kept
     known = torch.ones(B, T, D, dtype=torch.bool, device=dev)
     if "gaps" in c.kinds:

@@ -191,22 +191,16 @@ def _too_big(archive: Path, declared: int, limit: int) -> FetchError:
                       f"(an archive bomb? set max_extracted_size in the manifest entry if it is genuine)")
 
 
-class _Members:
-    """One archive's members as ``(name, is_dir, declared size, executable, open)``: the zip and tar
-    readers differ only in how they list and open members, so both extract through :func:`_write_members`."""
+def _zip_members(z: zipfile.ZipFile) -> list:
+    """A zip's members as ``(name, is_dir, declared size, executable, open)`` for :func:`_write_members`."""
+    return [(i.filename, i.is_dir(), i.file_size, bool((i.external_attr >> 16) & 0o111), (lambda i=i: z.open(i)))
+            for i in z.infolist()]
 
-    @staticmethod
-    def of_zip(z: zipfile.ZipFile):
-        for i in z.infolist():
-            yield i.filename, i.is_dir(), i.file_size, bool((i.external_attr >> 16) & 0o111), \
-                (lambda i=i: z.open(i))
 
-    @staticmethod
-    def of_tar(t: tarfile.TarFile):
-        # links, devices and fifos are never extracted; only regular files and folders
-        for m in t.getmembers():
-            if m.isfile() or m.isdir():
-                yield m.name, m.isdir(), m.size, bool(m.mode & 0o111), (lambda m=m: t.extractfile(m))
+def _tar_members(t: tarfile.TarFile) -> list:
+    """A tar's regular files and folders, as :func:`_zip_members` (links, devices, fifos left out)."""
+    return [(m.name, m.isdir(), m.size, bool(m.mode & 0o111), (lambda m=m: t.extractfile(m)))
+            for m in t.getmembers() if m.isfile() or m.isdir()]
 
 
 def _write_members(members: list, archive: Path, dest: Path, limit: int) -> list[str]:
@@ -261,10 +255,10 @@ def extract_archive(archive: Path, dest: Path, max_bytes: int | None = None) -> 
     dest.mkdir(parents=True, exist_ok=True)
     if zipfile.is_zipfile(archive):
         with zipfile.ZipFile(archive) as z:
-            names = _write_members(list(_Members.of_zip(z)), archive, dest, limit)
+            names = _write_members(_zip_members(z), archive, dest, limit)
     elif tarfile.is_tarfile(archive):
         with tarfile.open(archive) as t:
-            names = _write_members(list(_Members.of_tar(t)), archive, dest, limit)
+            names = _write_members(_tar_members(t), archive, dest, limit)
     else:
         raise FetchError(f"{archive}: marked extract: true but is neither a zip nor a tar archive")
     return sorted({dest / Path(n).parts[0] for n in names if Path(n).parts})

@@ -23,7 +23,7 @@ import torch
 
 from motion3d.features.base import MotionRepresentation
 from motion3d.motion import Motion
-from motion3d.ops.facing import facing_directions, wrap_angle, yaw_matrix
+from motion3d.ops.facing import facing_directions
 from motion3d.ops.joints import find_facing_pairs, find_feet, find_pelvis
 
 __all__ = ["encode_trajectory", "decode_trajectory", "initial_state", "reconnect_trajectory", "trajectory_path",
@@ -32,19 +32,23 @@ __all__ = ["encode_trajectory", "decode_trajectory", "initial_state", "reconnect
 TRAJECTORY_NAMES = ["root_height", "root_velocity_x", "root_velocity_z", "root_angular_velocity"]
 
 
-def encode_trajectory(root: np.ndarray, heading: np.ndarray) -> np.ndarray:
-    """``root (T, 3)`` pelvis positions and ``heading (T,)`` radians -> ``(T, 4)`` float64
-    ``[height, velocity_x, velocity_z, angular_velocity]``."""
-    T = root.shape[0]
-    out = np.zeros((T, 4))
-    out[:, 0] = root[:, 1]
-    if T > 1:
-        step = root[1:] - root[:-1]  # (T-1, 3)
-        local = np.einsum("tab,tb->ta", yaw_matrix(-heading[:-1]), step)
-        out[1:, 1] = local[:, 0]
-        out[1:, 2] = local[:, 2]
-        out[1:, 3] = wrap_angle(heading[1:] - heading[:-1])
-    return out
+def encode_trajectory(root, heading):
+    """``root (..., T, 3)`` pelvis positions and ``heading (..., T)`` radians -> ``(..., T, 4)``
+    ``[height, velocity_x, velocity_z, angular_velocity]`` (the inverse of :func:`decode_trajectory`;
+    batched). numpy in: float64 numpy out; torch in: torch out (same dtype and device)."""
+    is_np = not torch.is_tensor(root)
+    r = torch.as_tensor(np.ascontiguousarray(root, dtype=np.float64)) if is_np else root
+    h = torch.as_tensor(np.ascontiguousarray(heading, dtype=np.float64)) if is_np else heading.to(root.dtype)
+    out = torch.zeros(r.shape[:-1] + (4,), dtype=r.dtype, device=r.device)
+    out[..., 0] = r[..., 1]
+    if r.shape[-2] > 1:
+        step = r[..., 1:, :] - r[..., :-1, :]  # (..., T-1, 3)
+        c, s = torch.cos(h[..., :-1]), torch.sin(h[..., :-1])
+        out[..., 1:, 1] = c * step[..., 0] - s * step[..., 2]  # Ry(-h[t-1]) step
+        out[..., 1:, 2] = s * step[..., 0] + c * step[..., 2]
+        dh = h[..., 1:] - h[..., :-1]
+        out[..., 1:, 3] = torch.atan2(torch.sin(dh), torch.cos(dh))  # wrapped to (-pi, pi]
+    return out.numpy() if is_np else out
 
 
 def initial_state(root: np.ndarray, heading: np.ndarray) -> np.ndarray:
@@ -74,22 +78,18 @@ def decode_trajectory(traj: torch.Tensor, initial: torch.Tensor | None = None) -
 def trajectory_path(traj) -> np.ndarray:
     """The integrated path of trajectory channels ``traj (..., T, 4)`` from the origin facing +Z:
     ``(..., T, 4)`` float64 ``[x, height, z, heading]`` (heading unwrapped: a running sum)."""
-    pos, heading = decode_trajectory(torch.as_tensor(np.asarray(traj, dtype=np.float64)))
+    pos, heading = decode_trajectory(torch.as_tensor(np.ascontiguousarray(traj, dtype=np.float64)))
     return torch.cat([pos, heading[..., None]], -1).numpy()
 
 
 def path_trajectory(path: np.ndarray, like: np.ndarray | None = None) -> np.ndarray:
     """Inverse of :func:`trajectory_path`: ``path (..., T, 4)`` ``[x, height, z, heading]`` ->
-    trajectory channels ``(..., T, 4)``; the first frame's velocities are taken from ``like`` (they
-    are unused by decoding) or zero."""
+    trajectory channels ``(..., T, 4)`` (:func:`encode_trajectory`); the first frame's velocities
+    are taken from ``like`` (they are unused by decoding) or zero."""
     f = np.asarray(path, dtype=np.float64)
-    out = np.zeros(f.shape) if like is None else np.array(like, dtype=np.float64)
-    out[..., 0] = f[..., 1]
-    dx, dz = f[..., 1:, 0] - f[..., :-1, 0], f[..., 1:, 2] - f[..., :-1, 2]  # (..., T-1)
-    c, s = np.cos(f[..., :-1, 3]), np.sin(f[..., :-1, 3])
-    out[..., 1:, 1] = c * dx - s * dz  # Ry(-h[t-1]) (dx, 0, dz)
-    out[..., 1:, 2] = s * dx + c * dz
-    out[..., 1:, 3] = f[..., 1:, 3] - f[..., :-1, 3]
+    out = encode_trajectory(f[..., :3], f[..., 3])
+    if like is not None:
+        out[..., 0, 1:] = np.asarray(like, dtype=np.float64)[..., 0, 1:]
     return out
 
 

@@ -61,13 +61,6 @@ def filter_trajectory(traj: np.ndarray, kind: str, fps: float, **options) -> np.
     return path_trajectory(smooth(path, kind, fps, axis=path.ndim - 2, **options), like=traj)
 
 
-def _root_slice(ctx: MotionContext) -> slice:
-    rep = ctx.representation
-    if "root_height" in rep.layout:
-        return slice(rep.slice("root_height").start, rep.slice("root_angular_velocity").stop)
-    raise ValueError(f"{type(rep).__name__} has no root trajectory channels to anchor")
-
-
 def anchor_root(ctx: MotionContext, out: torch.Tensor, given: torch.Tensor,
                 cutoff_hz: float = ANCHOR_CUTOFF_HZ) -> torch.Tensor:
     """The network's output ``out (..., T, D)`` (normalised features) with the slow part of its root
@@ -76,7 +69,7 @@ def anchor_root(ctx: MotionContext, out: torch.Tensor, given: torch.Tensor,
     height and every other channel are the network's. See the module docstring."""
     if out.shape[-2] < 2 or not cutoff_hz > 0:
         return out
-    sl = _root_slice(ctx)
+    sl = slice(0, 4)  # the trajectory channels lead every representation (motion3d.features.trajectory)
     norm = ctx.normalizer
     f_out = norm.denormalize(out.detach().double().cpu()).numpy()
     f_in = norm.denormalize(given.detach().double().cpu()).numpy()

@@ -106,15 +106,14 @@ class Cleaner:
         starts = covering_window_starts(T, W, O)
         weights = torch.as_tensor(crossfade_weights(starts, W, T), dtype=torch.float32)  # (K, W)
         rows = torch.as_tensor(starts)[:, None] + torch.arange(W)  # (K, W)
-        xi, ki = net_input(self.ctx, x[rows], known[rows])  # (K, W, D)
+        xi, ki = net_input(self.ctx, x.float(), known)  # (T, D): gaps filled once, over the whole clip
         device = next(self.net.parameters()).device
-        outs = [self.net(xi[i:i + batch].to(device), ki[i:i + batch].to(device)).float().cpu()
-                for i in range(0, len(starts), batch)]
+        outs = [self.net(xi[r].to(device), ki[r].to(device)).float().cpu() for r in rows.split(batch)]
         y = torch.cat(outs) * weights[..., None]
         out = torch.zeros_like(x, dtype=torch.float32)
         out.index_add_(0, rows.reshape(-1), y.reshape(-1, x.shape[1]))
         # the slow part of the root path follows the capture over the whole clip (no drift across windows)
-        return anchor_root(self.ctx, out, net_input(self.ctx, x.float(), known)[0], self.anchor_hz)
+        return anchor_root(self.ctx, out, xi, self.anchor_hz)
 
     def clean(self, motion: Motion, missing: np.ndarray | None = None, overlap: int | None = None) -> Motion:
         """The cleaned ``motion`` (on the checkpoint's skeleton and fps) with gaps ``missing (T, J + 1)``."""

@@ -78,7 +78,7 @@ def test_edit_refuses_bad_requests(diffusion_ckpt, walk, tmp_path, capsys):
 # --------------------------------------------------------------------------- --html
 def test_sample_html_page_names_each_clip_and_its_retargeted_file(diffusion_ckpt, cmu_dir, tmp_path, capsys):
     from tests.browser import require_viser
-    from tests.tools.html_pages import page_labels
+    from tests.web_helpers import page_labels
 
     require_viser()
     page = tmp_path / "samples.html"
@@ -116,7 +116,7 @@ def test_sample_bad_html_suffix_refused_before_any_work(tmp_path, capsys):
 
 def test_edit_html_page_shows_input_other_and_result(diffusion_ckpt, walk, tmp_path, capsys):
     from tests.browser import require_viser
-    from tests.tools.html_pages import page_labels
+    from tests.web_helpers import page_labels
 
     require_viser()
     page = tmp_path / "root.html"

@@ -150,7 +150,7 @@ def test_amc_and_amass_sources(tmp_path, mocap_dir, bandai_dir, data_dir, capsys
 # --------------------------------------------------------------------------- --html
 def test_html_page_shows_input_and_output(tmp_path, cmu_dir, capsys):
     from tests.browser import require_viser
-    from tests.tools.html_pages import page_labels
+    from tests.web_helpers import page_labels
 
     require_viser()
     out, page = tmp_path / "o2n.bvh", tmp_path / "o2n.html"

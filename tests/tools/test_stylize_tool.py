@@ -141,7 +141,7 @@ def test_output_onto_an_input_refused_existing_needs_force(ckpt, bandai_dir, tmp
 
 def test_html_page_shows_content_style_and_output(ckpt, bandai_dir, tmp_path, capsys):
     from tests.browser import require_viser
-    from tests.tools.html_pages import page_labels
+    from tests.web_helpers import page_labels
 
     require_viser()
     content = bandai_dir / "data" / "dataset-1_dash_normal_001.bvh"  # short: a quick page
