@@ -46,6 +46,8 @@ OPTIONS = (
            help="also gaps of exactly these durations (the issue's 0.5 s row; none: skip)"),
     Option("--anchor-hz", type=float, default=ANCHOR_CUTOFF_HZ,
            help="root path below this frequency follows the input (0: the network's own; see tasks.cleanup)"),
+    Option("--gate-threshold", type=float, default=None,
+           help="a gated CleanupNet opens where its logit exceeds this (default: the checkpoint's)"),
     Option("--seed", type=int, default=0, help="seed of the corruptions"),
 )
 
@@ -129,6 +131,10 @@ def evaluate_cleanup(checkpoint: dict, args) -> dict:
     filter (and the IK foot clean-up for foot sliding) and the model."""
     net, ctx, meta = load_motion_checkpoint(checkpoint, TASK_NAME, args.device)
     trained = Corruption.of((meta.get("hparams") or {}).get("corruption"))
+    if getattr(args, "gate_threshold", None) is not None:
+        if getattr(net, "gate", None) is None:
+            raise ValueError(f"--gate-threshold: the checkpoint's {type(net).__name__} has no gate")
+        net.gate_threshold = float(args.gate_threshold)
     window = int(ctx.window or 60)
     batches, source = evaluation_windows(meta, ctx, args, window, need_labels=False)
     windows = [b["x"] for b in batches]
@@ -166,7 +172,7 @@ def evaluate_cleanup(checkpoint: dict, args) -> dict:
                 methods["IK feet"] = _ik_feet(ctx, xi)
             with torch.no_grad():
                 y = net(xi.to(device), ki.to(device)).float().cpu()
-            methods[f"model ({type(net).__name__})"] = anchor_root(ctx, y, xi, args.anchor_hz)
+            methods[f"model ({type(net).__name__})"] = anchor_root(ctx, y, xi, args.anchor_hz, ki)
             if args.anchor_hz > 0:
                 methods["model, root not anchored"] = y
             for name, y in methods.items():

@@ -111,10 +111,12 @@ class MotionTask(TracksRunProgress, L.LightningModule):
 
     # ------------------------------------------------------------------ losses and logging
     def reconstruction_losses(self, pred: torch.Tensor, target: torch.Tensor,
-                              previous: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+                              previous: torch.Tensor | None = None,
+                              foot_weights: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """``{"feature", "position", "contact", [velocity, spectral, foot_slide,] "loss"}`` for normalised
         ``pred``/``target (B, T, D)``, weighted by :attr:`weights` (a :class:`ReconstructionWeights`);
-        ``previous (B, 1, D)``: the frame before both, so the first frame's trajectory counts too."""
+        ``previous (B, 1, D)``: the frame before both, so the first frame's trajectory counts too;
+        ``foot_weights (B,)``: per-clip factors of the foot-slide term (default 1)."""
         w, kind = self.weights, self.hparams.loss
         out = {"feature": feature_loss(pred.float(), target.float(), kind)}
         if w.position > 0 or w.contact > 0:
@@ -131,6 +133,8 @@ class MotionTask(TracksRunProgress, L.LightningModule):
             out["loss"] = out["loss"] + w.spectral * out["spectral"]
         contacts = self._require().contacts(target) if w.foot_slide > 0 else None
         if contacts is not None:
+            if foot_weights is not None:
+                contacts = contacts * foot_weights.to(contacts.dtype).view(-1, *([1] * (contacts.dim() - 1)))
             out["foot_slide"] = foot_slide_loss(self.context, pred, contacts)
             out["loss"] = out["loss"] + w.foot_slide * out["foot_slide"]
         return out

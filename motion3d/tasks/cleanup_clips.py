@@ -113,7 +113,7 @@ class Cleaner:
         out = torch.zeros_like(x, dtype=torch.float32)
         out.index_add_(0, rows.reshape(-1), y.reshape(-1, x.shape[1]))
         # the slow part of the root path follows the capture over the whole clip (no drift across windows)
-        return anchor_root(self.ctx, out, xi, self.anchor_hz)
+        return anchor_root(self.ctx, out, xi, self.anchor_hz, ki)
 
     def clean(self, motion: Motion, missing: np.ndarray | None = None, overlap: int | None = None) -> Motion:
         """The cleaned ``motion`` (on the checkpoint's skeleton and fps) with gaps ``missing (T, J + 1)``."""

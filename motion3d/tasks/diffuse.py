@@ -12,7 +12,11 @@ Training step, top to bottom:
 3. drop the labels of some clips (classifier-free guidance);
 4. the denoiser predicts ``x0``; the loss is :meth:`MotionTask.reconstruction_losses` (features,
    joint positions and foot contacts through the differentiable decoder, velocities, foot slide),
-   weighted by the config's ``weights``.
+   weighted by the config's ``weights``. ``foot_slide_schedule="signal"`` scales each clip's
+   foot-slide term by its signal fraction ``alpha_bar(t)``: at high noise the best ``x0`` is a
+   blurred average of many motions, whose planted feet cannot all be still, and penalising their
+   speed there teaches the denoiser to slow the whole body down; near ``t = 0`` the prediction is
+   one motion and the term says what a real one does.
 
 Validation uses the same loss at diffusion steps drawn from a fixed generator (comparable epochs)
 and logs sample videos.
@@ -28,10 +32,13 @@ from motion3d.tasks.base import MotionTask, NetFactory
 from motion3d.tasks.context import MotionContext, labels_of, random_labels
 from motion3d.tasks.losses import ReconstructionWeights
 
-__all__ = ["DiffusionTask", "TASK_NAME", "CONSTRAINT_KINDS", "training_constraints", "root_channels",
+__all__ = ["DiffusionTask", "TASK_NAME", "CONSTRAINT_KINDS", "FOOT_SLIDE_SCHEDULES", "training_constraints", "root_channels",
            "position_guide", "known_frames"]
 
 TASK_NAME = "diffuse"
+
+#: per-clip factors of the foot-slide loss over the diffusion steps (:class:`DiffusionTask`)
+FOOT_SLIDE_SCHEDULES = ("uniform", "signal")
 
 #: what :func:`training_constraints` draws, with default probabilities
 CONSTRAINT_KINDS = {"none": 0.4, "prefix": 0.15, "inbetween": 0.2, "root": 0.15, "frames": 0.1}
@@ -124,6 +131,8 @@ class DiffusionTask(MotionTask):
         net: :class:`MotionDiffusion` (or its class with arguments, from a config).
         weights: :class:`ReconstructionWeights` of the clean-motion prediction.
         constraints: probabilities of the training controls (:data:`CONSTRAINT_KINDS` by default).
+        foot_slide_schedule: ``"uniform"`` (the same foot-slide weight at every diffusion step) or
+            ``"signal"`` (times ``alpha_bar(t)``; module docstring).
         Others: see :class:`MotionTask`.
     """
 
@@ -133,10 +142,13 @@ class DiffusionTask(MotionTask):
     def __init__(self, net: NetFactory, weights: ReconstructionWeights | None = None,
                  constraints: dict[str, float] | None = None, lr: float = 2e-4, weight_decay: float = 1e-4,
                  warmup_steps: int = 200, min_lr_ratio: float = 0.05, loss: str = "mse", video_every_n_epochs: int = 5,
-                 video_samples: int = 4):
+                 video_samples: int = 4, foot_slide_schedule: str = "uniform"):
         super().__init__(net, weights=weights, lr=lr, weight_decay=weight_decay, warmup_steps=warmup_steps,
                          min_lr_ratio=min_lr_ratio, loss=loss, video_every_n_epochs=video_every_n_epochs,
                          video_samples=video_samples)
+        if foot_slide_schedule not in FOOT_SLIDE_SCHEDULES:
+            raise ValueError(f"foot_slide_schedule must be one of {list(FOOT_SLIDE_SCHEDULES)}, "
+                             f"got {foot_slide_schedule!r}")
         if constraints is not None:  # checked now, not at the first step
             unknown = set(constraints) - set(CONSTRAINT_KINDS)
             if unknown:
@@ -152,7 +164,8 @@ class DiffusionTask(MotionTask):
         mask, values = training_constraints(x0, ctx, self.hparams.constraints, generator)
         labels = net.drop_labels(labels_of(batch)) if generator is None else labels_of(batch)
         pred = net(x_t, t, labels, mask, values)
-        return self.reconstruction_losses(pred, x0)
+        signal = net.schedule.at(t).reshape(B) if self.hparams.foot_slide_schedule == "signal" else None
+        return self.reconstruction_losses(pred, x0, foot_weights=signal)
 
     def training_step(self, batch, batch_idx: int) -> torch.Tensor:
         losses = self._step(batch)

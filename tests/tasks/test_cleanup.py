@@ -68,6 +68,29 @@ def test_training_steps_lower_the_loss_and_validation_is_fixed():
     assert task.hparams["corruption"]["jitter"]["p"] == 1.0
 
 
+def test_gate_learns_which_channels_the_corruption_changed():
+    """Spikes on a few frames: the gate's target is those channels; after training steps the gate
+    error falls and the loss reports it."""
+    ctx = tiny_context(window=20)
+    torch.manual_seed(0)
+    task = CleanupTask(CleanupNet(ctx.dim, width=32, blocks=2, levels=2),
+                       corruption={"spikes": {"p": 1.0, "rate": 0.1, "joints": 0.5}})
+    task.attach(ctx)
+    x = ctx.encode(tiny_clip(40))[None].repeat(8, 1, 1)[:, :20]
+    g = lambda: torch.Generator().manual_seed(3)  # noqa: E731
+    first = task._step({"x": x}, g())
+    assert {"gate", "gate_error"} <= set(first)
+    opt = torch.optim.Adam(task.net.parameters(), 3e-3)
+    for _ in range(250):
+        loss = task._step({"x": x}, g())["loss"]
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    last = task._step({"x": x}, g())
+    # ~11 % of the known channels are spiked: a gate that never opens is 0.11 wrong
+    assert float(last["gate"]) < 0.3 * float(first["gate"]) and float(last["gate_error"]) < 0.05
+
+
 def test_net_input_fills_gaps_and_hides_contacts():
     ctx = tiny_context()
     x = torch.arange(10.0)[None, :, None].expand(1, 10, ctx.dim).clone()
@@ -122,3 +145,18 @@ def test_anchor_root_removes_slow_drift_and_keeps_fast_corrections():
     same[rt + 1:rt + 4] = False
     assert torch.equal(anchor_root(ctx, out, given)[..., same], out[..., same])
     assert torch.equal(anchor_root(ctx, out, given, cutoff_hz=0), out)
+    # a root gap (frames 30-39) whose filled-in input path ends 0.3 off: the input's offset after
+    # the gap is not followed where the mask says the root was missing there
+    offset = np.zeros_like(path)
+    offset[30:40, 0] = np.linspace(0.03, 0.3, 10)
+    offset[40:, 0] = 0.3
+    given_gap = given.clone()
+    given_gap[0, :, rt:rt + 4] = torch.from_numpy(path_trajectory(path + offset))
+    truth = given.clone()  # the network found the true path
+    known = torch.ones(1, T, ctx.dim, dtype=torch.bool)
+    known[0, 30:40, rt:rt + 4] = False
+    after = slice(50, T - 10)
+    followed = trajectory_path(anchor_root(ctx, truth, given_gap)[0, :, rt:rt + 4].numpy())
+    held = trajectory_path(anchor_root(ctx, truth, given_gap, known=known)[0, :, rt:rt + 4].numpy())
+    assert np.abs(followed - path)[after, 0].min() > 0.25  # without the mask: pulled onto the offset
+    assert np.abs(held - path)[after, 0].max() < 1e-3  # with it: the network's path (0.3 off without)

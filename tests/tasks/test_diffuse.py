@@ -65,6 +65,24 @@ def test_training_step_and_losses():
     assert float(g1) == float(g2)
 
 
+def test_signal_schedule_scales_each_clips_foot_slide_by_its_alpha_bar():
+    ctx = tiny_context()
+    torch.manual_seed(0)
+    net = MotionDiffusion(ctx.dim, 2, 1, dim=32, layers=1, heads=2, ff_dim=32, diffusion_steps=20)
+    batch = {"x": torch.randn(4, 12, ctx.dim), "content": torch.tensor([0, 1, -1, 0]), "style": torch.tensor([0] * 4)}
+    out = {}
+    for schedule in ("uniform", "signal"):
+        task = DiffusionTask(net, weights={"foot_slide": 1.0}, foot_slide_schedule=schedule)
+        task.attach(ctx)
+        task.eval()
+        out[schedule] = task._step(batch, torch.Generator().manual_seed(5))
+    # the same steps, noise and prediction: only the foot term changes, by factors in (0, 1]
+    assert float(out["signal"]["feature"]) == float(out["uniform"]["feature"])
+    assert 0 < float(out["signal"]["foot_slide"]) < float(out["uniform"]["foot_slide"])
+    with pytest.raises(ValueError, match="foot_slide_schedule"):
+        DiffusionTask(net, foot_slide_schedule="late")
+
+
 def test_every_control_samples_after_a_few_training_steps():
     """Train a few steps, then sample each control the task trains: the known features are in the
     output exactly, and FK guidance brings the guided joints closer to their targets than free samples."""
