@@ -48,22 +48,31 @@ def make_checkpoint(path: Path, steps: int = 3) -> Path:
     return path
 
 
-def test_training_steps_lower_the_loss_and_validation_is_fixed():
+def tiny_task(corruption: dict, seed: int) -> tuple[CleanupTask, torch.Tensor, callable]:
+    """A small task on the tiny context, 8 windows of the tiny clip, and a fixed-generator factory."""
     ctx = tiny_context(window=20)
     torch.manual_seed(0)
-    task = CleanupTask(CleanupNet(ctx.dim, width=32, blocks=2, levels=2),
-                       corruption={"jitter": {"p": 1.0, "rotation_deg": 20.0, "position": 0.02}})
+    task = CleanupTask(CleanupNet(ctx.dim, width=32, blocks=2, levels=2), corruption=corruption)
     task.attach(ctx)
     x = ctx.encode(tiny_clip(40))[None].repeat(8, 1, 1)[:, :20]
-    g = lambda: torch.Generator().manual_seed(7)  # noqa: E731
-    first = float(task._step({"x": x}, g())["loss"])
-    assert first == float(task._step({"x": x}, g())["loss"])
+    return task, x, lambda: torch.Generator().manual_seed(seed)
+
+
+def train_steps(task: CleanupTask, x: torch.Tensor, g, steps: int) -> None:
+    """``steps`` Adam steps on the same corrupted batch."""
     opt = torch.optim.Adam(task.net.parameters(), 3e-3)
-    for _ in range(30):
+    for _ in range(steps):
         loss = task._step({"x": x}, g())["loss"]
         opt.zero_grad()
         loss.backward()
         opt.step()
+
+
+def test_training_steps_lower_the_loss_and_validation_is_fixed():
+    task, x, g = tiny_task({"jitter": {"p": 1.0, "rotation_deg": 20.0, "position": 0.02}}, 7)
+    first = float(task._step({"x": x}, g())["loss"])
+    assert first == float(task._step({"x": x}, g())["loss"])
+    train_steps(task, x, g, 30)
     assert float(task._step({"x": x}, g())["loss"]) < 0.97 * first  # 30 small steps on a 2-block net: a clear, not a large, drop
     assert task.hparams["corruption"]["jitter"]["p"] == 1.0
 
@@ -71,21 +80,10 @@ def test_training_steps_lower_the_loss_and_validation_is_fixed():
 def test_gate_learns_which_channels_the_corruption_changed():
     """Spikes on a few frames: the gate's target is those channels; after training steps the gate
     error falls and the loss reports it."""
-    ctx = tiny_context(window=20)
-    torch.manual_seed(0)
-    task = CleanupTask(CleanupNet(ctx.dim, width=32, blocks=2, levels=2),
-                       corruption={"spikes": {"p": 1.0, "rate": 0.1, "joints": 0.5}})
-    task.attach(ctx)
-    x = ctx.encode(tiny_clip(40))[None].repeat(8, 1, 1)[:, :20]
-    g = lambda: torch.Generator().manual_seed(3)  # noqa: E731
+    task, x, g = tiny_task({"spikes": {"p": 1.0, "rate": 0.1, "joints": 0.5}}, 3)
     first = task._step({"x": x}, g())
     assert {"gate", "gate_error"} <= set(first)
-    opt = torch.optim.Adam(task.net.parameters(), 3e-3)
-    for _ in range(250):
-        loss = task._step({"x": x}, g())["loss"]
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+    train_steps(task, x, g, 250)
     last = task._step({"x": x}, g())
     # ~11 % of the known channels are spiked: a gate that never opens is 0.11 wrong
     assert float(last["gate"]) < 0.3 * float(first["gate"]) and float(last["gate_error"]) < 0.05
