@@ -94,7 +94,7 @@ def anchor_root(ctx: MotionContext, out: torch.Tensor, given: torch.Tensor,
     p_in = smooth(trajectory_path(f_in[..., sl]), "median", ctx.fps, axis=axis)
     diff = p_in - p_out  # (..., T, 4)
     if known is not None:
-        root_known = known[..., 0].detach().bool().cpu().numpy()[..., None]  # (..., T, 1)
+        root_known = known[..., sl].detach().bool().all(-1, keepdim=True).cpu().numpy()  # (..., T, 1)
         if not root_known.all():
             step = np.diff(diff, axis=axis) * (root_known[..., 1:, :] & root_known[..., :-1, :])
             start = np.take(diff, [0], axis=axis) * np.take(root_known, [0], axis=axis)
@@ -154,9 +154,8 @@ class CleanupTask(MotionTask):
                          video_samples=video_samples)
         self.corruption = Corruption.of(corruption)  # checked now, not at the first step
         self.hparams["corruption"] = self.corruption.to_dict()
-        if not gate_weight >= 0 or not gate_tolerance > 0:
+        if not gate_weight >= 0 or not gate_tolerance > 0:  # both in hparams already (save_hyperparameters)
             raise ValueError(f"gate_weight must be >= 0 and gate_tolerance > 0, got {gate_weight}, {gate_tolerance}")
-        self.hparams["gate_weight"], self.hparams["gate_tolerance"] = float(gate_weight), float(gate_tolerance)
 
     def _step(self, batch, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
         ctx = self._require()
@@ -164,10 +163,7 @@ class CleanupTask(MotionTask):
         with torch.no_grad():
             xc, known, _ = corrupt_features(ctx.representation, ctx.normalizer, x, self.corruption, generator)
             xi, ki = net_input(ctx, xc.to(x.dtype), known)
-        parts = getattr(self.net, "parts", None)
-        if parts is None:  # any network with the (x, known) -> clean call
-            return self.reconstruction_losses(self.net(xi, ki), x)
-        correction, logits = parts(xi, ki)
+        correction, logits = self.net.parts(xi, ki)
         losses = self.reconstruction_losses(self.net.compose(xi, correction, logits, ki, straight_through=True), x)
         if logits is not None:
             corrupted = ((xi - x).abs() > self.hparams["gate_tolerance"]).to(logits.dtype)

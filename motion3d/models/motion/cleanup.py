@@ -16,7 +16,7 @@ caller filled in, e.g. linear interpolation). The network, top to bottom:
    there is corrupted (:meth:`CleanupNet.parts`).
 
 The output (:meth:`CleanupNet.compose`) is ``x + g * correction`` where ``g`` is 1 where the gate's
-logit is positive or the channel is unknown (missing data is always filled), else 0: what the
+logit exceeds ``gate_threshold`` or the channel is unknown (missing data is always filled), else 0: what the
 network finds clean passes through *exactly*, so clean capture is not blurred by the network's own
 error (about 0.75 degrees per joint without the gate), and a spike or a swap is repaired where it
 is, not smeared over its neighbours. The clean-up task trains the gate against the channels that
@@ -112,9 +112,9 @@ class CleanupNet(MotionNet):
         is the same, the gradient reaches the logits through their sigmoid (training)."""
         if logits is None:
             return x + correction
-        soft = torch.sigmoid(logits)
         g = (logits > threshold).to(x.dtype)
         if straight_through:
+            soft = torch.sigmoid(logits)
             g = g + soft - soft.detach()
         if known is not None:
             g = torch.where(known.bool(), g, torch.ones_like(g))
