@@ -11,7 +11,9 @@ Two layers:
 2. :func:`corrupt_features`: the same on (normalised) rot6d feature windows ``(B, T, D)``: the 6D
    rotations become matrices, the root trajectory is integrated to positions, the clip is
    corrupted, and both are encoded back; gaps come back as a mask ``known (B, T, D)`` (the values
-   under an unknown entry are the clean ones; a model must not look at them).
+   under an unknown entry are the clean ones; a model must not look at them, except that the root's
+   steps under a root gap sum to its true displacement across the gap, which a capture measures:
+   :func:`motion3d.tasks.cleanup.fill_root_gaps` uses that sum and nothing else)
 
 :class:`Corruption` holds the kinds and their parameters (a config's ``corruption:`` mapping,
 defaults in :data:`DEFAULTS`); each clip of a batch gets each kind independently with that kind's

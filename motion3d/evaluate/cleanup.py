@@ -2,7 +2,8 @@
 windows (val split by default) are corrupted with a fixed seed and repaired by each method; rows:
 
 * ``input``: the corrupted clip as given to every method (gaps: linear interpolation of the
-  features, i.e. SLERP-like filling of the rotations and linear filling of the root);
+  features, i.e. SLERP-like filling of the rotations, and the root's steps interpolated, then
+  shifted to land where the capture has the root after the gap: :func:`motion3d.tasks.cleanup.net_input`);
 * ``butterworth`` / ``savgol`` / ``median``: :mod:`motion3d.ops.filters` on the input's rotation
   channels (6D, renormalised on decoding) and on its root trajectory integrated (positions and
   heading, then differentiated again: a non-linear filter such as the median, run on the velocity
