@@ -10,7 +10,8 @@ windows (val split by default) are corrupted with a fixed seed and repaired by e
   channels themselves, would integrate its bias on a skewed step velocity into a drift of the whole
   body; filtering positions is also what ``tools/cleanup.py --filter`` does);
 * ``IK feet`` (foot sliding only): the two-bone IK foot clean-up on contacts read off the input;
-* the model.
+* the model (:func:`motion3d.tasks.cleanup.repair`: two passes, root anchored), and, to show
+  what each step does, its first pass alone and its output before the root anchor.
 
 Columns, against the clean window: MPJPE (global positions, decoded from the same start), joint
 angle error (local rotations, degrees), jitter (mean joint acceleration, body heights / s^2), bone
@@ -29,7 +30,8 @@ from motion3d.evaluate.registry import Option, register
 from motion3d.metrics.motion import angle_error_per_frame, foot_skate
 from motion3d.ops.filters import FILTERS, smooth
 from motion3d.tasks.checkpoint import load_motion_checkpoint
-from motion3d.tasks.cleanup import ANCHOR_CUTOFF_HZ, TASK_NAME, anchor_root, filter_trajectory, net_input
+from motion3d.tasks.cleanup import (ANCHOR_CUTOFF_HZ, REFILL_MAX_S, TASK_NAME, apply_net, filter_trajectory, net_input,
+                                    repair)
 from motion3d.tasks.cleanup_clips import plant_own_feet
 from motion3d.tasks.context import MotionContext
 
@@ -49,6 +51,9 @@ OPTIONS = (
            help="root path below this frequency follows the input (0: the network's own; see tasks.cleanup)"),
     Option("--gate-threshold", type=float, default=None,
            help="a gated CleanupNet opens where its logit exceeds this (default: the checkpoint's)"),
+    Option("--refill-s", type=float, default=REFILL_MAX_S,
+           help="joints the gate finds corrupted for at most this long (s) are refilled in a second pass "
+                "(tasks.cleanup.repair; 0: one pass)"),
     Option("--seed", type=int, default=0, help="seed of the corruptions"),
 )
 
@@ -136,6 +141,13 @@ def evaluate_cleanup(checkpoint: dict, args) -> dict:
         if getattr(net, "gate", None) is None:
             raise ValueError(f"--gate-threshold: the checkpoint's {type(net).__name__} has no gate")
         net.gate_threshold = float(args.gate_threshold)
+    gated = getattr(net, "gate", None) is not None
+    threshold = float(getattr(net, "gate_threshold", 0.0))
+
+    def run(xi: torch.Tensor, ki: torch.Tensor):
+        y, logits = apply_net(net, xi.to(args.device), ki.to(args.device))
+        return y.float().cpu(), (None if logits is None else logits.float().cpu())
+
     window = int(ctx.window or 60)
     batches, source = evaluation_windows(meta, ctx, args, window, need_labels=False)
     windows = [b["x"] for b in batches]
@@ -165,17 +177,20 @@ def evaluate_cleanup(checkpoint: dict, args) -> dict:
                 xi, ki = net_input(ctx, x)
             else:
                 xc, known, _ = corrupt_features(ctx.representation, ctx.normalizer, x, corruption, g)
-                xi, ki = net_input(ctx, xc, known)
+                xi, ki = net_input(ctx, xc, known)  # what every method is given
             methods = {"input" if kind != "gaps" else "input (linear / SLERP fill)": xi}
             for f in FILTERS:
                 methods[f] = filter_features(ctx, xi, f)
             if kind == "foot_slide":
                 methods["IK feet"] = _ik_feet(ctx, xi)
             with torch.no_grad():
-                y = net(xi.to(device), ki.to(device)).float().cpu()
-            methods[f"model ({type(net).__name__})"] = anchor_root(ctx, y, xi, args.anchor_hz, ki)
+                out = repair(ctx, run, xc if kind != "clean" else x, known if kind != "clean" else None,
+                             args.anchor_hz, args.refill_s, threshold, one_pass=args.refill_s > 0 and gated)
+            methods[f"model ({type(net).__name__})"] = out["cleaned"]
+            if "one_pass" in out:
+                methods["model, one pass (no refill)"] = out["one_pass"]
             if args.anchor_hz > 0:
-                methods["model, root not anchored"] = y
+                methods["model, root not anchored"] = out["unanchored"]
             for name, y in methods.items():
                 m = clip_metrics(ctx, y, x)
                 row = sums.setdefault(name, {k: 0.0 for k in METRICS})

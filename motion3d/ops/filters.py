@@ -29,7 +29,7 @@ from motion3d.geometry.rotations import quat_fix_continuity, slerp
 from motion3d.motion import Motion
 
 __all__ = ["FILTERS", "DEFAULT_CUTOFF_HZ", "butterworth", "savgol", "median", "smooth", "fill_gaps",
-           "fill_rotation_gaps", "filter_rotations", "filter_motion", "gap_neighbours"]
+           "fill_rotation_gaps", "filter_rotations", "filter_motion", "gap_neighbours", "run_lengths"]
 
 #: the filter kinds :func:`smooth` knows
 FILTERS = ("butterworth", "savgol", "median")
@@ -111,6 +111,19 @@ def gap_neighbours(known: torch.Tensor, dim: int = 0) -> tuple[torch.Tensor, tor
     span = (nxt - prev).clamp(min=1)
     t = ((idx - prev).clamp(min=0).float() / span.float()).clamp(0.0, 1.0)
     return prev, nxt, t
+
+
+def run_lengths(mask: torch.Tensor, dim: int = 0) -> torch.Tensor:
+    """For a boolean ``mask`` with time on ``dim``: the length of the run of True frames that each
+    True entry belongs to, 0 where False (same shape, long). ``[0, 1, 1, 0, 1] -> [0, 2, 2, 0, 1]``."""
+    mask = mask.bool()
+    T = mask.shape[dim]
+    shape = [1] * mask.dim()
+    shape[dim] = T
+    idx = torch.arange(T, device=mask.device).view(shape).expand_as(mask)
+    last_off = torch.where(~mask, idx, torch.full_like(idx, -1)).cummax(dim).values  # the run starts after it
+    next_off = torch.where(~mask, idx, torch.full_like(idx, T)).flip(dim).cummin(dim).values.flip(dim)
+    return torch.where(mask, next_off - last_off - 1, torch.zeros_like(idx))
 
 
 def fill_gaps(x, known, dim: int = 0):

@@ -6,7 +6,9 @@ retargets it first) has its gaps filled (SLERP on rotations, linear on the root)
 checkpoint's features, its gap channels flagged in the mask, and cut into windows of the training
 length overlapping by a third; all windows go through the network in batches and are blended in
 feature space with linear cross-fades over the overlaps (:func:`motion3d.data.windows.crossfade_weights`),
-then decoded once, starting where the clip starts.
+twice where the gate finds spikes or swapped limbs (:func:`motion3d.tasks.cleanup.repair`: those
+joints are refilled as missing data), the root anchored to the capture over the whole clip, then
+decoded once, starting where the clip starts.
 
 Missing data is ``missing (T, J + 1)`` bool: joint ``j`` missing at a frame, column ``J`` the root
 position (:func:`missing_from_nan` reads it off NaN entries).
@@ -28,7 +30,7 @@ from motion3d.ops.joints import find_feet
 from motion3d.retarget.cleanup import plant_feet
 from motion3d.retarget.mapping import find_roles
 from motion3d.tasks.checkpoint import load_motion_checkpoint
-from motion3d.tasks.cleanup import ANCHOR_CUTOFF_HZ, TASK_NAME, anchor_root, net_input
+from motion3d.tasks.cleanup import ANCHOR_CUTOFF_HZ, REFILL_MAX_S, TASK_NAME, apply_net, repair
 from motion3d.tasks.context import MotionContext
 
 __all__ = ["Cleaner", "missing_from_nan", "fill_motion", "known_channels", "filter_clip", "plant_own_feet",
@@ -83,6 +85,8 @@ class Cleaner:
     ctx: MotionContext
     #: root path below this frequency follows the capture (:func:`motion3d.tasks.cleanup.anchor_root`; 0: off)
     anchor_hz: float = ANCHOR_CUTOFF_HZ
+    #: joints found corrupted for at most this long are refilled in a second pass (:func:`motion3d.tasks.cleanup.repair`; 0: off)
+    refill_s: float = REFILL_MAX_S
 
     @classmethod
     def load(cls, ckpt: str | Path, device: str = "cpu") -> "Cleaner":
@@ -97,23 +101,34 @@ class Cleaner:
     def clean_features(self, x: torch.Tensor, known: torch.Tensor, overlap: int | None = None,
                        batch: int = 64) -> torch.Tensor:
         """Clean normalised features ``x (T, D)`` with mask ``known (T, D)``: windows of the training
-        length, ``overlap`` frames apart (default a third), blended -> ``(T, D)``."""
+        length, ``overlap`` frames apart (default a third), blended (the output and the gate's
+        logits), in the two passes of :func:`motion3d.tasks.cleanup.repair` -> ``(T, D)``."""
         T, W = x.shape[0], self.window
         if T < W:
             raise ValueError(f"the clip has {T} frames at {self.ctx.fps:g} fps, shorter than the model's window "
                              f"of {W} frames")
         O = W // 3 if overlap is None else int(overlap)
         starts = covering_window_starts(T, W, O)
-        weights = torch.as_tensor(crossfade_weights(starts, W, T), dtype=torch.float32)  # (K, W)
+        weights = torch.as_tensor(crossfade_weights(starts, W, T), dtype=torch.float32)[..., None]  # (K, W, 1)
         rows = torch.as_tensor(starts)[:, None] + torch.arange(W)  # (K, W)
-        xi, ki = net_input(self.ctx, x.float(), known)  # (T, D): gaps filled once, over the whole clip
         device = next(self.net.parameters()).device
-        outs = [self.net(xi[r].to(device), ki[r].to(device)).float().cpu() for r in rows.split(batch)]
-        y = torch.cat(outs) * weights[..., None]
-        out = torch.zeros_like(x, dtype=torch.float32)
-        out.index_add_(0, rows.reshape(-1), y.reshape(-1, x.shape[1]))
-        # the slow part of the root path follows the capture over the whole clip (no drift across windows)
-        return anchor_root(self.ctx, out, xi, self.anchor_hz, ki)
+
+        def blend(parts: list[torch.Tensor]) -> torch.Tensor:
+            out = torch.zeros(T, x.shape[1], dtype=torch.float32)
+            out.index_add_(0, rows.reshape(-1), (torch.cat(parts) * weights).reshape(-1, x.shape[1]))
+            return out
+
+        def run(xi: torch.Tensor, ki: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+            ys, logits = [], []
+            for r in rows.split(batch):
+                y, lg = apply_net(self.net, xi[r].to(device), ki[r].to(device))
+                ys.append(y.float().cpu())
+                if lg is not None:
+                    logits.append(lg.float().cpu())
+            return blend(ys), (blend(logits) if logits else None)
+
+        threshold = float(getattr(self.net, "gate_threshold", 0.0))
+        return repair(self.ctx, run, x.float(), known, self.anchor_hz, self.refill_s, threshold)["cleaned"]
 
     def clean(self, motion: Motion, missing: np.ndarray | None = None, overlap: int | None = None) -> Motion:
         """The cleaned ``motion`` (on the checkpoint's skeleton and fps) with gaps ``missing (T, J + 1)``."""

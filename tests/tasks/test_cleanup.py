@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 from motion3d.geometry.rotations import axis_angle_to_quat
@@ -219,3 +220,58 @@ def test_cleaner_keeps_the_root_where_the_capture_has_it_after_a_root_gap(tmp_pa
     out = cleaner.clean(clip, missing).root_positions
     assert np.abs(out - root)[45:, [0, 2]].max() < 0.05
     assert np.abs(out - root)[30:45, [0, 2]].max() < 1.0  # the filled gap stays near the true path
+
+
+def test_gate_loss_focal_weights_hard_channels():
+    import torch.nn.functional as F
+
+    from motion3d.tasks.cleanup import gate_loss
+
+    logits = torch.tensor([4.0, 0.2, -4.0, 0.5])
+    target = torch.tensor([1.0, 1.0, 0.0, 0.0])
+    assert torch.allclose(gate_loss(logits, target), F.binary_cross_entropy_with_logits(logits, target))
+    per = torch.stack([gate_loss(logits[i:i + 1], target[i:i + 1], 2.0) /
+                       F.binary_cross_entropy_with_logits(logits[i:i + 1], target[i:i + 1]) for i in range(4)])
+    p = torch.sigmoid(logits)
+    p_t = torch.where(target > 0, p, 1 - p)
+    assert torch.allclose(per, (1 - p_t) ** 2)  # an easy channel (p_t 0.98) counts 1/600 of a hard one
+    assert float(per[0]) < float(per[1]) / 500
+    with pytest.raises(ValueError, match="gate_focal"):
+        CleanupTask(CleanupNet(10), gate_focal=-1.0)
+
+
+def test_repair_refills_the_joints_the_gate_opened_on_in_a_second_pass():
+    from motion3d.ops.filters import fill_gaps
+    from motion3d.tasks.cleanup import repair
+
+    ctx = tiny_context(window=30)
+    x = ctx.encode(tiny_clip(30))[None].float()  # (1, 30, D) normalised
+    rs = ctx.representation.slice("rotations")
+    spiked = list(range(rs.start + 2 * 6, rs.start + 3 * 6))  # body joint 2
+    shaky = list(range(rs.start + 4 * 6, rs.start + 5 * 6))  # body joint 4
+    xc = x.clone()
+    xc[0, 10:12, spiked] += 3.0
+    calls = []
+
+    def run(xi, ki):
+        calls.append((xi.clone(), ki.clone()))
+        logits = torch.full_like(xi, -5.0)
+        if len(calls) == 1:
+            logits[0, 10:12, spiked[1]] = 5.0  # one channel of the joint is enough
+            logits[0, :, shaky[0]] = 5.0  # opened on every frame (jitter): left to the first pass
+        return xi.clone(), logits
+
+    out = repair(ctx, run, xc, threshold=1.0, anchor_hz=0.0, refill_s=0.5)  # runs up to 15 frames
+    assert len(calls) == 2
+    (x1, k1), (x2, k2) = calls
+    refilled = k1 & ~k2
+    expect = torch.zeros_like(refilled)
+    expect[0, 10:12, spiked] = True
+    assert torch.equal(refilled, expect)  # the whole joint, those two frames, nothing else
+    interp = fill_gaps(xc, ~expect, dim=-2)
+    assert torch.allclose(out["cleaned"][0, 10:12, spiked], interp[0, 10:12, spiked], atol=1e-5)
+    assert float((out["cleaned"] - x)[0, 10:12, spiked].abs().max()) < 0.5  # the +3 spike is gone
+    assert torch.equal(out["cleaned"][~expect], x1[~expect])  # everything else: the first pass
+    calls.clear()
+    repair(ctx, run, xc, threshold=1.0, anchor_hz=0.0, refill_s=0.0)
+    assert len(calls) == 1
