@@ -25,7 +25,11 @@ hyper-parameters (stored in every checkpoint) carry the corruption the evaluatio
 
 Validation corrupts with a generator seeded by the batch index: the same corruptions every epoch.
 
-Applying the network (:func:`anchor_root`): the root trajectory channels are velocities, so a small
+Applying the network (:func:`repair`, used by the evaluator and ``tools/cleanup.py``): a first pass,
+a second where the gate found a joint corrupted for a short while (that joint refilled as missing
+data), then the root anchored to the capture.
+
+The root anchor (:func:`anchor_root`): the root trajectory channels are velocities, so a small
 bias in the network's output integrates into a drift of the whole body (on clean val windows, two
 thirds of the first model's 16 mm MPJPE). The network's root path is therefore kept for what it is
 good at, the fast corrections (spikes, jitter), and its slow part is taken from the capture: the
@@ -220,8 +224,10 @@ def repair(ctx: MotionContext, run: NetRun, x: torch.Tensor, known: torch.Tensor
        ``refill_s`` seconds (:func:`refill_mask`) are marked missing and the network runs again: what
        a spike or a swapped limb put there is thrown away and filled from the frames and joints
        around it, as a gap is, instead of corrected from the corrupted values; only those channels
-       take the second pass's output. Val (256 windows, first 20-minute model): swaps 4.2 -> 2.8 mm,
-       spikes 4.7 -> 4.0 mm, jitter, gaps and clean input unchanged (within 0.05 mm);
+       take the second pass's output. Val (529 windows, the 20-minute config, seed 0): swaps
+       3.63 -> 2.28 mm, spikes 4.51 -> 3.73 mm (x2: 7.51 -> 5.49), jitter and foot sliding
+       unchanged, gaps +0.04 mm, clean input 0.20 -> 0.22 mm. The root is not refilled: the gate
+       finds root spikes too unreliably (refilling where it opens: spikes 4.0 -> 5.1 mm on 256 windows);
     3. the root anchored to the capture (:func:`anchor_root`, ``anchor_hz``).
 
     ``one_pass`` (the first pass, anchored) and ``unanchored`` (the final output before the anchor)

@@ -5,7 +5,7 @@ import numpy as np
 import torch
 
 from motion3d.geometry.rotations import axis_angle_to_quat
-from motion3d.ops.filters import butterworth, fill_gaps, fill_rotation_gaps, filter_rotations, median, savgol
+from motion3d.ops.filters import butterworth, fill_gaps, fill_rotation_gaps, filter_rotations, median, run_lengths, savgol
 
 
 def test_butterworth_removes_high_frequency_noise_and_keeps_a_slow_sine():
@@ -56,3 +56,12 @@ def test_rotation_gaps_slerp_and_filters_keep_unit_quaternions():
     out = filter_rotations(flipped, "butterworth", 30.0)
     np.testing.assert_allclose(np.linalg.norm(out, axis=-1), 1.0, atol=1e-9)
     np.testing.assert_allclose(np.abs((out * q).sum(-1)), 1.0, atol=1e-3)
+
+
+def test_run_lengths_along_any_dim():
+    m = torch.tensor([0, 1, 1, 0, 1, 1, 1]).bool()
+    assert run_lengths(m).tolist() == [0, 2, 2, 0, 3, 3, 3]
+    both = torch.stack([m, ~m], -1)  # (T, 2): time on dim 0
+    assert run_lengths(both, dim=0)[:, 1].tolist() == [1, 0, 0, 1, 0, 0, 0]
+    assert run_lengths(torch.ones(2, 5, dtype=torch.bool), dim=1).tolist() == [[5] * 5] * 2
+    assert int(run_lengths(torch.zeros(4, dtype=torch.bool)).sum()) == 0
