@@ -179,10 +179,11 @@ def fill_root_gaps(ctx: MotionContext, filled: torch.Tensor, given: torch.Tensor
     f = norm.denormalize(filled.detach().double().cpu()).numpy()
     ref = norm.denormalize(given.detach().double().cpu()).numpy()
     lead = f.shape[:-2]
-    fr, rr, mask = f.reshape(-1, *f.shape[-2:]), ref.reshape(-1, *f.shape[-2:]), free.cpu().numpy().reshape(-1, f.shape[-2])
+    T, D = f.shape[-2:]
+    fr, rr, mask = f.reshape(-1, T, D), ref.reshape(-1, T, D), free.cpu().numpy().reshape(-1, T)
     for i in np.flatnonzero(mask.any(-1)):
         fr[i, :, 0:4] = reconnect_trajectory(fr[i, :, 0:4], rr[i, :, 0:4], mask[i])
-    out = norm.normalize(torch.from_numpy(fr.reshape(*lead, *f.shape[-2:])))
+    out = norm.normalize(torch.from_numpy(fr.reshape(*lead, T, D)))
     return out.to(filled.dtype).to(filled.device)
 
 

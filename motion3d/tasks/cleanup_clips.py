@@ -85,7 +85,8 @@ class Cleaner:
     ctx: MotionContext
     #: root path below this frequency follows the capture (:func:`motion3d.tasks.cleanup.anchor_root`; 0: off)
     anchor_hz: float = ANCHOR_CUTOFF_HZ
-    #: joints found corrupted for at most this long are refilled in a second pass (:func:`motion3d.tasks.cleanup.repair`; 0: off)
+    #: joints found corrupted for at most this long are refilled in a second pass
+    #: (:func:`motion3d.tasks.cleanup.repair`; 0: off)
     refill_s: float = REFILL_MAX_S
 
     @classmethod
