@@ -30,8 +30,7 @@ from motion3d.evaluate.registry import Option, register
 from motion3d.metrics.motion import angle_error_per_frame, foot_skate
 from motion3d.ops.filters import FILTERS, smooth
 from motion3d.tasks.checkpoint import load_motion_checkpoint
-from motion3d.tasks.cleanup import (ANCHOR_CUTOFF_HZ, REFILL_MAX_S, TASK_NAME, apply_net, filter_trajectory, net_input,
-                                    repair)
+from motion3d.tasks.cleanup import ANCHOR_CUTOFF_HZ, REFILL_MAX_S, TASK_NAME, apply_net, filter_trajectory, repair
 from motion3d.tasks.cleanup_clips import plant_own_feet
 from motion3d.tasks.context import MotionContext
 
@@ -159,7 +158,6 @@ def evaluate_cleanup(checkpoint: dict, args) -> dict:
           f"of {window} frames at {ctx.fps:g} fps")
     print("metrics against the clean windows: MPJPE, joint angle error, jitter (mean joint acceleration, body "
           "heights/s^2), bone length error (body heights), foot skate (body heights/s)")
-    device = args.device
     result: dict = {"task": TASK_NAME, "source": source, "windows": count, "unit": unit, "tables": {}}
     # the clean windows' own jitter and foot skate: the same reference row under every table
     reference = {m: 0.0 for m in METRICS}
@@ -173,19 +171,18 @@ def evaluate_cleanup(checkpoint: dict, args) -> dict:
         sums: dict[str, dict[str, float]] = {}
         g = torch.Generator().manual_seed(int(args.seed))
         for x in windows:
-            if kind == "clean":
-                xi, ki = net_input(ctx, x)
-            else:
+            xc, known = x, None
+            if kind != "clean":
                 xc, known, _ = corrupt_features(ctx.representation, ctx.normalizer, x, corruption, g)
-                xi, ki = net_input(ctx, xc, known)  # what every method is given
+            with torch.no_grad():
+                out = repair(ctx, run, xc, known, args.anchor_hz, args.refill_s, threshold,
+                             one_pass=args.refill_s > 0 and gated)
+            xi = out["input"]  # what every method is given (the network's input: gaps filled)
             methods = {"input" if kind != "gaps" else "input (linear / SLERP fill)": xi}
             for f in FILTERS:
                 methods[f] = filter_features(ctx, xi, f)
             if kind == "foot_slide":
                 methods["IK feet"] = _ik_feet(ctx, xi)
-            with torch.no_grad():
-                out = repair(ctx, run, xc if kind != "clean" else x, known if kind != "clean" else None,
-                             args.anchor_hz, args.refill_s, threshold, one_pass=args.refill_s > 0 and gated)
             methods[f"model ({type(net).__name__})"] = out["cleaned"]
             if "one_pass" in out:
                 methods["model, one pass (no refill)"] = out["one_pass"]

@@ -103,8 +103,9 @@ def anchor_root(ctx: MotionContext, out: torch.Tensor, given: torch.Tensor,
     the capture has the root after the gap), and through every gap the difference of the two paths
     is held (its frame-to-frame change set to 0) instead of followed, so the network's path there is
     kept, not pulled towards the interpolation."""
-    if known is not None:
-        out = fill_root_gaps(ctx, out, given, known[..., 1:4].all(-1))
+    step_known = None if known is None else known[..., 1:4].bool().all(-1)  # (..., T) the root step measured
+    if step_known is not None:
+        out = fill_root_gaps(ctx, out, given, step_known)
     if out.shape[-2] < 2 or not cutoff_hz > 0:
         return out
     sl = slice(0, 4)  # the trajectory channels lead every representation (motion3d.features.trajectory)
@@ -115,12 +116,11 @@ def anchor_root(ctx: MotionContext, out: torch.Tensor, given: torch.Tensor,
     p_out = trajectory_path(f_out[..., sl])
     p_in = smooth(trajectory_path(f_in[..., sl]), "median", ctx.fps, axis=axis)
     diff = p_in - p_out  # (..., T, 4)
-    if known is not None:
-        root_known = known[..., sl].detach().bool().all(-1, keepdim=True).cpu().numpy()  # (..., T, 1)
-        if not root_known.all():
-            step = np.diff(diff, axis=axis) * (root_known[..., 1:, :] & root_known[..., :-1, :])
-            start = np.take(diff, [0], axis=axis) * np.take(root_known, [0], axis=axis)
-            diff = np.concatenate([start, start + np.cumsum(step, axis=axis)], axis=axis)
+    if step_known is not None and not bool(step_known.all()):
+        measured = step_known[..., None].cpu().numpy()  # (..., T, 1)
+        step = np.diff(diff, axis=axis) * measured[..., 1:, :]
+        start = np.take(diff, [0], axis=axis) * np.take(measured, [0], axis=axis)
+        diff = np.concatenate([start, start + np.cumsum(step, axis=axis)], axis=axis)
     slow = smooth(diff, "butterworth", ctx.fps, axis=axis, cutoff=float(cutoff_hz), order=2)
     slow[..., 1] = 0.0  # the height stays the network's
     f_out[..., sl] = path_trajectory(p_out + slow, like=f_out[..., sl])
@@ -217,8 +217,8 @@ def repair(ctx: MotionContext, run: NetRun, x: torch.Tensor, known: torch.Tensor
            anchor_hz: float = ANCHOR_CUTOFF_HZ, refill_s: float = REFILL_MAX_S, threshold: float = 0.0,
            one_pass: bool = False) -> dict[str, torch.Tensor]:
     """Clean normalised features ``x (..., T, D)`` with mask ``known`` (default all known) with a
-    clean-up network ``run`` (:data:`NetRun`): ``{"cleaned", "one_pass", "unanchored"}``, each
-    ``(..., T, D)``:
+    clean-up network ``run`` (:data:`NetRun`): ``{"cleaned", "input", "one_pass", "unanchored"}``,
+    each ``(..., T, D)``:
 
     1. first pass on :func:`net_input`; the gate's ``logits`` say which channels look corrupted;
     2. (a gated network, ``refill_s > 0``) the joints the gate opened on (``threshold``) for at most
@@ -231,11 +231,12 @@ def repair(ctx: MotionContext, run: NetRun, x: torch.Tensor, known: torch.Tensor
        finds root spikes too unreliably (refilling where it opens: spikes 4.0 -> 5.1 mm on 256 windows);
     3. the root anchored to the capture (:func:`anchor_root`, ``anchor_hz``).
 
-    ``one_pass`` (the first pass, anchored) and ``unanchored`` (the final output before the anchor)
-    are returned for evaluation; ``one_pass`` only when asked for (it costs an anchor)."""
+    ``input`` (the first pass's input, :func:`net_input`), ``one_pass`` (the first pass, anchored)
+    and ``unanchored`` (the final output before the anchor) are returned for evaluation;
+    ``one_pass`` only when asked for (it costs an anchor)."""
     xi, ki = net_input(ctx, x, known)
     y, logits = run(xi, ki)
-    out = {}
+    out = {"input": xi}
     if one_pass:
         out["one_pass"] = anchor_root(ctx, y, xi, anchor_hz, ki)
     if logits is not None and refill_s > 0:
@@ -304,7 +305,7 @@ class CleanupTask(MotionTask):
         losses = self.reconstruction_losses(self.net.compose(xi, correction, logits, ki, straight_through=True), x)
         if logits is not None:
             corrupted = ((xi - x).abs() > self.hparams["gate_tolerance"]).to(logits.dtype)
-            losses["gate"] = gate_loss(logits[ki], corrupted[ki], self.hparams.get("gate_focal", 0.0))
+            losses["gate"] = gate_loss(logits[ki], corrupted[ki], self.hparams["gate_focal"])
             with torch.no_grad():
                 losses["gate_error"] = ((logits[ki] > 0).to(logits.dtype) != corrupted[ki]).float().mean()
             losses["loss"] = losses["loss"] + self.hparams["gate_weight"] * losses["gate"]
