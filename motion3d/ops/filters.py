@@ -29,7 +29,8 @@ from motion3d.geometry.rotations import quat_fix_continuity, slerp
 from motion3d.motion import Motion
 
 __all__ = ["FILTERS", "DEFAULT_CUTOFF_HZ", "butterworth", "savgol", "median", "smooth", "fill_gaps",
-           "fill_rotation_gaps", "filter_rotations", "filter_motion", "gap_neighbours", "run_lengths"]
+           "fill_rotation_gaps", "filter_rotations", "filter_motion", "gap_neighbours", "run_lengths",
+           "running_median", "hampel"]
 
 #: the filter kinds :func:`smooth` knows
 FILTERS = ("butterworth", "savgol", "median")
@@ -76,6 +77,31 @@ def median(x: np.ndarray, size: int = 5, axis: int = 0) -> np.ndarray:
     sizes = [1] * x.ndim
     sizes[axis] = max(1, int(size))
     return scipy.ndimage.median_filter(x, size=sizes, mode="nearest")
+
+
+def hampel(x: np.ndarray, threshold, size: int = 5, axis: int = 0) -> np.ndarray:
+    """Hampel identifier with a fixed threshold: each sample further than ``threshold`` (the signal's
+    units; a scalar or an array broadcast against ``x``, e.g. one value per channel on the last axis)
+    from the running median over ``size`` frames is replaced by that median, every other sample is
+    kept exactly. Unlike :func:`median`, a clean signal passes through unchanged (a running median
+    cuts the peaks of any reversal); unlike the textbook rule (k times the local median absolute
+    deviation), a smooth clean signal, whose local deviation is ~0, does not turn into outliers."""
+    x = np.asarray(x, dtype=np.float64)
+    m = median(x, size, axis)
+    return np.where(np.abs(x - m) > np.asarray(threshold, dtype=np.float64), m, x)
+
+
+def running_median(x: torch.Tensor, size: int = 5, dim: int = 0) -> torch.Tensor:
+    """:func:`median` in torch: running median over ``size`` (odd) entries along ``dim``, the edges
+    repeating the nearest frame; same shape, dtype and device, differentiable almost everywhere."""
+    if size < 1 or size % 2 == 0:
+        raise ValueError(f"running_median needs an odd size, got {size}")
+    t = x.movedim(dim, -1)
+    h = size // 2
+    if h == 0:
+        return x.clone()
+    padded = torch.cat([t[..., :1].expand(*t.shape[:-1], h), t, t[..., -1:].expand(*t.shape[:-1], h)], -1)
+    return padded.unfold(-1, size, 1).median(-1).values.movedim(-1, dim)
 
 
 def smooth(x: np.ndarray, kind: str, fps: float, axis: int = 0, **options: Any) -> np.ndarray:

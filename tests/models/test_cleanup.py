@@ -54,3 +54,27 @@ def test_gate_passes_clean_channels_exactly_and_always_fills_unknown_ones():
     other = build(net.config)
     other.load_state_dict(net.state_dict())
     assert torch.equal(other(x), net(x))
+
+
+def test_robust_input_sees_a_spike_and_not_a_fast_monotonic_motion():
+    """With ``robust_input`` the network also reads each channel's residual from its running median:
+    zero on any motion monotonic over ``median_size`` frames, the spike where a frame jumps and returns."""
+    net = CleanupNet(3, width=8, blocks=1, levels=1, gate=True, robust_input=True, median_size=5)
+    assert net.inp.in_channels == 9 and CleanupNet(3, width=8).inp.in_channels == 6
+    torch.nn.init.normal_(net.head.weight, std=0.5)
+    with torch.no_grad():
+        net.inp.weight[:, :6] = 0.0  # read the residual only
+    t = torch.linspace(0, 1, 20)
+    slow, fast = t[None, :, None].repeat(1, 1, 3), (5 * t ** 2)[None, :, None].repeat(1, 1, 3)
+    spiked = slow.clone()
+    spiked[0, 9:11, 1] += 3.0  # a two-frame spike on one channel
+    c_slow, _ = net.parts(slow)
+    c_fast, _ = net.parts(fast)
+    c_spike, _ = net.parts(spiked)
+    assert torch.allclose(c_slow, c_fast)  # the residual of either is 0
+    assert (c_spike - c_slow).abs()[0, 9:11].max() > 1e-3
+    other = build(net.config)
+    other.load_state_dict(net.state_dict())
+    assert torch.allclose(other(spiked), net(spiked))
+    with pytest.raises(ValueError, match="odd"):
+        CleanupNet(3, robust_input=True, median_size=4)

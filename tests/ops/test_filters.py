@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from motion3d.geometry.rotations import axis_angle_to_quat
-from motion3d.ops.filters import butterworth, fill_gaps, fill_rotation_gaps, filter_rotations, median, run_lengths, savgol
+from motion3d.ops.filters import (butterworth, fill_gaps, fill_rotation_gaps, filter_rotations, median, run_lengths,
+                                  running_median, savgol)
 
 
 def test_butterworth_removes_high_frequency_noise_and_keeps_a_slow_sine():
@@ -65,3 +67,30 @@ def test_run_lengths_along_any_dim():
     assert run_lengths(both, dim=0)[:, 1].tolist() == [1, 0, 0, 1, 0, 0, 0]
     assert run_lengths(torch.ones(2, 5, dtype=torch.bool), dim=1).tolist() == [[5] * 5] * 2
     assert int(run_lengths(torch.zeros(4, dtype=torch.bool)).sum()) == 0
+
+
+def test_running_median_matches_the_numpy_median_along_any_dim():
+    x = torch.randn(3, 17, 4, dtype=torch.float64)
+    for dim in (0, 1, 2):
+        for size in (1, 3, 5):
+            got = running_median(x, size, dim=dim)
+            assert got.shape == x.shape
+            assert np.allclose(got.numpy(), median(x.numpy(), size, axis=dim))
+    ramp = torch.arange(10.0) ** 2  # monotonic however fast: its own median
+    assert torch.equal(running_median(ramp, 5), ramp)
+    with pytest.raises(ValueError, match="odd"):
+        running_median(x, 4)
+
+
+def test_hampel_keeps_a_clean_reversal_and_replaces_a_spike():
+    from motion3d.ops.filters import hampel
+
+    t = np.linspace(0, 2 * np.pi, 60)
+    x = np.stack([np.sin(t), np.cos(t)], -1)  # reversals a running median cuts
+    assert np.abs(median(x, 5) - x).max() > 0.005
+    assert np.array_equal(hampel(x, 0.3), x)
+    spiked = x.copy()
+    spiked[20:22, 0] += 1.0
+    out = hampel(spiked, [0.3, 0.3])
+    assert np.abs(out[20:22, 0] - x[20:22, 0]).max() < 0.25  # the spike gone (the median: a neighbour's value)
+    assert np.array_equal(np.delete(out, [20, 21], 0), np.delete(x, [20, 21], 0))  # the rest exactly kept
