@@ -47,7 +47,9 @@ DEFAULTS: dict[str, dict[str, float]] = {
     # Gaussian noise on every joint rotation (axis-angle, per component) and on the root position
     "jitter": {"p": 0.5, "rotation_deg": 3.0, "position": 0.004},
     # outliers: spike starts per frame, each lasting 1..frames frames, on a fraction of the joints
-    "spikes": {"p": 0.3, "rate": 0.03, "frames": 2, "joints": 0.3, "rotation_deg": 45.0, "position": 0.05},
+    # (each clip's fraction drawn from joints * [1 - joints_spread, 1]: 0, the same on every clip)
+    "spikes": {"p": 0.3, "rate": 0.03, "frames": 2, "joints": 0.3, "rotation_deg": 45.0, "position": 0.05,
+               "joints_spread": 0.0},
     # a left and a right limb exchanged (mirrored) over `count` spans of min_s..max_s seconds
     "swaps": {"p": 0.2, "count": 1, "min_s": 0.1, "max_s": 0.5},
     # `count` spans of min_s..max_s seconds where a fraction `joints` of the joints (and the root with
@@ -159,12 +161,15 @@ def _spans(B: int, T: int, count: int, min_frames: float, max_frames: float, gen
 
 
 def spikes(rot: torch.Tensor, root: torch.Tensor, apply: torch.Tensor, rate: float, frames: float, joints: float,
-           rotation_deg: float, position: float, generator: torch.Generator | None = None
-           ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+           rotation_deg: float, position: float, generator: torch.Generator | None = None,
+           joints_spread: float = 0.0) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Outliers on clips where ``apply (B,)``: spikes start at each frame with probability ``rate`` and
     last ``frames`` frames; on spike frames a fraction ``joints`` of the joints turn by a random axis
     and an angle in ``[rotation_deg/2, rotation_deg]``, and the root jumps by ``position`` (file
-    units) in a random direction (with the same chance as a joint). ``rot (B, T, J, 3, 3)``,
+    units) in a random direction (with the same chance as a joint). ``joints_spread`` in [0, 1]: each
+    clip's fraction is drawn from ``joints * [1 - joints_spread, 1]`` instead (1: from a single joint
+    now and then to ``joints``; a network trained on a fixed 30 % learns that a spike is many joints
+    jumping at once and misses a lone one, as a swapped marker makes). ``rot (B, T, J, 3, 3)``,
     ``root (B, T, 3)``. Returns ``(rot, root, hit (B, T, J + 1))``, ``hit[..., J]`` the root."""
     B, T, J = rot.shape[:3]
     dev = rot.device
@@ -173,7 +178,10 @@ def spikes(rot: torch.Tensor, root: torch.Tensor, apply: torch.Tensor, rate: flo
     # a spike covers frames start .. start + k - 1: a running max over the last k starts
     padded = torch.nn.functional.pad(starts.float()[:, None], (k - 1, 0))
     on = torch.nn.functional.max_pool1d(padded, k, stride=1)[:, 0] > 0  # (B, T)
-    hit = on[..., None] & (_rand((B, T, J + 1), generator, dev) < joints)
+    frac = joints
+    if joints_spread > 0:  # drawn only then: the same draws as before for a fixed fraction
+        frac = joints * (1 - min(float(joints_spread), 1.0) * _rand((B, 1, 1), generator, dev))
+    hit = on[..., None] & (_rand((B, T, J + 1), generator, dev) < frac)
     turn = _random_rotations((B, T, J), math.radians(rotation_deg), generator, dev, gaussian=False).to(rot.dtype)
     rot = torch.where(hit[..., :J, None, None], rot @ turn, rot)
     d = _randn((B, T, 3), generator, dev).to(root.dtype)
@@ -312,7 +320,7 @@ def corrupt_features(rep: MotionRepresentation, normalizer: Normalizer, x: torch
     if "spikes" in c.kinds:
         p = c.kinds["spikes"]
         rot, root, _ = spikes(rot, root, applied["spikes"], p["rate"], p["frames"], p["joints"], p["rotation_deg"],
-                              p["position"] * h, g)
+                              p["position"] * h, g, p["joints_spread"])
     if "jitter" in c.kinds:
         p = c.kinds["jitter"]
         rot, root = jitter(rot, root, applied["jitter"], p["rotation_deg"], p["position"] * h, g)

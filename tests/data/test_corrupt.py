@@ -79,3 +79,27 @@ def test_bad_configs_and_skeletons():
         Corruption.of({"jitter": {"sigma": 1}})
     perm, pairs, corr = limb_pairs(tiny_skeleton())
     assert pairs.shape == (1, 9) and pairs[0].sum() == 6 and corr.shape == (9, 3, 3)
+
+
+def test_spike_joint_fraction_spreads_over_clips_and_a_fixed_one_keeps_its_draws():
+    from motion3d.data.corrupt import spikes
+
+    B, T, J = 64, 40, 20
+    rot = torch.eye(3).expand(B, T, J, 3, 3).clone()
+    root = torch.zeros(B, T, 3)
+    on = torch.ones(B, dtype=torch.bool)
+
+    def hits(**kw) -> tuple[torch.Tensor, torch.Tensor]:
+        """The hit mask and each clip's mean fraction of joints hit on its spike frames."""
+        g = torch.Generator().manual_seed(5)
+        _, _, hit = spikes(rot, root, on, rate=0.2, frames=2, joints=0.3, rotation_deg=40.0, position=0.05,
+                           generator=g, **kw)
+        frac = hit.sum(-1).float() / (J + 1)  # (B, T)
+        spiked = hit.any(-1)
+        return hit, torch.stack([frac[b][spiked[b]].mean() for b in range(B) if bool(spiked[b].any())])
+
+    fixed, per_clip_fixed = hits()
+    assert torch.equal(fixed, hits(joints_spread=0.0)[0])  # the old draws, bit for bit
+    _, per_clip_spread = hits(joints_spread=1.0)
+    assert 0.2 < float(per_clip_fixed.min()) and float(per_clip_fixed.max()) < 0.4  # ~30 % on every clip
+    assert float(per_clip_spread.min()) < 0.05 and float(per_clip_spread.max()) > 0.25  # lone joints to ~30 %
