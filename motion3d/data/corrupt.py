@@ -167,9 +167,9 @@ def spikes(rot: torch.Tensor, root: torch.Tensor, apply: torch.Tensor, rate: flo
     last ``frames`` frames; on spike frames a fraction ``joints`` of the joints turn by a random axis
     and an angle in ``[rotation_deg/2, rotation_deg]``, and the root jumps by ``position`` (file
     units) in a random direction (with the same chance as a joint). ``joints_spread`` in [0, 1]: each
-    clip's fraction is drawn from ``joints * [1 - joints_spread, 1]`` instead (1: from a single joint
-    now and then to ``joints``; a network trained on a fixed 30 % learns that a spike is many joints
-    jumping at once and misses a lone one, as a swapped marker makes). ``rot (B, T, J, 3, 3)``,
+    clip's fraction is drawn from ``joints * [1 - joints_spread, 1]`` instead (1: down to a lone
+    joint, as a swapped marker makes, up to ``joints``; a fixed fraction only ever shows the network
+    many joints jumping at once). ``rot (B, T, J, 3, 3)``,
     ``root (B, T, 3)``. Returns ``(rot, root, hit (B, T, J + 1))``, ``hit[..., J]`` the root."""
     B, T, J = rot.shape[:3]
     dev = rot.device
