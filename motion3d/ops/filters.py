@@ -98,8 +98,6 @@ def running_median(x: torch.Tensor, size: int = 5, dim: int = 0) -> torch.Tensor
         raise ValueError(f"running_median needs an odd size, got {size}")
     t = x.movedim(dim, -1)
     h = size // 2
-    if h == 0:
-        return x.clone()
     padded = torch.cat([t[..., :1].expand(*t.shape[:-1], h), t, t[..., -1:].expand(*t.shape[:-1], h)], -1)
     return padded.unfold(-1, size, 1).median(-1).values.movedim(-1, dim)
 

@@ -70,14 +70,17 @@ from motion3d.tasks.losses import ReconstructionWeights
 
 __all__ = ["CleanupTask", "TASK_NAME", "net_input", "fill_root_gaps", "gate_loss", "hidden_channels",
            "filter_trajectory", "anchor_root", "apply_net", "refill_mask", "repair", "NetRun", "ANCHOR_CUTOFF_HZ",
-           "REFILL_MAX_S", "ANCHOR_SPIKE"]
+           "REFILL_MAX_S", "ANCHOR_SPIKE",
+           "ANCHOR_SPIKE_HEADING_DEG"]
 
 TASK_NAME = "cleanup"
 #: the network's root path keeps its content above this frequency; below it follows the capture
 ANCHOR_CUTOFF_HZ = 1.0
 #: the capture's root path is taken as an outlier where it leaves its 5-frame running median by more
-#: than this (body heights; the heading: 10 degrees) when it anchors the network's (:func:`anchor_root`)
+#: than this (body heights) when it anchors the network's (:func:`anchor_root`) ...
 ANCHOR_SPIKE = 0.02
+#: ... or its heading by more than this (degrees)
+ANCHOR_SPIKE_HEADING_DEG = 10.0
 #: a joint the gate finds corrupted for at most this long (seconds) is refilled as missing data
 #: in a second pass (:func:`repair`); longer (jitter: the whole clip) stays the first pass's correction
 REFILL_MAX_S = 1.0
@@ -123,8 +126,8 @@ def anchor_root(ctx: MotionContext, out: torch.Tensor, given: torch.Tensor,
     f_in = norm.denormalize(given.detach().double().cpu()).numpy()
     axis = f_out.ndim - 2
     p_out = trajectory_path(f_out[..., sl])
-    h = float(ctx.skeleton.height())
-    p_in = hampel(trajectory_path(f_in[..., sl]), [ANCHOR_SPIKE * h, np.inf, ANCHOR_SPIKE * h, np.radians(10.0)],
+    spike = ANCHOR_SPIKE * float(ctx.skeleton.height())  # path channels: x, height (unused), z, heading
+    p_in = hampel(trajectory_path(f_in[..., sl]), [spike, np.inf, spike, np.radians(ANCHOR_SPIKE_HEADING_DEG)],
                   axis=axis)
     diff = p_in - p_out  # (..., T, 4)
     if step_known is not None and not bool(step_known.all()):
