@@ -7,7 +7,8 @@
    frames, one target frame; L2P (global positions in each window's canonical frame, normalised by
    training-window statistics; joints that never move are left out), L2Q (global quaternions) and
    NPSS, for the model (its gap's root path reconnected to the target exactly,
-   :func:`motion3d.tasks.edit_clips.reconnect_root`), the interpolation baseline (root and every
+   :func:`motion3d.tasks.edit_clips.reconnect_root`; it generates a window of the length it was
+   trained on, the frames after the target unknown and then dropped), the interpolation baseline (root and every
    translation lerped, local rotations slerped) and zero-velocity;
 3. prediction: MPJPE (global, root-relative) at 80-1000 ms for the model given the first
    ``--observe`` frames, mean over ``--best-of`` samples and the best of them, beside zero- and
@@ -161,14 +162,18 @@ def inbetween_table(net, ctx: MotionContext, meta: dict, args, options: dict) ->
         mask = torch.zeros_like(x, dtype=torch.bool)
         mask[:, :n_past] = True
         mask[:, -1] = True
+        # the model generates its own window (the frames after the target unknown, then dropped): the
+        # length it was trained on, whatever the gap
+        n_gen = max(L, min(int(ctx.window or L), int(getattr(net, "max_len", L))))
+        pad = lambda a: torch.cat([a, a.new_zeros(a.shape[0], n_gen - L, a.shape[2])], 1)  # noqa: E731
         gen = []
         g = torch.Generator().manual_seed(0)
         for i in range(0, x.shape[0], args.batch_size):
             sl = slice(i, i + args.batch_size)
             lab = {k: v[sl].to(args.device) for k, v in labels_of(real).items()}
-            y = net.sample(x[sl].shape[0], L, lab, generator=g,
-                           constraints={"mask": mask[sl].to(args.device), "values": x[sl].to(args.device)},
-                           **{k: v for k, v in options.items() if v is not None}).cpu()
+            y = net.sample(x[sl].shape[0], n_gen, lab, generator=g,
+                           constraints={"mask": pad(mask[sl]).to(args.device), "values": pad(x[sl]).to(args.device)},
+                           **{k: v for k, v in options.items() if v is not None}).cpu()[:, :L]
             gen += [reconnect_root(ctx, y[j], x[sl][j], mask[sl][j]) for j in range(y.shape[0])]
         truth = [ctx.decode(w) for w in x]
         methods = {"diffusion (ours)": [ctx.decode(w) for w in gen],

@@ -66,8 +66,11 @@ def training_constraints(x: torch.Tensor, ctx: MotionContext, probs: dict[str, f
     """``(mask (B, T, D) bool, values (B, T, D))``: a random control per clip of ``x (B, T, D)``.
 
     Kinds (``probs``, default :data:`CONSTRAINT_KINDS`): ``none``; ``prefix``, the first 1 .. T/2
-    frames; ``inbetween``, 1 .. T/3 context frames and the last frame; ``root``, the root channels of
-    every frame; ``frames``, each frame known with probability 1/8. Vectorised over the batch."""
+    frames; ``inbetween``, 1 .. T/3 context frames and a target frame anywhere after them, with every
+    frame after the target known in half the clips (a gap filled inside a clip, ``--fill``) and none in
+    the other half (a gap and one target frame, the LaFAN1 protocol, the window running on past it);
+    ``root``, the root channels of every frame; ``frames``, each frame known with probability 1/8.
+    Vectorised over the batch."""
     B, T, D = x.shape
     probs = dict(CONSTRAINT_KINDS if probs is None else probs)
     names = list(probs)
@@ -80,11 +83,14 @@ def training_constraints(x: torch.Tensor, ctx: MotionContext, probs: dict[str, f
     frame = torch.arange(T, device=dev)[None, :]  # (1, T)
     n_prefix = 1 + (u[:, 0] * (T // 2)).long().clamp(max=max(T // 2 - 1, 0))  # (B,)
     n_context = 1 + (u[:, 1] * (T // 3)).long().clamp(max=max(T // 3 - 1, 0))
+    target = (n_context + 1 + (u[:, 2] * (T - n_context - 1)).long()).clamp(max=T - 1)  # (B,) after a gap
+    trailing = torch.rand(B, generator=generator).to(dev) < 0.5  # the frames after the target known
     scattered = torch.rand(B, T, generator=generator).to(dev) < 0.125
     rows = {
         "none": torch.zeros(B, T, dtype=torch.bool, device=dev),
         "prefix": frame < n_prefix[:, None],
-        "inbetween": (frame < n_context[:, None]) | (frame == T - 1),
+        "inbetween": (frame < n_context[:, None]) | (frame == target[:, None])
+                     | (trailing[:, None] & (frame > target[:, None])),
         "frames": scattered,
         "root": torch.zeros(B, T, dtype=torch.bool, device=dev),
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
+import torch
 
 from tests.tools.test_train_motion import _fit, _tool
 
@@ -69,3 +70,30 @@ def test_prediction_table_prints_the_root_relative_baselines_once(diffusion_ckpt
     rows = [line.split("  ")[0] for line in table.splitlines()[1:4]]
     assert "zero- = constant velocity" in rows and "constant velocity" not in rows and "zero-velocity" not in rows
     assert "moves the root only" in out
+
+
+def test_inbetween_table_samples_the_models_window_and_keeps_the_keyframes(diffusion_ckpt, capsys, monkeypatch):
+    """The model generates the window it was trained on (the frames after the target unknown, then
+    dropped); the context and target frames it is given are its output's; every row is finite."""
+    from motion3d.models.motion import MotionDiffusion
+    calls = []
+    sample = MotionDiffusion.sample
+
+    def spy(self, n, length, labels=None, **kw):
+        out = sample(self, n, length, labels, **kw)
+        calls.append((length, kw["constraints"]["mask"], kw["constraints"]["values"], out))
+        return out
+
+    monkeypatch.setattr(MotionDiffusion, "sample", spy)
+    fast = [a for a in FAST if a != "--gaps"]
+    res = _tool("evaluate").main(["--ckpt", str(diffusion_ckpt), *fast, "--skip-root-path", "--joints", "--gaps", "5"])
+    rows = res["inbetween"][5]
+    assert set(rows) == {"diffusion (ours)", "interpolation", "zero-velocity"}
+    assert all(math.isfinite(v) and v >= 0 for row in rows.values() for v in row.values())
+    window = 10 + 5 + 1
+    length, mask, values, out = calls[0]
+    assert length == 60 > window  # the checkpoint's window (tools/train.py's default data), not 16 frames
+    known = mask.all(-1)[0]
+    assert known[:10].all() and known[window - 1] and not known[10:window - 1].any() and not known[window:].any()
+    assert torch.equal(out[mask], values[mask])
+    assert "in-betweening (LaFAN1 protocol)" in capsys.readouterr().out

@@ -6,8 +6,8 @@ import torch
 
 from motion3d.models.config import build
 from motion3d.models.motion import MotionDiffusion
-from motion3d.models.motion.diffusion import (NoiseSchedule, ddim_step, ddpm_step, noise_like, prefix_constraint,
-                                              sampling_timesteps)
+from motion3d.models.motion.diffusion import (NoiseSchedule, _time_embedding, ddim_step, ddpm_step, noise_like,
+                                              prefix_constraint, sampling_timesteps)
 
 D = 12
 
@@ -61,6 +61,22 @@ def test_config_round_trip_and_shapes():
         net(torch.randn(1, 40, D), torch.tensor([1]))
     with pytest.raises(ValueError, match="channels"):
         net(torch.randn(1, 5, D + 1), torch.tensor([1]))
+
+
+def test_v_parametrization_passes_the_input_through_at_low_noise_and_predicts_at_high():
+    x = torch.randn(2, 10, D)
+    y = _net(parametrization="v")
+    a = y.schedule.alpha_bar
+    for t in (0, 25, 49):  # x0 = sqrt(a) x_t - sqrt(1 - a) v, v the head's output
+        tt = torch.full((2,), t)
+        v = y.out(y.norm(y.encoder(y.pos(y.inp(torch.cat([x, torch.zeros_like(x), torch.zeros_like(x)], -1)))
+                                   + y.time(_time_embedding(tt, y.dim))[:, None]
+                                   + y.labels(None, 2, x.device)[:, None])))
+        torch.testing.assert_close(y(x, tt), a[t].sqrt() * x - (1 - a[t]).sqrt() * v)
+    assert float((y(x, torch.zeros(2, dtype=torch.long)) - x).abs().mean()) < 0.05  # nearly the input
+    assert float((_net()(x, torch.zeros(2, dtype=torch.long)) - x).abs().mean()) > 0.5  # x0: whatever the head says
+    with pytest.raises(ValueError, match="parametrization"):
+        _net(parametrization="eps")
 
 
 def test_guidance_zero_is_the_unconditional_model_and_one_the_conditional():
@@ -148,9 +164,10 @@ def _two_pass_sample(net, n, length, labels, g, guidance, mask=None, values=None
     return torch.where(mask, values, x) if mask is not None else x
 
 
+@pytest.mark.parametrize("parametrization", ["x0", "v"])
 @pytest.mark.parametrize("guidance", [0.0, 1.0, 2.5])
-def test_batched_sampler_equals_the_two_pass_sampler(guidance):
-    net = _net()
+def test_batched_sampler_equals_the_two_pass_sampler(guidance, parametrization):
+    net = _net(parametrization=parametrization)
     lab = {"content": torch.tensor([1, 2, 0]), "style": torch.tensor([0, 1, -1])}
     g = lambda: torch.Generator().manual_seed(7)  # noqa: E731
     torch.testing.assert_close(net.sample(3, 10, lab, generator=g(), guidance=guidance),
@@ -167,9 +184,10 @@ def test_sampling_denoiser_equals_denoise_and_skips_needless_passes():
     x = torch.randn(2, 10, D)
     c = prefix_constraint(torch.randn(2, 3, D), 10)
     for w in (0.0, 1.0, 3.0):
-        f = net._sampling_denoiser(2, 10, lab, c["mask"], c["values"], w)
-        torch.testing.assert_close(f(x, 17), net.denoise(x, torch.full((2,), 17), lab, c["mask"], c["values"], w),
-                                   atol=1e-5, rtol=1e-5)
+        for n in (net, _net(parametrization="v")):
+            f = n._sampling_denoiser(2, 10, lab, c["mask"], c["values"], w)
+            torch.testing.assert_close(f(x, 17), n.denoise(x, torch.full((2,), 17), lab, c["mask"], c["values"], w),
+                                       atol=1e-5, rtol=1e-5)
     rows = []  # the batch of every output projection: one per step
     hook = net.out.register_forward_hook(lambda m, a, o: rows.append(o.shape[0]))
     try:

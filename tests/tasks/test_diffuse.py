@@ -20,7 +20,17 @@ def test_training_controls_by_kind():
     assert bool((n >= 1).all()) and bool((n <= 10).all()) and bool((mask.all(-1) == (torch.arange(20) < n[:, None])).all())
     assert torch.equal(values[mask], x[mask])
     mask, _ = training_constraints(x, ctx, {"inbetween": 1.0}, g())
-    assert bool(mask[:, -1].all()) and bool(mask[:, 0].all()) and not bool(mask[:, 10].any())
+    known = mask.all(-1)
+    assert torch.equal(known, mask.any(-1)) and bool(known[:, 0].all())  # whole frames, context from the start
+    targets, trailing = set(), 0
+    for k in known.tolist():
+        context = k.index(False)  # the gap starts
+        target = k.index(True, context)  # the target frame ends it
+        after = k[target + 1:]
+        assert 1 <= context <= 6 and (all(after) or not any(after))  # after the target: all known or none
+        targets.add(target)
+        trailing += bool(after) and all(after)
+    assert 10 < trailing < 54 and len(targets) > 8  # both kinds; targets anywhere
     mask, _ = training_constraints(x, ctx, {"root": 1.0}, g())
     assert torch.equal(mask, root_channels(ctx).expand(64, 20, -1)) and int(root_channels(ctx).sum()) == 4
     mask, _ = training_constraints(x, ctx, None, g())  # the default mixture: several kinds at once

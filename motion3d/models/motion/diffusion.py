@@ -14,7 +14,11 @@ The pieces, top to bottom:
    the mask of what is known (CondMDI, Cohan et al. 2024: the observation enters the input, so one
    model does prediction, in-betweening and root-path following), projected to tokens; plus
    positions; plus one conditioning vector (diffusion time + label embedding) added to every token;
-   a non-causal transformer encoder; a linear head that predicts ``x0``.
+   a non-causal transformer encoder; a linear head. ``parametrization="x0"``: the head's output is
+   ``x0`` (MDM); ``"v"``: it is ``v`` (Salimans & Ho 2022) and ``x0 = sqrt(a) x_t - sqrt(1 - a) v``,
+   which on normalised features (unit variance) is the preconditioning of Karras et al. 2022 (EDM):
+   at low noise the prediction is the input plus a small correction rather than a copy the network
+   must learn, at high noise the network's own output. The loss is on ``x0`` either way.
 3. Classifier-free guidance (Ho & Salimans 2022): training drops the labels with probability
    ``label_drop`` (to "unknown"); sampling mixes ``x0 = x0_uncond + w (x0_cond - x0_uncond)``:
    ``w = 1`` is the conditional model, ``w = 0`` the unconditional one.
@@ -47,8 +51,11 @@ from torch import nn
 from motion3d.models.motion.blocks import (MLP, LabelEmbedding, Labels, MotionNet, PositionalEncoding, label_tensor,
                                            transformer_encoder)
 
-__all__ = ["MotionDiffusion", "NoiseSchedule", "sampling_timesteps", "ddim_step", "ddpm_step", "prefix_constraint",
-           "noise_like"]
+#: what the denoiser's head predicts (:class:`MotionDiffusion`)
+PARAMETRIZATIONS = ("x0", "v")
+
+__all__ = ["MotionDiffusion", "PARAMETRIZATIONS", "NoiseSchedule", "sampling_timesteps", "ddim_step", "ddpm_step",
+           "prefix_constraint", "noise_like"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -171,16 +178,20 @@ class MotionDiffusion(MotionNet):
             unconditional model that guidance needs).
         sample_steps, sampler, guidance, eta: sampling defaults (``"ddim"`` or ``"ddpm"``; the
             guidance weight ``w``; DDIM's ``eta``).
+        parametrization: what the head predicts, ``"x0"`` or ``"v"`` (module docstring, 2.).
     """
 
     def __init__(self, input_dim: int, num_content: int = 0, num_style: int = 0, dim: int = 256, layers: int = 4,
                  heads: int = 4, ff_dim: int = 512, dropout: float = 0.1, max_len: int = 256,
                  diffusion_steps: int = 1000, schedule: str = "cosine", conditional: bool = True,
                  label_drop: float = 0.1, sample_steps: int = 50, sampler: str = "ddim", guidance: float = 2.5,
-                 eta: float = 0.0):
+                 eta: float = 0.0, parametrization: str = "x0"):
         super().__init__()
         if sampler not in ("ddim", "ddpm"):
             raise ValueError(f"sampler must be 'ddim' or 'ddpm', got {sampler!r}")
+        if parametrization not in PARAMETRIZATIONS:
+            raise ValueError(f"parametrization must be one of {PARAMETRIZATIONS}, got {parametrization!r}")
+        self.parametrization = parametrization
         if not 0.0 <= label_drop < 1.0:
             raise ValueError(f"label_drop must be in [0, 1), got {label_drop}")
         self.input_dim = int(input_dim)
@@ -223,7 +234,14 @@ class MotionDiffusion(MotionNet):
         if self.labels.conditional:
             cond = cond + self.labels(labels, B, x_t.device)
         h = self.pos(h) + cond[:, None, :]
-        return self.out(self.norm(self.encoder(h)))
+        return self._x0(self.out(self.norm(self.encoder(h))), x_t, self.schedule.at(t))
+
+    def _x0(self, y: torch.Tensor, x_t: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+        """The clean prediction from the head's output ``y`` at signal fraction ``a`` (broadcast
+        with ``x_t``): ``y`` itself, or ``sqrt(a) x_t - sqrt(1 - a) y`` for ``v``."""
+        if self.parametrization == "x0":
+            return y
+        return a.sqrt() * x_t - (1 - a).sqrt() * y
 
     def drop_labels(self, labels: Labels, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
         """Training labels with each clip's labels replaced by "unknown" (-1) with probability
@@ -304,10 +322,10 @@ class MotionDiffusion(MotionNet):
             if conditional:
                 h = h.repeat(2, 1, 1)
             y = self.out(self.norm(_encode(self.encoder, h + base + cond[:, None, :])))
-            if not conditional:
-                return y
-            x0_c, x0_u = y.chunk(2)
-            return x0_u + w * (x0_c - x0_u)
+            if conditional:
+                y_c, y_u = y.chunk(2)
+                y = y_u + w * (y_c - y_u)  # x0 is affine in y with the same x_t: guidance mixes either
+            return self._x0(y, x_t, self.schedule.at(torch.tensor([t], device=device)))
 
         return f
 
