@@ -163,8 +163,8 @@ def inbetween_table(net, ctx: MotionContext, meta: dict, args, options: dict) ->
         mask[:, :n_past] = True
         mask[:, -1] = True
         # the model generates its own window (the frames after the target unknown, then dropped): the
-        # length it was trained on, whatever the gap
-        n_gen = max(L, min(int(ctx.window or L), int(getattr(net, "max_len", L))))
+        # length it was trained on, whatever the gap, as the edit tool does
+        n_gen = max(L, MotionEditor(net, ctx).window)
         pad = lambda a: torch.cat([a, a.new_zeros(a.shape[0], n_gen - L, a.shape[2])], 1)  # noqa: E731
         gen = []
         g = torch.Generator().manual_seed(0)
