@@ -46,13 +46,20 @@ def generation_metrics(ctx: MotionContext, clips: torch.Tensor, labels: dict[str
 
     ``accuracy_content`` / ``accuracy_style`` (the classifier recognises the conditioning label),
     ``fid`` (against ``real_features``), ``diversity``, ``multimodality`` (per content label), and
-    ``foot_skate`` and ``joint_speed`` (body heights per second: :func:`motion3d.metrics.motion.joint_speed`,
-    lower than real for over-smoothed motion) computed on decoded joint positions.
+    ``foot_skate`` and ``joint_speed`` (body heights per second: :func:`motion3d.metrics.motion.joint_speed`
+    relative to the trajectory joint, lower than real for over-smoothed motion) computed on decoded joint
+    positions.
     """
     out: dict[str, float] = {}
     pos = ctx.decode_positions(clips.float())
     out["foot_skate"] = float(foot_skate(pos, ctx.feet, ctx.skeleton.height(), ctx.fps).mean()) if ctx.feet else float("nan")
-    out["joint_speed"] = float(joint_speed(pos, ctx.skeleton.height(), ctx.fps).mean()) if pos.shape[-3] > 1 else float("nan")
+    # the body's joints relative to the trajectory joint (the pelvis), not to joint 0: Bandai-Namco's
+    # joint 0 is a static reference above the pelvis, relative to which the travel would count as speed
+    r = ctx.root_joint
+    above = set(ctx.skeleton.chain(r)[:-1])
+    body = [j for j in range(ctx.skeleton.num_joints) if j not in above]
+    out["joint_speed"] = (float(joint_speed(pos[..., body, :], ctx.skeleton.height(), ctx.fps,
+                                            root=body.index(r)).mean()) if pos.shape[-3] > 1 else float("nan"))
     if classifier is None:
         return out
     x = clips

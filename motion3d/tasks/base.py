@@ -17,6 +17,7 @@ import lightning as L
 from motion3d.render.tensorboard import log_clips
 from motion3d.tasks.checkpoint import META_KEY, datamodule_config, plain_hparams, task_meta
 from motion3d.tasks.context import ContextMismatch, MotionContext
+from motion3d.tasks.ema import NetEMA
 from motion3d.tasks.losses import (LossWeights, ReconstructionWeights, feature_loss, foot_slide_loss, position_losses,
                                    spectral_loss)
 from motion3d.tasks.schedule import TracksRunProgress, optimizer_with_schedule
@@ -41,6 +42,8 @@ class MotionTask(TracksRunProgress, L.LightningModule):
         loss: ``"l1"``, ``"mse"`` or ``"smooth_l1"`` for features and positions.
         video_every_n_epochs: log a rendered video of samples every N validation epochs (0: never).
         video_samples: clips in that video.
+        ema_decay: keep an exponential moving average of the network's weights with this decay
+            (:class:`motion3d.tasks.ema.NetEMA`; validation and checkpoints use the average); 0: none.
 
     Subclasses pass these to ``super().__init__`` by name and set ``task_name`` (the name
     checkpoints and evaluators know the task by) and ``weights_type``.
@@ -52,8 +55,10 @@ class MotionTask(TracksRunProgress, L.LightningModule):
 
     def __init__(self, net: NetFactory, weights: LossWeights | None = None, lr: float = 1e-3,
                  weight_decay: float = 1e-4, warmup_steps: int = 100, min_lr_ratio: float = 0.05, loss: str = "l1",
-                 video_every_n_epochs: int = 5, video_samples: int = 4):
+                 video_every_n_epochs: int = 5, video_samples: int = 4, ema_decay: float = 0.0):
         super().__init__()
+        if ema_decay and not 0.0 < float(ema_decay) < 1.0:
+            raise ValueError(f"ema_decay must be 0 (no average) or in (0, 1), got {ema_decay}")
         self.weights = self.weights_type.of(weights)
         self.save_hyperparameters(ignore=["net", "weights"])
         self.hparams["weights"] = self.weights.to_dict()  # plain values: checkpoints load with weights_only
@@ -173,6 +178,10 @@ class MotionTask(TracksRunProgress, L.LightningModule):
         hp = self.hparams
         return optimizer_with_schedule(self, self.net.parameters(), hp.lr, hp.weight_decay, hp.warmup_steps,
                                        hp.min_lr_ratio)
+
+    def configure_callbacks(self):
+        decay = float(self.hparams.get("ema_decay", 0.0) or 0.0)
+        return [NetEMA(decay)] if decay > 0 else []
 
     # ------------------------------------------------------------------ checkpoints
     def on_save_checkpoint(self, checkpoint: dict) -> None:

@@ -299,10 +299,10 @@ class CleanupTask(MotionTask):
                  corruption: Mapping[str, Mapping[str, float] | None] | None = None, lr: float = 1e-3,
                  weight_decay: float = 1e-4, warmup_steps: int = 100, min_lr_ratio: float = 0.05, loss: str = "l1",
                  video_every_n_epochs: int = 0, video_samples: int = 4, gate_weight: float = 1.0,
-                 gate_tolerance: float = 0.02, gate_focal: float = 0.0):
+                 gate_tolerance: float = 0.02, gate_focal: float = 0.0, ema_decay: float = 0.0):
         super().__init__(net, weights=weights, lr=lr, weight_decay=weight_decay, warmup_steps=warmup_steps,
                          min_lr_ratio=min_lr_ratio, loss=loss, video_every_n_epochs=video_every_n_epochs,
-                         video_samples=video_samples)
+                         video_samples=video_samples, ema_decay=ema_decay)
         self.corruption = Corruption.of(corruption)  # checked now, not at the first step
         self.hparams["corruption"] = self.corruption.to_dict()
         if not gate_weight >= 0 or not gate_tolerance > 0 or not gate_focal >= 0:  # in hparams already

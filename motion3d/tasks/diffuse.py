@@ -148,10 +148,10 @@ class DiffusionTask(MotionTask):
     def __init__(self, net: NetFactory, weights: ReconstructionWeights | None = None,
                  constraints: dict[str, float] | None = None, lr: float = 2e-4, weight_decay: float = 1e-4,
                  warmup_steps: int = 200, min_lr_ratio: float = 0.05, loss: str = "mse", video_every_n_epochs: int = 5,
-                 video_samples: int = 4, foot_slide_schedule: str = "uniform"):
+                 video_samples: int = 4, foot_slide_schedule: str = "uniform", ema_decay: float = 0.0):
         super().__init__(net, weights=weights, lr=lr, weight_decay=weight_decay, warmup_steps=warmup_steps,
                          min_lr_ratio=min_lr_ratio, loss=loss, video_every_n_epochs=video_every_n_epochs,
-                         video_samples=video_samples)
+                         video_samples=video_samples, ema_decay=ema_decay)
         if foot_slide_schedule not in FOOT_SLIDE_SCHEDULES:
             raise ValueError(f"foot_slide_schedule must be one of {list(FOOT_SLIDE_SCHEDULES)}, "
                              f"got {foot_slide_schedule!r}")

@@ -184,7 +184,7 @@ class MotionDiffusion(MotionNet):
     def __init__(self, input_dim: int, num_content: int = 0, num_style: int = 0, dim: int = 256, layers: int = 4,
                  heads: int = 4, ff_dim: int = 512, dropout: float = 0.1, max_len: int = 256,
                  diffusion_steps: int = 1000, schedule: str = "cosine", conditional: bool = True,
-                 label_drop: float = 0.1, sample_steps: int = 50, sampler: str = "ddim", guidance: float = 2.5,
+                 label_drop: float = 0.1, sample_steps: int = 50, sampler: str = "ddim", guidance: float = 1.0,
                  eta: float = 0.0, parametrization: str = "x0"):
         super().__init__()
         if sampler not in ("ddim", "ddpm"):
