@@ -61,6 +61,8 @@ __all__ = ["evaluate_diffusion", "inbetween_table", "prediction_table", "root_pa
 OPTIONS = GENERATION_OPTIONS + (
     Option("--steps", type=int, help="denoising steps (default: the checkpoint's)"),
     Option("--guidance", type=float, help="classifier-free guidance weight (default: the checkpoint's)"),
+    Option("--sampler", choices=["ddim", "ddpm"], help="DDIM (deterministic) or DDPM ancestral steps (default: the "
+                                                       "checkpoint's)"),
     Option("--gaps", type=int, nargs="*", default=[15, 30, 45], help="in-betweening gaps in frames (none: skip)"),
     Option("--observe", type=int, default=30, help="prediction: observed frames"),
     Option("--horizon", type=int, default=30, help="prediction: predicted frames (0: skip)"),
@@ -84,7 +86,7 @@ OPTIONS = GENERATION_OPTIONS + (
 @register(TASK_NAME, options=OPTIONS)
 def evaluate_diffusion(checkpoint: dict, args) -> dict:
     """The three tables of the module docstring for a ``diffuse`` checkpoint."""
-    options = {"steps": args.steps, "guidance": args.guidance}
+    options = {"steps": args.steps, "guidance": args.guidance, "sampler": args.sampler}
     result: dict = {"task": TASK_NAME}
     if not args.skip_generation:
         result["generation"] = generation_report(checkpoint, args, TASK_NAME, options)

@@ -97,3 +97,19 @@ def test_inbetween_table_samples_the_models_window_and_keeps_the_keyframes(diffu
     assert known[:10].all() and known[window - 1] and not known[10:window - 1].any() and not known[window:].any()
     assert torch.equal(out[mask], values[mask])
     assert "in-betweening (LaFAN1 protocol)" in capsys.readouterr().out
+
+
+def test_sampler_and_guidance_reach_the_model(diffusion_ckpt, monkeypatch):
+    from motion3d.models.motion import MotionDiffusion
+    seen = []
+    original = MotionDiffusion.sample
+
+    def recording(self, *a, **kw):
+        seen.append((kw.get("sampler"), kw.get("guidance")))
+        return original(self, *a, **kw)
+
+    monkeypatch.setattr(MotionDiffusion, "sample", recording)
+    _tool("evaluate").main(["--ckpt", str(diffusion_ckpt), *FAST, "--joints", "--sampler", "ddpm", "--guidance", "0.5"])
+    assert seen and set(seen) == {("ddpm", 0.5)}  # the root-path table sampled with both
+    with pytest.raises(SystemExit):
+        _tool("evaluate").main(["--ckpt", str(diffusion_ckpt), *FAST, "--joints", "--sampler", "euler"])
