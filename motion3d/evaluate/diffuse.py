@@ -47,6 +47,7 @@ from motion3d.metrics.inbetween import (LAFAN1_N_PAST, align_quat_signs, canonic
                                         position_statistics, to_canonical)
 from motion3d.metrics.motion import (DEFAULT_HORIZONS_MS, errors_at_horizons, foot_skate, horizon_frames,
                                     masked_position_error, mpjpe, nearest_pose)
+from motion3d.models.motion.diffusion import SAMPLERS
 from motion3d.motion import Motion
 from motion3d.ops.facing import facing_directions
 from motion3d.tasks.checkpoint import load_motion_checkpoint
@@ -61,7 +62,7 @@ __all__ = ["evaluate_diffusion", "inbetween_table", "prediction_table", "root_pa
 OPTIONS = GENERATION_OPTIONS + (
     Option("--steps", type=int, help="denoising steps (default: the checkpoint's)"),
     Option("--guidance", type=float, help="classifier-free guidance weight (default: the checkpoint's)"),
-    Option("--sampler", choices=["ddim", "ddpm"], help="DDIM (deterministic) or DDPM ancestral steps (default: the "
+    Option("--sampler", choices=list(SAMPLERS), help="DDIM (deterministic) or DDPM ancestral steps (default: the "
                                                        "checkpoint's)"),
     Option("--gaps", type=int, nargs="*", default=[15, 30, 45], help="in-betweening gaps in frames (none: skip)"),
     Option("--observe", type=int, default=30, help="prediction: observed frames"),

@@ -53,9 +53,11 @@ from motion3d.models.motion.blocks import (MLP, LabelEmbedding, Labels, MotionNe
 
 #: what the denoiser's head predicts (:class:`MotionDiffusion`)
 PARAMETRIZATIONS = ("x0", "v")
+#: the samplers of :meth:`MotionDiffusion.sample`
+SAMPLERS = ("ddim", "ddpm")
 
-__all__ = ["MotionDiffusion", "PARAMETRIZATIONS", "NoiseSchedule", "sampling_timesteps", "ddim_step", "ddpm_step",
-           "prefix_constraint", "noise_like"]
+__all__ = ["MotionDiffusion", "PARAMETRIZATIONS", "SAMPLERS", "NoiseSchedule", "sampling_timesteps", "ddim_step",
+           "ddpm_step", "prefix_constraint", "noise_like"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -187,7 +189,7 @@ class MotionDiffusion(MotionNet):
                  label_drop: float = 0.1, sample_steps: int = 50, sampler: str = "ddim", guidance: float = 1.0,
                  eta: float = 0.0, parametrization: str = "x0"):
         super().__init__()
-        if sampler not in ("ddim", "ddpm"):
+        if sampler not in SAMPLERS:
             raise ValueError(f"sampler must be 'ddim' or 'ddpm', got {sampler!r}")
         if parametrization not in PARAMETRIZATIONS:
             raise ValueError(f"parametrization must be one of {PARAMETRIZATIONS}, got {parametrization!r}")
@@ -342,7 +344,7 @@ class MotionDiffusion(MotionNet):
         steps = self.sample_steps if steps is None else int(steps)
         guidance = self.guidance if guidance is None else float(guidance)
         sampler = self.sampler if sampler is None else sampler
-        if sampler not in ("ddim", "ddpm"):
+        if sampler not in SAMPLERS:
             raise ValueError(f"sampler must be 'ddim' or 'ddpm', got {sampler!r}")
         if int(length) > self.max_len:
             raise ValueError(f"length {length} is longer than this model's max_len={self.max_len}")
