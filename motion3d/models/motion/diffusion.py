@@ -189,8 +189,7 @@ class MotionDiffusion(MotionNet):
                  label_drop: float = 0.1, sample_steps: int = 50, sampler: str = "ddim", guidance: float = 1.0,
                  eta: float = 0.0, parametrization: str = "x0"):
         super().__init__()
-        if sampler not in SAMPLERS:
-            raise ValueError(f"sampler must be 'ddim' or 'ddpm', got {sampler!r}")
+        _check_sampler(sampler)
         if parametrization not in PARAMETRIZATIONS:
             raise ValueError(f"parametrization must be one of {PARAMETRIZATIONS}, got {parametrization!r}")
         self.parametrization = parametrization
@@ -343,9 +342,7 @@ class MotionDiffusion(MotionNet):
         ``guide`` needs gradients of ``x0``); the result is an ordinary tensor either way."""
         steps = self.sample_steps if steps is None else int(steps)
         guidance = self.guidance if guidance is None else float(guidance)
-        sampler = self.sampler if sampler is None else sampler
-        if sampler not in SAMPLERS:
-            raise ValueError(f"sampler must be 'ddim' or 'ddpm', got {sampler!r}")
+        sampler = _check_sampler(self.sampler if sampler is None else sampler)
         if int(length) > self.max_len:
             raise ValueError(f"length {length} is longer than this model's max_len={self.max_len}")
         mask, values, guide = self._constraints(constraints, int(n), int(length))
@@ -394,6 +391,13 @@ class MotionDiffusion(MotionNet):
         if guide is not None and not callable(guide):
             raise ValueError("the 'guide' constraint is a function of the predicted clean motion")
         return mask, values, guide
+
+
+def _check_sampler(sampler: str) -> str:
+    """``sampler`` if it is one of :data:`SAMPLERS`, else a ValueError naming them."""
+    if sampler not in SAMPLERS:
+        raise ValueError(f"sampler must be one of {SAMPLERS}, got {sampler!r}")
+    return sampler
 
 
 def _time_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
