@@ -76,6 +76,18 @@ def test_watched_folder_adds_new_files(tmp_path):
         v.stop()
 
 
+def _settled_box(locator, tries: int = 50):
+    """The element's bounding box once two readings 0.1 s apart agree."""
+    box = locator.bounding_box()
+    for _ in range(tries):
+        time.sleep(0.1)
+        again = locator.bounding_box()
+        if again == box:
+            return box
+        box = again
+    return box
+
+
 def test_served_page_play_pause_and_slider(tmp_path):
     clip = write_z_up_bvh(tmp_path / "z.bvh", frames=120)
     v = Viewer([clip], port=_free_port(), host="127.0.0.1", log=lambda m: None)
@@ -88,7 +100,7 @@ def test_served_page_play_pause_and_slider(tmp_path):
             time.sleep(0.3)
             assert v.frame == f0  # paused
             slider = page.locator(".mantine-Slider-root").first
-            box = slider.bounding_box()
+            box = _settled_box(slider)  # the panel may still be laying out (seen once under CI load: a click at 0.6)
             page.mouse.click(box["x"] + 0.9 * box["width"], box["y"] + box["height"] / 2)
             assert _wait(lambda: v.frame != f0 and v.frame > 80), v.frame
             page.get_by_role("button", name="Play").click()
