@@ -79,16 +79,24 @@ def median(x: np.ndarray, size: int = 5, axis: int = 0) -> np.ndarray:
     return scipy.ndimage.median_filter(x, size=sizes, mode="nearest")
 
 
-def hampel(x: np.ndarray, threshold, size: int = 5, axis: int = 0) -> np.ndarray:
+def hampel(x: np.ndarray, threshold, size: int = 5, axis: int = 0, fill: str = "median") -> np.ndarray:
     """Hampel identifier with a fixed threshold: each sample further than ``threshold`` (the signal's
     units; a scalar or an array broadcast against ``x``, e.g. one value per channel on the last axis)
-    from the running median over ``size`` frames is replaced by that median, every other sample is
-    kept exactly. Unlike :func:`median`, a clean signal passes through unchanged (a running median
-    cuts the peaks of any reversal); unlike the textbook rule (k times the local median absolute
-    deviation), a smooth clean signal, whose local deviation is ~0, does not turn into outliers."""
+    from the running median over ``size`` frames is an outlier, every other sample is kept exactly.
+    ``fill``: an outlier becomes that running median (``"median"``: on a moving signal the value of a
+    neighbour, up to ``size // 2`` frames of motion off) or the linear interpolation of the kept
+    samples around it (``"linear"``: exact on a signal linear in time, :func:`fill_gaps`). Unlike
+    :func:`median`, a clean signal passes through unchanged (a running median cuts the peaks of any
+    reversal); unlike the textbook rule (k times the local median absolute deviation), a smooth clean
+    signal, whose local deviation is ~0, does not turn into outliers."""
+    if fill not in ("median", "linear"):
+        raise ValueError(f"hampel fill must be 'median' or 'linear', got {fill!r}")
     x = np.asarray(x, dtype=np.float64)
     m = median(x, size, axis)
-    return np.where(np.abs(x - m) > np.asarray(threshold, dtype=np.float64), m, x)
+    outlier = np.abs(x - m) > np.asarray(threshold, dtype=np.float64)
+    if fill == "linear":
+        return fill_gaps(x, ~outlier, dim=axis)
+    return np.where(outlier, m, x)
 
 
 def running_median(x: torch.Tensor, size: int = 5, dim: int = 0) -> torch.Tensor:

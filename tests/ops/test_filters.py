@@ -94,3 +94,11 @@ def test_hampel_keeps_a_clean_reversal_and_replaces_a_spike():
     out = hampel(spiked, [0.3, 0.3])
     assert np.abs(out[20:22, 0] - x[20:22, 0]).max() < 0.25  # the spike gone (the median: a neighbour's value)
     assert np.array_equal(np.delete(out, [20, 21], 0), np.delete(x, [20, 21], 0))  # the rest exactly kept
+    # linear fill: a spike on a moving signal interpolated from its neighbours, not set to one of them
+    ramp = np.linspace(0.0, 5.0, 60)[:, None]
+    spiked = ramp.copy()
+    spiked[30:32] += 3.0
+    np.testing.assert_allclose(hampel(spiked, 1.0, fill="linear"), ramp, atol=1e-12)
+    assert np.abs(hampel(spiked, 1.0)[30:32] - ramp[30:32]).max() > 0.1  # (the median: a neighbour's value)
+    with pytest.raises(ValueError, match="fill"):
+        hampel(x, 0.3, fill="cubic")

@@ -275,3 +275,36 @@ def test_repair_refills_the_joints_the_gate_opened_on_in_a_second_pass():
     calls.clear()
     repair(ctx, run, xc, threshold=1.0, anchor_hz=0.0, refill_s=0.0)
     assert len(calls) == 1
+
+
+def test_anchor_root_despikes_the_networks_own_root():
+    """A root spike the network let through (two frames off by 10 % of the height, in the planar path
+    and in the height) is replaced by its running median; a clean output path passes exactly."""
+    from motion3d.features.trajectory import path_trajectory, trajectory_path
+    from motion3d.tasks.cleanup import ANCHOR_SPIKE, anchor_root
+
+    ctx = tiny_context(window=60)
+    T, fps = 60, 30.0
+    t = np.arange(T) / fps
+    h = float(ctx.skeleton.height())
+    path = np.stack([0.1 * h * np.sin(t), 0.5 * h + 0 * t, 0.5 * h * t, 0.2 * np.sin(0.5 * t)], -1)
+    rt = ctx.representation.slice("root_height").start
+    given = torch.zeros(1, T, ctx.dim, dtype=torch.float64)
+    given[0, :, rt:rt + 4] = torch.from_numpy(path_trajectory(path))
+    given[0, :, rt] = 0.5 * h
+    spiked = path.copy()
+    spiked[30:32, 0] += 5 * ANCHOR_SPIKE * h
+    out = given.clone()
+    out[0, :, rt:rt + 4] = torch.from_numpy(path_trajectory(spiked))
+    out[0, :, rt] = 0.5 * h
+    out[0, 30:32, rt] += 5 * ANCHOR_SPIKE * h
+    for despike in (True, False):
+        y = anchor_root(ctx, out, given, despike_output=despike)[0]
+        err = np.abs(trajectory_path(y[:, rt:rt + 4].numpy()) - path)[:, 0].max()
+        height_err = float((y[:, rt] - 0.5 * h).abs().max())
+        if despike:
+            assert err < 1e-3 * h and height_err < 1e-9, (err, height_err)
+        else:  # the spike stays where the network put it
+            assert err > 4 * ANCHOR_SPIKE * h and height_err > 4 * ANCHOR_SPIKE * h
+    clean = anchor_root(ctx, given, given, despike_output=True)
+    np.testing.assert_allclose(clean[0, :, rt:rt + 4].numpy(), given[0, :, rt:rt + 4].numpy(), atol=1e-9)
