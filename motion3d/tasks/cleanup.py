@@ -141,11 +141,14 @@ def anchor_root(ctx: MotionContext, out: torch.Tensor, given: torch.Tensor,
     f_in = norm.denormalize(given.detach().double().cpu()).numpy()
     axis = f_out.ndim - 2
     p_out = trajectory_path(f_out[..., sl])
-    spike = ANCHOR_SPIKE * float(ctx.skeleton.height())  # path channels: x, height (unused), z, heading
-    limits = [spike, np.inf, spike, np.radians(ANCHOR_SPIKE_HEADING_DEG)]
-    p_in = hampel(trajectory_path(f_in[..., sl]), limits, axis=axis, fill=ANCHOR_SPIKE_FILL)
-    if ANCHOR_DESPIKE_OUTPUT if despike_output is None else despike_output:  # its height too (the network's)
-        p_out = hampel(p_out, [spike, spike, spike, limits[3]], axis=axis, fill=ANCHOR_SPIKE_FILL)
+    spike = ANCHOR_SPIKE * float(ctx.skeleton.height())  # path channels: x, height, z, heading
+    heading = np.radians(ANCHOR_SPIKE_HEADING_DEG)
+    # the input's height is never used (the output's is the network's), so it is not checked
+    p_in = hampel(trajectory_path(f_in[..., sl]), [spike, np.inf, spike, heading], axis=axis, fill=ANCHOR_SPIKE_FILL)
+    if despike_output is None:
+        despike_output = ANCHOR_DESPIKE_OUTPUT
+    if despike_output:
+        p_out = hampel(p_out, [spike, spike, spike, heading], axis=axis, fill=ANCHOR_SPIKE_FILL)
     diff = p_in - p_out  # (..., T, 4)
     if step_known is not None and not bool(step_known.all()):
         measured = step_known[..., None].cpu().numpy()  # (..., T, 1)
