@@ -41,10 +41,10 @@ gaps 11.33 -> 11.06, spikes 3.96 -> 3.91, jitter unchanged; thresholds of 0.01 a
 within 0.01 mm of each other); the samples it finds are interpolated from their neighbours, and the
 network's own path goes through the same identifier (a root spike it let through stayed in the fast part
 it keeps: spikes 3.66 -> 3.35 mm, :data:`ANCHOR_DESPIKE_OUTPUT`). Over a whole clip this also stops
-drift across windows. On 128 val windows
-(20-minute model) it halved the model's MPJPE on clean, jittered, spiked, swapped and gapped input
-(clean 26.6 -> 10.5 mm at 1 Hz; 0.25, 0.5 and 2 Hz within 15 % of that) and costs it on foot sliding,
-which is itself a slow root drift (94.7 -> 119.3 mm; the input's 117.8).
+drift across windows. On 128 val windows (20-minute model) it halved the model's MPJPE on clean,
+jittered, spiked, swapped and gapped input (clean 26.6 -> 10.5 mm at 1 Hz; 0.25, 0.5 and 2 Hz within
+15 % of that) and costs it on foot sliding, which is itself a slow root drift (94.7 -> 119.3 mm; the
+input's 117.8).
 
 Root gaps (:func:`fill_root_gaps`): a capture knows where the root is on both sides of a gap, but
 velocity channels interpolated over it forget the displacement across it, and the whole rest of the
@@ -113,13 +113,13 @@ def filter_trajectory(traj: np.ndarray, kind: str, fps: float, **options) -> np.
 
 def anchor_root(ctx: MotionContext, out: torch.Tensor, given: torch.Tensor,
                 cutoff_hz: float = ANCHOR_CUTOFF_HZ, known: torch.Tensor | None = None,
-                despike_output: bool | None = None) -> torch.Tensor:
+                despike_output: bool = ANCHOR_DESPIKE_OUTPUT) -> torch.Tensor:
     """The network's output ``out (..., T, D)`` (normalised features) with the slow part of its root
     path replaced by that of the input ``given (..., T, D)`` (its spikes, found by a Hampel identifier,
     :func:`motion3d.ops.filters.hampel` with :data:`ANCHOR_SPIKE`, filled as :data:`ANCHOR_SPIKE_FILL`
     says, so that they do not leak in and a clean path is taken exactly): ``path_out + lowpass(path_in
     - path_out)``, re-encoded as trajectory channels; the height and every other channel are the
-    network's. With ``despike_output`` (default :data:`ANCHOR_DESPIKE_OUTPUT`) the network's own path
+    network's. With ``despike_output`` (:data:`ANCHOR_DESPIKE_OUTPUT`) the network's own path
     and height go through the same identifier first: the network rarely corrects a root spike (the
     root channels are velocities, a spike is a step out and one back), and the anchor keeps the
     network's fast part, spike included. See the module docstring.
@@ -145,8 +145,6 @@ def anchor_root(ctx: MotionContext, out: torch.Tensor, given: torch.Tensor,
     heading = np.radians(ANCHOR_SPIKE_HEADING_DEG)
     # the input's height is never used (the output's is the network's), so it is not checked
     p_in = hampel(trajectory_path(f_in[..., sl]), [spike, np.inf, spike, heading], axis=axis, fill=ANCHOR_SPIKE_FILL)
-    if despike_output is None:
-        despike_output = ANCHOR_DESPIKE_OUTPUT
     if despike_output:
         p_out = hampel(p_out, [spike, spike, spike, heading], axis=axis, fill=ANCHOR_SPIKE_FILL)
     diff = p_in - p_out  # (..., T, 4)

@@ -279,7 +279,7 @@ def test_repair_refills_the_joints_the_gate_opened_on_in_a_second_pass():
 
 def test_anchor_root_despikes_the_networks_own_root():
     """A root spike the network let through (two frames off by 10 % of the height, in the planar path
-    and in the height) is replaced by its running median; a clean output path passes exactly."""
+    and in the height) is interpolated from its neighbours; a clean output path passes exactly."""
     from motion3d.features.trajectory import path_trajectory, trajectory_path
     from motion3d.tasks.cleanup import ANCHOR_SPIKE, anchor_root
 
