@@ -47,13 +47,13 @@ from motion3d.metrics.inbetween import (LAFAN1_N_PAST, align_quat_signs, canonic
                                         position_statistics, to_canonical)
 from motion3d.metrics.motion import (DEFAULT_HORIZONS_MS, errors_at_horizons, foot_skate, horizon_frames,
                                     masked_position_error, mpjpe, nearest_pose)
-from motion3d.models.motion.diffusion import SAMPLERS
+from motion3d.models.motion.diffusion import SAMPLERS, prefix_constraint
 from motion3d.motion import Motion
 from motion3d.ops.facing import facing_directions
 from motion3d.tasks.checkpoint import load_motion_checkpoint
 from motion3d.tasks.context import MotionContext, labels_of
-from motion3d.tasks.diffuse import TASK_NAME, known_frames, position_guide, root_channels
-from motion3d.tasks.edit_clips import GUIDE_ITERS, GUIDE_REFINE, GUIDE_SCALE, MotionEditor, reconnect_root
+from motion3d.tasks.diffuse import TASK_NAME, joint_positions, known_frames, position_guide, root_channels
+from motion3d.tasks.edit_clips import GUIDE_ITERS, GUIDE_REFINE, MotionEditor, guide_scale_for, reconnect_root
 from motion3d.tasks.predict import prediction_errors
 
 __all__ = ["evaluate_diffusion", "inbetween_table", "prediction_table", "root_path_table", "sparse_joints_table",
@@ -73,8 +73,9 @@ OPTIONS = GENERATION_OPTIONS + (
     Option("--skip-root-path", action="store_true", help="no root-path table"),
     Option("--joints", nargs="*", default=["head", "hands", "feet"],
            help="sparse joints given: joint names or the groups head, hands, feet, hips (none: skip the table)"),
-    Option("--guide-scale", type=float, default=GUIDE_SCALE,
-           help="sparse joints: reconstruction guidance step (default: tools/edit_motion.py's)"),
+    Option("--guide-scale", type=float,
+           help="sparse joints: reconstruction guidance step (default: tools/edit_motion.py's for the checkpoint, "
+                "guide_scale_for)"),
     Option("--guide-iters", type=int, default=GUIDE_ITERS, help="sparse joints: guidance steps per denoising step"),
     Option("--guide-refine", type=int, default=GUIDE_REFINE,
            help="sparse joints: Adam steps on the finished sample towards the given joints (0: none)"),
@@ -174,8 +175,8 @@ def inbetween_table(net, ctx: MotionContext, meta: dict, args, options: dict) ->
         for i in range(0, x.shape[0], args.batch_size):
             sl = slice(i, i + args.batch_size)
             lab = {k: v[sl].to(args.device) for k, v in labels_of(real).items()}
-            y = net.sample(x[sl].shape[0], n_gen, lab, generator=g,
-                           constraints={"mask": pad(mask[sl]).to(args.device), "values": pad(x[sl]).to(args.device)},
+            c = {"mask": pad(mask[sl]), "values": pad(x[sl]), **_frame_positions(net, ctx, pad(x[sl]), pad(mask[sl]))}
+            y = net.sample(x[sl].shape[0], n_gen, lab, generator=g, constraints={k: v.to(args.device) for k, v in c.items()},
                            **{k: v for k, v in options.items() if v is not None}).cpu()[:, :L]
             gen += [reconnect_root(ctx, y[j], x[sl][j], mask[sl][j]) for j in range(y.shape[0])]
         truth = [ctx.decode(w) for w in x]
@@ -204,6 +205,18 @@ def inbetween_table(net, ctx: MotionContext, meta: dict, args, options: dict) ->
     return out
 
 
+def _frame_positions(net, ctx: MotionContext, x: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
+    """``{"positions", "position_mask"}``: every joint of the known whole frames of windows ``x (B, T,
+    D)`` (``mask (B, T, D)``), decoded from the origin as in training, when ``net`` takes joint
+    positions (``condition_joints``); else ``{}``."""
+    if not getattr(net, "condition_joints", 0):
+        return {}
+    frames = mask.all(-1)  # (B, T)
+    pos = joint_positions(ctx, x)
+    return {"positions": torch.where(frames[..., None, None], pos, torch.zeros_like(pos)),
+            "position_mask": frames[..., None].expand(pos.shape[:-1]).clone()}
+
+
 # ---------------------------------------------------------------------------------------------
 # prediction
 # ---------------------------------------------------------------------------------------------
@@ -224,8 +237,10 @@ def prediction_table(net, ctx: MotionContext, meta: dict, args, options: dict) -
         xb = x[i:i + args.batch_size]
         lab = {kk: v[i:i + args.batch_size].to(args.device) for kk, v in labels_of(real).items()}
         draws = []
+        c = prefix_constraint(xb[:, :O], O + H)
+        c = {kk: v.to(args.device) for kk, v in {**c, **_frame_positions(net, ctx, c["values"], c["mask"])}.items()}
         for _ in range(k):
-            y = net.sample(xb.shape[0], O + H, lab, generator=g, constraints={"seed": xb[:, :O].to(args.device)},
+            y = net.sample(xb.shape[0], O + H, lab, generator=g, constraints=c,
                            **{kk: v for kk, v in options.items() if v is not None}).cpu()
             e = prediction_errors(ctx, xb, y[:, O:], O)
             draws.append(e)
@@ -338,14 +353,19 @@ def sparse_joints_table(net, ctx: MotionContext, meta: dict, args, options: dict
     targets = p_real[:, :, joints]  # (N, L, K, 3)
     g = torch.Generator().manual_seed(0)
     steps = options.get("steps")
+    scale = guide_scale_for(net) if args.guide_scale is None else float(args.guide_scale)
     gen = []
     for i in range(0, x.shape[0], args.batch_size):
         sl = slice(i, i + args.batch_size)
         guide = position_guide(ctx, joints, targets[sl])
-        gen.append(net.sample(x[sl].shape[0], L, None, generator=g, steps=steps,
-                              constraints={"guide": guide, "guide_scale": float(args.guide_scale),
-                                           "guide_iters": int(args.guide_iters),
-                                           "guide_refine": int(args.guide_refine)}).cpu())
+        c = {"guide": guide, "guide_scale": scale, "guide_iters": int(args.guide_iters),
+             "guide_refine": int(args.guide_refine)}
+        if getattr(net, "condition_joints", 0):  # the model also sees the given joints
+            known = torch.zeros(x[sl].shape[0], L, ctx.skeleton.num_joints, dtype=torch.bool)
+            known[:, :, joints] = True
+            c.update(positions=(p_real[sl] / float(ctx.skeleton.height())).to(args.device),
+                     position_mask=known.to(args.device))
+        gen.append(net.sample(x[sl].shape[0], L, None, generator=g, steps=steps, constraints=c).cpu())
     p_gen = ctx.decode_positions(torch.cat(gen).float())
     r = ctx.root_joint
     train = _training_poses(meta, ctx, args, L, int(args.nn_poses))
@@ -363,7 +383,7 @@ def sparse_joints_table(net, ctx: MotionContext, meta: dict, args, options: dict
 
     rows = {"diffusion": row(p_gen), "nearest_pose": row(p_nn)}
     print(f"sparse joints: {', '.join(names)} given (global positions, every frame), the rest generated by "
-          f"reconstruction guidance through FK (scale {args.guide_scale:g}, {args.guide_iters} per step, {args.guide_refine} refinement steps, no labels); "
+          f"reconstruction guidance through FK (scale {scale:g}, {args.guide_iters} per step, {args.guide_refine} refinement steps, no labels); "
           f"{x.shape[0]} windows of {source}")
     print(f"{'method':<36}{'given joints':>14}{'other joints':>14}{'other, root-rel.':>18}   ({unit})")
     title = {"diffusion": "diffusion (ours)", "nearest_pose": "nearest training pose"}

@@ -26,7 +26,8 @@ from motion3d.motion import Motion
 from motion3d.ops.facing import facing_directions
 from motion3d.ops.joints import find_facing_pairs, find_feet, find_pelvis
 
-__all__ = ["encode_trajectory", "decode_trajectory", "initial_state", "reconnect_trajectory", "trajectory_path",
+__all__ = ["encode_trajectory", "decode_trajectory", "initial_state", "to_initial_frame", "reconnect_trajectory",
+           "trajectory_path",
            "path_trajectory", "TRAJECTORY_NAMES", "TrajectoryRepresentation"]
 
 TRAJECTORY_NAMES = ["root_height", "root_velocity_x", "root_velocity_z", "root_angular_velocity"]
@@ -73,6 +74,16 @@ def decode_trajectory(traj: torch.Tensor, initial: torch.Tensor | None = None) -
     x = initial[..., 0:1] + torch.cat([zero, torch.cumsum(dx, dim=-1)], dim=-1)
     z = initial[..., 1:2] + torch.cat([zero, torch.cumsum(dz, dim=-1)], dim=-1)
     return torch.stack([x, height, z], dim=-1), heading
+
+
+def to_initial_frame(positions: torch.Tensor, initial: torch.Tensor) -> torch.Tensor:
+    """World positions ``(..., 3)`` in the frame that decoding from ``initial (3,)`` ``[x0, z0, h0]``
+    starts from: the inverse of what the initial state does to a decoding from the origin,
+    ``p_local = Ry(-h0) (p - (x0, 0, z0))``."""
+    init = torch.as_tensor(initial, dtype=positions.dtype, device=positions.device)
+    c, s = torch.cos(init[2]), torch.sin(init[2])
+    dx, y, dz = (positions[..., 0] - init[0]), positions[..., 1], (positions[..., 2] - init[1])
+    return torch.stack([c * dx - s * dz, y, s * dx + c * dz], dim=-1)
 
 
 def trajectory_path(traj) -> np.ndarray:

@@ -84,6 +84,10 @@ class MotionTask(TracksRunProgress, L.LightningModule):
         """``(input_dim, num_content, num_style)`` to build the network with."""
         return ctx.dim, ctx.num_labels("content"), ctx.num_labels("style")
 
+    def net_options(self, ctx: MotionContext) -> dict:
+        """More constructor arguments of the network that come from the data (none here)."""
+        return {}
+
     def attach(self, ctx: MotionContext) -> None:
         """Use data context ``ctx``: build the network if needed and check its dimensions."""
         if self.context is not None:
@@ -93,7 +97,7 @@ class MotionTask(TracksRunProgress, L.LightningModule):
         self.context = ctx
         dims = self.net_dims(ctx)
         if self.net is None:
-            self.net = self._net_factory(*dims)
+            self.net = self._net_factory(*dims, **self.net_options(ctx))
         self.check_net(ctx)
 
     def check_net(self, ctx: MotionContext) -> None:

@@ -7,8 +7,13 @@ Training step, top to bottom:
 1. draw a diffusion step ``t`` per clip and noise ``x_t = q_sample(x0, t, eps)``;
 2. draw what is known about each clip (:func:`training_constraints`): nothing (plain generation),
    a prefix (prediction), context frames and a target frame (in-betweening), the root trajectory
-   channels (root paths) or scattered frames; the denoiser sees the known features and their mask,
-   so one model serves every control (CondMDI);
+   channels (root paths), scattered frames, or the global positions of a few joints at every frame
+   (trackers: head, hands and feet, head and hands, or a random subset); the denoiser sees the
+   known features and their mask, so one model serves every control (CondMDI). With
+   ``joint_positions`` (``configs/motion/diffusion.yaml``) it also sees the global joint positions (:func:`joint_positions`)
+   of the known whole frames (in three clips of four: a caller that gives none still works), which
+   the features do not hold: a keyframe's features say how its root moves, not where it is after a
+   gap;
 3. drop the labels of some clips (classifier-free guidance);
 4. the denoiser predicts ``x0``; the loss is :meth:`MotionTask.reconstruction_losses` (features,
    joint positions and foot contacts through the differentiable decoder, velocities, foot slide),
@@ -27,13 +32,16 @@ from typing import Callable, Sequence
 
 import torch
 
+from motion3d.skeleton import Skeleton
 from motion3d.models.motion.diffusion import noise_like
+from motion3d.retarget.mapping import find_roles
 from motion3d.tasks.base import MotionTask, NetFactory
-from motion3d.tasks.context import MotionContext, labels_of, random_labels
+from motion3d.tasks.context import ContextMismatch, MotionContext, labels_of, random_labels
 from motion3d.tasks.losses import ReconstructionWeights
 
-__all__ = ["DiffusionTask", "TASK_NAME", "CONSTRAINT_KINDS", "FOOT_SLIDE_SCHEDULES", "training_constraints", "root_channels",
-           "position_guide", "known_frames"]
+__all__ = ["DiffusionTask", "TASK_NAME", "CONSTRAINT_KINDS", "FOOT_SLIDE_SCHEDULES", "TRACKER_JOINTS",
+           "KNOWN_FRAME_POSITIONS", "training_constraints", "root_channels", "position_guide", "known_frames",
+           "tracker_joints", "joint_positions"]
 
 TASK_NAME = "diffuse"
 
@@ -41,7 +49,40 @@ TASK_NAME = "diffuse"
 FOOT_SLIDE_SCHEDULES = ("uniform", "signal")
 
 #: what :func:`training_constraints` draws, with default probabilities
-CONSTRAINT_KINDS = {"none": 0.4, "prefix": 0.15, "inbetween": 0.2, "root": 0.15, "frames": 0.1}
+CONSTRAINT_KINDS = {"none": 0.35, "prefix": 0.15, "inbetween": 0.2, "root": 0.1, "frames": 0.05, "joints": 0.15}
+
+#: joint groups by canonical role (:func:`motion3d.retarget.mapping.find_roles`): what trackers follow
+TRACKER_JOINTS = {"head": ["head"], "hands": ["left_hand", "right_hand"], "feet": ["left_foot", "right_foot"],
+                  "hips": ["hips"]}
+
+#: the fraction of training clips whose known whole frames also come with their joint positions
+KNOWN_FRAME_POSITIONS = 0.75
+
+
+def tracker_joints(skeleton: Skeleton, joints: Sequence[str]) -> list[int]:
+    """Joint indices of ``joints``: names of ``skeleton``'s joints or the groups of :data:`TRACKER_JOINTS`."""
+    roles = find_roles(skeleton)
+    out: list[int] = []
+    for j in joints:
+        if j in TRACKER_JOINTS:
+            missing = [r for r in TRACKER_JOINTS[j] if r not in roles]
+            if missing:
+                raise ValueError(f"cannot find the {j} ({missing}) of the skeleton {skeleton.names}")
+            out += [roles[r] for r in TRACKER_JOINTS[j]]
+        elif j in skeleton.names:
+            out.append(skeleton.index(j))
+        else:
+            raise ValueError(f"unknown joint {j!r}: give joint names of the skeleton or the groups "
+                             f"{list(TRACKER_JOINTS)}")
+    return list(dict.fromkeys(out))
+
+
+def joint_positions(ctx: MotionContext, x: torch.Tensor) -> torch.Tensor:
+    """``(B, T, J, 3)`` global joint positions, in body heights, of normalised features ``x (B, T, D)``
+    decoded from the origin facing +Z: the positions a denoiser built with ``condition_joints``
+    is conditioned on (positions from elsewhere: :func:`motion3d.features.trajectory.to_initial_frame`
+    into that frame, then divided by ``ctx.skeleton.height()``)."""
+    return ctx.decode_positions(x.float()) / float(ctx.skeleton.height())
 
 
 def root_channels(ctx: MotionContext) -> torch.Tensor:
@@ -62,15 +103,21 @@ def known_frames(frames: torch.Tensor, channels: torch.Tensor) -> torch.Tensor:
 
 
 def training_constraints(x: torch.Tensor, ctx: MotionContext, probs: dict[str, float] | None = None,
-                         generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(mask (B, T, D) bool, values (B, T, D))``: a random control per clip of ``x (B, T, D)``.
+                         generator: torch.Generator | None = None
+                         ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(mask (B, T, D) bool, values (B, T, D), joints (B, T, J) bool)``: a random control per clip
+    of ``x (B, T, D)``: the known features, their values, and the joints whose global positions are
+    known (:func:`joint_positions`).
 
     Kinds (``probs``, default :data:`CONSTRAINT_KINDS`): ``none``; ``prefix``, the first 1 .. T/2
     frames; ``inbetween``, 1 .. T/3 context frames and a target frame anywhere after them, with every
     frame after the target known in half the clips (a gap filled inside a clip, ``--fill``) and none in
     the other half (a gap and one target frame, the LaFAN1 protocol, the window running on past it);
-    ``root``, the root channels of every frame; ``frames``, each frame known with probability 1/8.
-    Vectorised over the batch."""
+    ``root``, the root channels of every frame; ``frames``, each frame known with probability 1/8;
+    ``joints``, no features, the positions of head, hands and feet, or head and hands, or each
+    joint with probability 1/4 (a third of the clips each; random subsets only on a skeleton whose
+    head, hands and feet are not found), at every frame. Every joint of a known whole frame is known
+    in a fraction :data:`KNOWN_FRAME_POSITIONS` of the clips. Vectorised over the batch."""
     B, T, D = x.shape
     probs = dict(CONSTRAINT_KINDS if probs is None else probs)
     names = list(probs)
@@ -94,6 +141,7 @@ def training_constraints(x: torch.Tensor, ctx: MotionContext, probs: dict[str, f
         "frames": scattered,
         "root": torch.zeros(B, T, dtype=torch.bool, device=dev),
     }
+    rows["root"] = rows["joints"] = rows["none"]
     all_channels = torch.ones(D, dtype=torch.bool, device=dev)
     mask = torch.zeros(B, T, D, dtype=torch.bool, device=dev)
     for i, name in enumerate(names):
@@ -105,7 +153,32 @@ def training_constraints(x: torch.Tensor, ctx: MotionContext, probs: dict[str, f
         else:
             m = known_frames(rows[name], all_channels)
         mask = mask | (pick & m)
-    return mask, torch.where(mask, x, torch.zeros_like(x))
+    J = ctx.skeleton.num_joints
+    with_positions = torch.rand(B, generator=generator).to(dev) < KNOWN_FRAME_POSITIONS
+    joints = (mask.all(-1) & with_positions[:, None])[:, :, None].expand(B, T, J)
+    if "joints" in names:
+        tracked = _tracked_joints(ctx, B, generator).to(dev) & (kind == names.index("joints"))[:, None]  # (B, J)
+        joints = joints | tracked[:, None, :]
+    return mask, torch.where(mask, x, torch.zeros_like(x)), joints
+
+
+def _tracked_joints(ctx: MotionContext, B: int, generator: torch.Generator | None) -> torch.Tensor:
+    """``(B, J)`` bool: per clip, head + hands + feet, head + hands, or a random subset (module
+    docstring); of the groups, those the skeleton has (a set with none of them: a random subset)."""
+    J = ctx.skeleton.num_joints
+    out = torch.rand(B, J, generator=generator) < 0.25
+    out[torch.arange(B), torch.randint(0, J, (B,), generator=generator)] = True  # at least one joint
+    which = torch.randint(0, 3, (B,), generator=generator)
+    for i, groups in enumerate((["head", "hands", "feet"], ["head", "hands"])):
+        row = torch.zeros(J, dtype=torch.bool)
+        for group in groups:
+            try:
+                row[tracker_joints(ctx.skeleton, [group])] = True
+            except ValueError:  # not on this skeleton
+                pass
+        if row.any():
+            out[which == i] = row
+    return out
 
 
 def position_guide(ctx: MotionContext, joints: Sequence[int], targets: torch.Tensor, known: torch.Tensor | None = None,
@@ -139,6 +212,10 @@ class DiffusionTask(MotionTask):
         constraints: probabilities of the training controls (:data:`CONSTRAINT_KINDS` by default).
         foot_slide_schedule: ``"uniform"`` (the same foot-slide weight at every diffusion step) or
             ``"signal"`` (times ``alpha_bar(t)``; module docstring).
+        joint_positions: build the denoiser with ``condition_joints`` = the skeleton's joints and
+            condition it on known joint positions (module docstring, 2.); without (the default, as
+            checkpoints written before it), the ``joints`` kind is not drawn and positions are
+            reached by guidance alone.
         Others: see :class:`MotionTask`.
     """
 
@@ -148,7 +225,8 @@ class DiffusionTask(MotionTask):
     def __init__(self, net: NetFactory, weights: ReconstructionWeights | None = None,
                  constraints: dict[str, float] | None = None, lr: float = 2e-4, weight_decay: float = 1e-4,
                  warmup_steps: int = 200, min_lr_ratio: float = 0.05, loss: str = "mse", video_every_n_epochs: int = 5,
-                 video_samples: int = 4, foot_slide_schedule: str = "uniform", ema_decay: float = 0.0):
+                 video_samples: int = 4, foot_slide_schedule: str = "uniform", ema_decay: float = 0.0,
+                 joint_positions: bool = False):
         super().__init__(net, weights=weights, lr=lr, weight_decay=weight_decay, warmup_steps=warmup_steps,
                          min_lr_ratio=min_lr_ratio, loss=loss, video_every_n_epochs=video_every_n_epochs,
                          video_samples=video_samples, ema_decay=ema_decay)
@@ -160,6 +238,19 @@ class DiffusionTask(MotionTask):
             if unknown:
                 raise ValueError(f"unknown constraint kind(s) {sorted(unknown)}; known: {list(CONSTRAINT_KINDS)}")
 
+    def net_options(self, ctx: MotionContext) -> dict:
+        return {"condition_joints": ctx.skeleton.num_joints} if self.hparams.joint_positions else {}
+
+    def check_net(self, ctx: MotionContext) -> None:
+        super().check_net(ctx)
+        J = int(getattr(self.net, "condition_joints", 0))
+        if J and J != ctx.skeleton.num_joints:
+            raise ContextMismatch(f"the network is conditioned on {J} joint positions but the data's skeleton has "
+                                  f"{ctx.skeleton.num_joints} joints")
+        if not J and (self.hparams.constraints or {}).get("joints", 0) > 0:
+            raise ValueError("the 'joints' training constraint gives the denoiser joint positions: it needs "
+                             "joint_positions: true (a network built with condition_joints)")
+
     def _step(self, batch, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
         ctx, net = self._require(), self.net
         x0 = batch["x"]
@@ -167,9 +258,16 @@ class DiffusionTask(MotionTask):
         t = torch.randint(0, net.diffusion_steps, (B,), generator=generator).to(x0.device)
         noise = noise_like(x0, generator)
         x_t = net.schedule.q_sample(x0, t, noise)
-        mask, values = training_constraints(x0, ctx, self.hparams.constraints, generator)
+        probs = dict(CONSTRAINT_KINDS if self.hparams.constraints is None else self.hparams.constraints)
+        if not getattr(net, "condition_joints", 0):  # the default kinds, without joint positions (check_net)
+            probs.pop("joints", None)
+        mask, values, joints = training_constraints(x0, ctx, probs, generator)
         labels = net.drop_labels(labels_of(batch)) if generator is None else labels_of(batch)
-        pred = net(x_t, t, labels, mask, values)
+        positions = None
+        if getattr(net, "condition_joints", 0):
+            with torch.no_grad():
+                positions = joint_positions(ctx, x0)
+        pred = net(x_t, t, labels, mask, values, positions, joints if positions is not None else None)
         signal = net.schedule.at(t).reshape(B) if self.hparams.foot_slide_schedule == "signal" else None
         return self.reconstruction_losses(pred, x0, foot_weights=signal)
 

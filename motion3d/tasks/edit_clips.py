@@ -18,18 +18,15 @@ from typing import Mapping, Sequence
 import numpy as np
 import torch
 
-from motion3d.features.trajectory import TrajectoryRepresentation, reconnect_trajectory
+from motion3d.features.trajectory import TrajectoryRepresentation, reconnect_trajectory, to_initial_frame
 from motion3d.motion import Motion
-from motion3d.retarget.mapping import find_roles
 from motion3d.tasks.checkpoint import load_motion_checkpoint
 from motion3d.tasks.context import MotionContext
-from motion3d.tasks.diffuse import TASK_NAME, known_frames, position_guide, root_channels
+from motion3d.tasks.diffuse import (TASK_NAME, TRACKER_JOINTS, joint_positions, known_frames, position_guide,
+                                     root_channels, tracker_joints)
 
-__all__ = ["MotionEditor", "TRACKER_JOINTS", "GUIDE_SCALE", "GUIDE_ITERS", "GUIDE_REFINE", "reconnect_root"]
-
-#: ``--joints`` groups: canonical roles of :func:`motion3d.retarget.mapping.find_roles`
-TRACKER_JOINTS = {"head": ["head"], "hands": ["left_hand", "right_hand"], "feet": ["left_foot", "right_foot"],
-                  "hips": ["hips"]}
+__all__ = ["MotionEditor", "TRACKER_JOINTS", "GUIDE_SCALE", "GUIDE_SCALE_CONDITIONED", "GUIDE_ITERS",
+           "GUIDE_REFINE", "guide_scale_for", "reconnect_root"]
 
 #: reconstruction-guidance step and steps per denoising step of :meth:`MotionEditor.joints_from`. On
 #: the 20-minute Bandai-Namco checkpoint (8 val windows, 25 DDIM steps, head/hands/feet given) the
@@ -37,10 +34,21 @@ TRACKER_JOINTS = {"head": ["head"], "hands": ["left_hand", "right_hand"], "feet"
 #: iterations at 30: 22 cm
 GUIDE_SCALE = 30.0
 GUIDE_ITERS = 2
+#: the step for a denoiser that also sees the given joints (``condition_joints``): it puts them close
+#: already, and a strong pull bends the rest of the body. Chosen on val (seed 0 of
+#: configs/motion/diffusion.yaml, 529 windows, head/hands/feet given): other joints 4.24 / 3.78 / 3.55 /
+#: 3.75 cm at scale 0 / 5 / 10 / 30
+GUIDE_SCALE_CONDITIONED = 10.0
 #: Adam steps on the finished window towards the given joints (:func:`motion3d.models.motion.diffusion._refined`).
 #: Same checkpoint, 32 val windows, scale 30 x 2: given joints 35.1 cm off and other joints 25.2 cm with
 #: none, 5.1 / 9.0 with 100, 1.5 / 6.2 with 300, 0.55 / 5.1 with 1000 (the nearest-pose baseline: 4.2)
 GUIDE_REFINE = 300
+
+
+def guide_scale_for(net) -> float:
+    """The default reconstruction-guidance step for ``net``: :data:`GUIDE_SCALE_CONDITIONED` when it
+    takes joint positions (``condition_joints``), else :data:`GUIDE_SCALE`."""
+    return GUIDE_SCALE_CONDITIONED if getattr(net, "condition_joints", 0) else GUIDE_SCALE
 
 
 @dataclass
@@ -101,30 +109,21 @@ class MotionEditor:
 
     def joint_indices(self, joints: Sequence[str]) -> list[int]:
         """Joint indices of ``joints``: names of this skeleton or the groups head, hands, feet, hips."""
-        sk = self.ctx.skeleton
-        roles = find_roles(sk)
-        out: list[int] = []
-        for j in joints:
-            if j in TRACKER_JOINTS:
-                missing = [r for r in TRACKER_JOINTS[j] if r not in roles]
-                if missing:
-                    raise ValueError(f"cannot find the {j} ({missing}) of the checkpoint's skeleton {sk.names}")
-                out += [roles[r] for r in TRACKER_JOINTS[j]]
-            elif j in sk.names:
-                out.append(sk.index(j))
-            else:
-                raise ValueError(f"unknown joint {j!r}: give joint names of the checkpoint's skeleton or the groups "
-                                 f"{list(TRACKER_JOINTS)}")
-        return list(dict.fromkeys(out))
+        try:
+            return tracker_joints(self.ctx.skeleton, joints)
+        except ValueError as e:
+            raise ValueError(str(e).replace("the skeleton", "the checkpoint's skeleton")) from None
 
     # ------------------------------------------------------------------ the windowed inpainting
     @torch.no_grad()
     def _run(self, x: torch.Tensor, mask: torch.Tensor, like: Motion, targets: tuple[list[int], torch.Tensor] | None = None,
              labels: Mapping[str, str] | None = None, seed: int = 0, steps: int | None = None,
-             guidance: float | None = None, guide_scale: float = GUIDE_SCALE, guide_iters: int = GUIDE_ITERS,
+             guidance: float | None = None, guide_scale: float | None = None, guide_iters: int = GUIDE_ITERS,
              guide_refine: int = GUIDE_REFINE, overlap: int | None = None, name: str = "") -> Motion:
-        """Inpaint ``x (T, D)`` where ``mask (T, D)`` is unset (see the module docstring) and decode."""
+        """Inpaint ``x (T, D)`` where ``mask (T, D)`` is unset (see the module docstring) and decode.
+        ``guide_scale`` None: :func:`guide_scale_for` the checkpoint's network."""
         T, W = x.shape[0], self.window
+        guide_scale = guide_scale_for(self.net) if guide_scale is None else float(guide_scale)
         O = W // 3 if overlap is None else int(overlap)
         if not 0 <= O < W:
             raise ValueError(f"overlap must be in [0, {W}), got {O}")
@@ -141,9 +140,13 @@ class MotionEditor:
             m = mask[s:e] | (done[s:e, None] & torch.ones_like(mask[s:e]))
             if not bool(m.all()) or targets is not None:
                 c = {"mask": m[None].to(device), "values": y[s:e][None].to(device)}
+                init = initial0 if s == 0 else self._state_at(y[:s + 1], like, s)
+                if getattr(self.net, "condition_joints", 0):
+                    pos, known = self._window_positions(torch.where(done[:, None] | mask, y, x), s, e, m.all(-1),
+                                                        init, targets)
+                    c.update(positions=pos[None].to(device), position_mask=known[None].to(device))
                 if targets is not None:
                     idx, pos = targets
-                    init = initial0 if s == 0 else self._state_at(y[:s + 1], like, s)
                     c.update(guide=position_guide(self.ctx, idx, pos[s:e][None], initial=init[None]),
                              guide_scale=guide_scale, guide_iters=guide_iters, guide_refine=guide_refine)
                 out = self.net.sample(1, e - s, ids or None, generator=g, constraints=c, steps=steps,
@@ -155,6 +158,21 @@ class MotionEditor:
             s = e - O
         return self.ctx.decode(reconnect_root(self.ctx, y, x, mask), like=like, name=name or like.name)
 
+    def _window_positions(self, z: torch.Tensor, s: int, e: int, frames: torch.Tensor, init: torch.Tensor,
+                          targets: tuple[list[int], torch.Tensor] | None):
+        """``(positions (W, J, 3), known (W, J))`` that condition the window ``s:e`` (the model's
+        ``condition_joints``), in body heights, in the frame its decoding starts from: every joint of
+        its known whole frames ``frames (W,)``, the window of the clip's features ``z (T, D)``
+        (generated where already done, the clip's own elsewhere) decoded from the origin, as in
+        training; and the ``targets`` joints (world positions ``(T, K, 3)``) at every frame, moved
+        from the window's start state ``init`` ``[x, z, heading]`` into that frame."""
+        local = joint_positions(self.ctx, z[None, s:e])[0]  # (W, J, 3)
+        known = frames[:, None].expand(local.shape[:2]).clone()
+        if targets is not None:
+            idx, pos = targets
+            local[:, idx] = to_initial_frame(pos[s:e].to(local.dtype), init) / float(self.ctx.skeleton.height())
+            known[:, idx] = True
+        return torch.where(known[..., None], local, torch.zeros_like(local)), known
 
     def _state_at(self, y: torch.Tensor, like: Motion, frame: int) -> torch.Tensor:
         """``[x, z, heading]`` at ``frame`` of the features ``y[:frame + 1]`` decoded from ``like``'s start."""

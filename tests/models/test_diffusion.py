@@ -178,6 +178,39 @@ def test_batched_sampler_equals_the_two_pass_sampler(guidance, parametrization):
                                atol=1e-5, rtol=1e-5)
 
 
+def test_joint_positions_condition_the_denoiser_and_are_checked():
+    J = 5
+    net = _net(condition_joints=J)
+    assert net.inp.in_features == 3 * D + 4 * J
+    lab = {"content": torch.tensor([1, 2]), "style": torch.tensor([0, 1])}
+    x, t = torch.randn(2, 10, D), torch.full((2,), 17)
+    pos, known = torch.randn(2, 10, J, 3), torch.zeros(2, 10, J, dtype=torch.bool)
+    known[:, :, 1] = True
+    plain = net(x, t, lab)
+    # nothing known is the same as no positions; a known joint changes the prediction; an unknown one is ignored
+    torch.testing.assert_close(net(x, t, lab, positions=pos, position_mask=torch.zeros_like(known)), plain)
+    assert not torch.allclose(net(x, t, lab, positions=pos, position_mask=known), plain)
+    other = pos.clone()
+    other[:, :, 2] += 1.0
+    torch.testing.assert_close(net(x, t, lab, positions=other, position_mask=known),
+                               net(x, t, lab, positions=pos, position_mask=known))
+    c = prefix_constraint(torch.randn(2, 3, D), 10)
+    for w in (1.0, 2.5):  # the fast sampling denoiser takes them as denoise does
+        f = net._sampling_denoiser(2, 10, lab, c["mask"], c["values"], w, pos, known)
+        torch.testing.assert_close(f(x, 17), net.denoise(x, t, lab, c["mask"], c["values"], w, pos, known),
+                                   atol=1e-5, rtol=1e-5)
+    g = lambda: torch.Generator().manual_seed(3)  # noqa: E731
+    a = net.sample(2, 10, lab, generator=g(), steps=4, constraints={"positions": pos, "position_mask": known})
+    b = net.sample(2, 10, lab, generator=g(), steps=4)
+    assert a.shape == (2, 10, D) and not torch.allclose(a, b)
+    with pytest.raises(ValueError, match="positions and position_mask must be"):
+        net.sample(2, 10, lab, constraints={"positions": pos[:, :, :3], "position_mask": known[:, :, :3]})
+    with pytest.raises(ValueError, match="without joint-position conditioning"):
+        _net().sample(2, 10, lab, constraints={"positions": pos, "position_mask": known})
+    with pytest.raises(ValueError, match="condition_joints must be >= 0"):
+        _net(condition_joints=-1)
+
+
 def test_sampling_denoiser_equals_denoise_and_skips_needless_passes():
     net = _net()
     lab = {"content": torch.tensor([1, 2]), "style": torch.tensor([0, 1])}

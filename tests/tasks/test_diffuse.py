@@ -1,11 +1,15 @@
 """DiffusionTask: the training controls, FK reconstruction guidance, a few training steps."""
 from __future__ import annotations
 
+from functools import partial
+
 import pytest
 import torch
 
 from motion3d.models.motion import MotionDiffusion
-from motion3d.tasks.diffuse import DiffusionTask, position_guide, root_channels, training_constraints
+from motion3d.tasks.context import ContextMismatch
+from motion3d.tasks.diffuse import (DiffusionTask, joint_positions, position_guide, root_channels, tracker_joints,
+                                   training_constraints)
 from tests.tasks.helpers import tiny_context
 
 
@@ -13,13 +17,17 @@ def test_training_controls_by_kind():
     ctx = tiny_context()
     x = torch.randn(64, 20, ctx.dim)
     g = lambda: torch.Generator().manual_seed(0)  # noqa: E731
-    mask, values = training_constraints(x, ctx, {"none": 1.0}, g())
-    assert not mask.any() and not values.any()
-    mask, values = training_constraints(x, ctx, {"prefix": 1.0}, g())
+    mask, values, joints = training_constraints(x, ctx, {"none": 1.0}, g())
+    assert not mask.any() and not values.any() and not joints.any()
+    mask, values, joints = training_constraints(x, ctx, {"prefix": 1.0}, g())
     n = mask.all(-1).sum(1)  # known frames per clip
     assert bool((n >= 1).all()) and bool((n <= 10).all()) and bool((mask.all(-1) == (torch.arange(20) < n[:, None])).all())
     assert torch.equal(values[mask], x[mask])
-    mask, _ = training_constraints(x, ctx, {"inbetween": 1.0}, g())
+    # every joint of a known frame, in about three clips of four (KNOWN_FRAME_POSITIONS); never another frame
+    with_pos = joints.any(-1).any(-1)
+    assert 36 <= int(with_pos.sum()) <= 60
+    assert torch.equal(joints, (mask.all(-1) & with_pos[:, None])[:, :, None].expand_as(joints))
+    mask, _, _ = training_constraints(x, ctx, {"inbetween": 1.0}, g())
     known = mask.all(-1)
     assert torch.equal(known, mask.any(-1)) and bool(known[:, 0].all())  # whole frames, context from the start
     targets, trailing = set(), 0
@@ -31,9 +39,18 @@ def test_training_controls_by_kind():
         targets.add(target)
         trailing += bool(after) and all(after)
     assert 10 < trailing < 54 and len(targets) > 8  # both kinds; targets anywhere
-    mask, _ = training_constraints(x, ctx, {"root": 1.0}, g())
+    mask, _, joints = training_constraints(x, ctx, {"root": 1.0}, g())
     assert torch.equal(mask, root_channels(ctx).expand(64, 20, -1)) and int(root_channels(ctx).sum()) == 4
-    mask, _ = training_constraints(x, ctx, None, g())  # the default mixture: several kinds at once
+    assert not joints.any()
+    mask, _, joints = training_constraints(x, ctx, {"joints": 1.0}, g())
+    assert not mask.any() and bool(joints.any(-1).all())  # no features; some joint at every frame of every clip
+    assert torch.equal(joints, joints[:, :1].expand_as(joints))  # the same joints all through a clip
+    trackers = torch.zeros(ctx.skeleton.num_joints, dtype=torch.bool)
+    trackers[tracker_joints(ctx.skeleton, ["head", "feet"])] = True  # the groups this skeleton has (no hands)
+    sets = joints[:, 0]
+    n_trackers = int((sets == trackers).all(-1).sum())
+    assert 10 <= n_trackers <= 35 and len({tuple(r.tolist()) for r in sets}) > 10  # the tracker set and random ones
+    mask, _, _ = training_constraints(x, ctx, None, g())  # the default mixture: several kinds at once
     kinds = {int(mask[i].sum()) for i in range(64)}
     assert 0 in kinds and 20 * 4 in kinds and len(kinds) > 3
     with pytest.raises(ValueError, match="unknown constraint kind"):
@@ -75,6 +92,25 @@ def test_training_step_and_losses():
     assert float(g1) == float(g2)
 
 
+def test_joint_positions_build_the_denoiser_with_the_skeletons_joints():
+    ctx = tiny_context()
+    J = ctx.skeleton.num_joints
+    factory = partial(MotionDiffusion, dim=16, layers=1, heads=2, ff_dim=16, diffusion_steps=10)
+    plain, conditioned = DiffusionTask(factory), DiffusionTask(factory, joint_positions=True)
+    plain.attach(ctx)
+    conditioned.attach(ctx)
+    assert plain.net.condition_joints == 0 and conditioned.net.condition_joints == J
+    assert conditioned.net.inp.in_features == plain.net.inp.in_features + 4 * J
+    batch = {"x": torch.randn(4, 12, ctx.dim), "content": torch.tensor([0, 1, -1, 0]), "style": torch.tensor([0] * 4)}
+    for task in (plain, conditioned):  # the default kinds; "joints" drawn only with positions
+        assert torch.isfinite(task._step(batch, torch.Generator().manual_seed(0))["loss"])
+    with pytest.raises(ValueError, match="joint_positions: true"):
+        DiffusionTask(factory, constraints={"none": 0.5, "joints": 0.5}).attach(ctx)
+    with pytest.raises(ContextMismatch, match=f"conditioned on {J + 1} joint positions"):
+        DiffusionTask(MotionDiffusion(ctx.dim, 2, 1, dim=16, layers=1, heads=2, ff_dim=16,
+                                      condition_joints=J + 1)).attach(ctx)
+
+
 def test_signal_schedule_scales_each_clips_foot_slide_by_its_alpha_bar():
     ctx = tiny_context()
     torch.manual_seed(0)
@@ -99,7 +135,7 @@ def test_every_control_samples_after_a_few_training_steps():
     ctx = tiny_context()
     torch.manual_seed(0)
     net = MotionDiffusion(ctx.dim, 2, 1, dim=32, layers=1, heads=2, ff_dim=32, dropout=0.0, diffusion_steps=20,
-                          sample_steps=5)
+                          sample_steps=5, condition_joints=ctx.skeleton.num_joints)
     task = DiffusionTask(net, warmup_steps=1)
     task.attach(ctx)
     opt = torch.optim.Adam(task.net.parameters(), lr=1e-3)
@@ -112,12 +148,13 @@ def test_every_control_samples_after_a_few_training_steps():
     net.eval()
     lab = {"content": batch["content"][:4], "style": batch["style"][:4]}
     g = lambda: torch.Generator().manual_seed(0)  # noqa: E731
-    for kind in ("none", "prefix", "inbetween", "root", "frames"):
-        mask, values = training_constraints(x[:4], ctx, {kind: 1.0}, g())
-        out = net.sample(4, 12, lab, generator=g(), constraints={"mask": mask, "values": values})
+    for kind in ("none", "prefix", "inbetween", "root", "frames", "joints"):
+        mask, values, joints = training_constraints(x[:4], ctx, {kind: 1.0}, g())
+        pos = {"positions": joint_positions(ctx, x[:4]), "position_mask": joints}
+        out = net.sample(4, 12, lab, generator=g(), constraints={"mask": mask, "values": values, **pos})
         assert out.shape == (4, 12, ctx.dim) and bool(torch.isfinite(out).all())
         assert torch.equal(out[mask], x[:4][mask]), kind
-        assert kind == "none" or bool(mask.any())
+        assert kind == "none" or bool(mask.any()) or bool(joints.any())
     joints = ctx.feet
     targets = ctx.decode_positions(x[:4])[:, :, joints]
     free = net.sample(4, 12, generator=g())

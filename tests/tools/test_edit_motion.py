@@ -61,6 +61,34 @@ def test_edits_keep_what_they_are_given(diffusion_ckpt, walk, tmp_path):
     assert tracked.num_frames == src.num_frames and np.isfinite(tracked.positions()).all()
 
 
+def test_windows_see_the_known_joint_positions_where_training_put_them(diffusion_ckpt, walk):
+    """The config's denoiser takes joint positions (condition_joints = the skeleton's joints); the
+    editor gives each window those of its known frames in the frame the window's decoding starts
+    from, as training did (the window decoded from the origin), whatever frame the window starts at;
+    tracked joints are moved there from the world by the window's start state."""
+    from motion3d.tasks.diffuse import joint_positions
+    from motion3d.tasks.edit_clips import MotionEditor
+
+    ed = MotionEditor.load(diffusion_ckpt)
+    assert ed.net.condition_joints == ed.ctx.skeleton.num_joints == 22
+    src = bvh.load(walk)
+    x = ed.ctx.encode(src)
+    initial0 = torch.as_tensor(ed.ctx.representation.initial_state(src), dtype=torch.float32)
+    for s in (0, 37):
+        e = s + 20
+        init = initial0 if s == 0 else ed._state_at(x[:s + 1], src, s)
+        frames = torch.zeros(20, dtype=torch.bool)
+        frames[[0, 5, 19]] = True
+        pos, known = ed._window_positions(x, s, e, frames, init, None)
+        assert torch.equal(known, frames[:, None].expand(20, 22)) and not pos[~frames].any()
+        want = joint_positions(ed.ctx, x[None, s:e])[0]
+        assert (pos[frames] - want[frames]).abs().max() < 1e-3  # body heights
+        idx = [3, 7]  # tracked joints: given at every frame, from their world positions
+        world = ed.ctx.representation.decode_positions(ed.ctx.normalizer.denormalize(x.double()).float(), initial0)
+        pos, known = ed._window_positions(x, s, e, frames, init, (idx, world[:, idx]))
+        assert bool(known[:, idx].all()) and (pos[:, idx] - want[:, idx]).abs().max() < 1e-3
+
+
 def test_edit_refuses_bad_requests(diffusion_ckpt, walk, tmp_path, capsys):
     edit = _tool("edit_motion").main
     with pytest.raises(SystemExit):

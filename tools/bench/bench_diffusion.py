@@ -3,6 +3,7 @@
 conditional VAE's sampling (one decoder pass) in the same run.
 
     python tools/bench/bench_diffusion.py [--batch 64] [--length 60] [--steps 10 25 50 100] [--ddpm] [--threads 2]
+                                          [--device cuda]
 
 The networks have the sizes of configs/motion/diffusion.yaml and configs/motion/vae_generate.yaml
 (read from the files, so the benchmark follows the configs) on 134-channel frames with 25 content
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -29,7 +31,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _timing import best_time  # noqa: E402
+from _timing import best_time as _best_time  # noqa: E402
 from motion3d.models.motion import MotionDiffusion, MotionVAE  # noqa: E402
 from motion3d.models.motion.diffusion import ddim_step, noise_like, sampling_timesteps  # noqa: E402
 from motion3d.paths import REPO_ROOT  # noqa: E402
@@ -66,25 +68,30 @@ def main(argv=None) -> dict:
     ap.add_argument("--ddpm", action="store_true", help="also time DDPM over all the training steps (slow)")
     ap.add_argument("--no-reference", action="store_true", help="skip the reference (per-step denoise) timing")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", default="cpu", help="cpu or cuda (both networks on it; timings synchronise it)")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--diffusion", default="diffusion", help="config name under configs/motion/ (its net's sizes)")
     ap.add_argument("--vae", default="vae_generate", help="config name of the VAE")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
-    diff = MotionDiffusion(D, NUM_CONTENT, NUM_STYLE, **net_sizes(args.diffusion)).eval()
-    vae = MotionVAE(D, NUM_CONTENT, NUM_STYLE, **net_sizes(args.vae)).eval()
+    device = torch.device(args.device)
+    diff = MotionDiffusion(D, NUM_CONTENT, NUM_STYLE, **net_sizes(args.diffusion)).eval().to(device)
+    vae = MotionVAE(D, NUM_CONTENT, NUM_STYLE, **net_sizes(args.vae)).eval().to(device)
     with torch.no_grad():  # a non-trivial output layer (it may start near zero)
         diff.out.weight.normal_(std=0.05)
     B, L = args.batch, args.length
     g = torch.Generator().manual_seed(0)
     labels = {"content": torch.randint(0, NUM_CONTENT, (B,), generator=g),
               "style": torch.randint(0, NUM_STYLE, (B,), generator=g)}
+    labels = {k: v.to(device) for k, v in labels.items()}
     seeded = lambda: torch.Generator().manual_seed(1)  # noqa: E731
-    print(f"torch {torch.__version__}, {args.threads} threads; batch {B} clips of {L} frames; diffusion "
+    where = torch.cuda.get_device_name(device) if device.type == "cuda" else f"{args.threads} threads"
+    print(f"torch {torch.__version__}, {where}; batch {B} clips of {L} frames; diffusion "
           f"({args.diffusion}.yaml: dim {diff.dim}, {len(diff.encoder.layers)} layers, guidance {diff.guidance:g}, "
           f"default {diff.sample_steps} steps) vs VAE ({args.vae}.yaml)")
 
+    best_time = partial(_best_time, sync=device if device.type == "cuda" else None)
     t_vae = best_time(lambda: vae.sample(B, L, labels, generator=seeded()), args.repeat, warmup=1)
     rates: dict[str, float] = {"vae": B / t_vae}
     print(f"{'method':<44}{'s/batch':>10}{'clips/s':>10}{'x VAE':>10}")

@@ -30,6 +30,12 @@ The pieces, top to bottom:
      prediction, keyframes for in-betweening, the root trajectory channels for a root path). They
      condition the denoiser at every step and replace the prediction's entries (imputation), so the
      output holds them exactly;
+   * ``{"positions": (B, T, J, 3), "position_mask": (B, T, J) bool}`` (a model built with
+     ``condition_joints = J``): known global joint positions, in body heights, in the frame the
+     clip's decoding starts from (the origin, facing +Z). They condition the denoiser as the known
+     features do (the model was trained with them: where a keyframe lies in the world, which its
+     features alone do not say, or tracked head, hands and feet); the output is not forced onto them
+     (they are not features), which ``guide`` does;
    * ``{"seed": (B, T0, D)}``: shorthand for a known prefix;
    * ``{"guide": f, "guide_scale": s, "guide_iters": k}``: reconstruction guidance for constraints
      that are not features, such as joint positions through forward kinematics: ``f(x0) -> (B,)``
@@ -181,13 +187,15 @@ class MotionDiffusion(MotionNet):
         sample_steps, sampler, guidance, eta: sampling defaults (``"ddim"`` or ``"ddpm"``; the
             guidance weight ``w``; DDIM's ``eta``).
         parametrization: what the head predicts, ``"x0"`` or ``"v"`` (module docstring, 2.).
+        condition_joints: J, the joints whose global positions can condition the denoiser (module
+            docstring, 5.; the task sets it from the skeleton); 0: features only.
     """
 
     def __init__(self, input_dim: int, num_content: int = 0, num_style: int = 0, dim: int = 256, layers: int = 4,
                  heads: int = 4, ff_dim: int = 512, dropout: float = 0.1, max_len: int = 256,
                  diffusion_steps: int = 1000, schedule: str = "cosine", conditional: bool = True,
                  label_drop: float = 0.1, sample_steps: int = 50, sampler: str = "ddim", guidance: float = 1.0,
-                 eta: float = 0.0, parametrization: str = "x0"):
+                 eta: float = 0.0, parametrization: str = "x0", condition_joints: int = 0):
         super().__init__()
         _check_sampler(sampler)
         if parametrization not in PARAMETRIZATIONS:
@@ -202,8 +210,11 @@ class MotionDiffusion(MotionNet):
         self.label_drop = float(label_drop)
         self.sample_steps, self.sampler, self.guidance, self.eta = int(sample_steps), sampler, float(guidance), float(eta)
         self.schedule = NoiseSchedule(diffusion_steps, schedule)
-        # per frame: noisy features, known features, known mask
-        self.inp = nn.Linear(3 * self.input_dim, dim)
+        if int(condition_joints) < 0:
+            raise ValueError(f"condition_joints must be >= 0, got {condition_joints}")
+        self.condition_joints = int(condition_joints)
+        # per frame: noisy features, known features, their mask [, known joint positions, their mask]
+        self.inp = nn.Linear(3 * self.input_dim + 4 * self.condition_joints, dim)
         self.pos = PositionalEncoding(dim, max_len=self.max_len, dropout=dropout)
         self.time = MLP(dim, dim, dim, layers=2)
         self.labels = LabelEmbedding(dim, self.num_content, self.num_style)
@@ -218,24 +229,43 @@ class MotionDiffusion(MotionNet):
 
     # ------------------------------------------------------------------ the network
     def forward(self, x_t: torch.Tensor, t: torch.Tensor, labels: Labels = None, mask: torch.Tensor | None = None,
-                values: torch.Tensor | None = None) -> torch.Tensor:
+                values: torch.Tensor | None = None, positions: torch.Tensor | None = None,
+                position_mask: torch.Tensor | None = None) -> torch.Tensor:
         """Predicted clean motion ``(B, T, D)`` from noisy ``x_t (B, T, D)`` at steps ``t (B,)``,
-        given ``labels`` and the known features (``mask (B, T, D)`` bool, ``values (B, T, D)``)."""
+        given ``labels``, the known features (``mask (B, T, D)`` bool, ``values (B, T, D)``) and
+        the known joint positions (``positions (B, T, J, 3)``, ``position_mask (B, T, J)``; module
+        docstring, 5.)."""
         B, T, D = x_t.shape
         if D != self.input_dim:
             raise ValueError(f"features must have {self.input_dim} channels, got {D}")
         if T > self.max_len:
             raise ValueError(f"clips of {T} frames are longer than this model's max_len={self.max_len}")
-        if mask is None:
-            mask = torch.zeros_like(x_t, dtype=torch.bool)
-            values = torch.zeros_like(x_t)
-        m = mask.to(x_t.dtype)
-        h = self.inp(torch.cat([x_t, values.to(x_t.dtype) * m, m], dim=-1))  # (B, T, dim)
+        h = self.inp(torch.cat([x_t, self._known(B, T, mask, values, positions, position_mask, x_t)], dim=-1))
         cond = self.time(_time_embedding(t, self.dim))  # (B, dim): the diffusion step
         if self.labels.conditional:
             cond = cond + self.labels(labels, B, x_t.device)
         h = self.pos(h) + cond[:, None, :]
         return self._x0(self.out(self.norm(self.encoder(h))), x_t, self.schedule.at(t))
+
+    def _known(self, B: int, T: int, mask: torch.Tensor | None, values: torch.Tensor | None,
+               positions: torch.Tensor | None, position_mask: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor:
+        """``(B, T, 2 D + 4 J)``: what is known, the input channels after ``x_t``: ``[values * m, m]``
+        of the features, then ``[positions * pm, pm]`` of the joints (zeros where not given)."""
+        D, J = self.input_dim, self.condition_joints
+        if mask is None:
+            parts = [like.new_zeros(B, T, 2 * D)]
+        else:
+            m = mask.to(like.dtype)
+            parts = [values.to(like.dtype) * m, m]
+        if positions is not None and J == 0:
+            raise ValueError("this model was trained without joint-position conditioning (condition_joints=0)")
+        if J:
+            if positions is None:
+                parts.append(like.new_zeros(B, T, 4 * J))
+            else:
+                pm = position_mask.to(like.dtype)  # (B, T, J)
+                parts += [(positions.to(like.dtype) * pm[..., None]).flatten(-2), pm]
+        return torch.cat(parts, dim=-1)
 
     def _x0(self, y: torch.Tensor, x_t: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
         """The clean prediction from the head's output ``y`` at signal fraction ``a`` (broadcast
@@ -262,28 +292,32 @@ class MotionDiffusion(MotionNet):
             v is not None and bool((torch.as_tensor(v) >= 0).any()) for v in labels.values()))
 
     def denoise(self, x_t: torch.Tensor, t: torch.Tensor, labels: Labels, mask: torch.Tensor | None,
-                values: torch.Tensor | None, guidance: float) -> torch.Tensor:
+                values: torch.Tensor | None, guidance: float, positions: torch.Tensor | None = None,
+                position_mask: torch.Tensor | None = None) -> torch.Tensor:
         """``x0`` with classifier-free guidance ``w``: ``x0_u + w (x0_c - x0_u)`` (one batched pass;
         ``w = 1`` or an unconditional model: the plain conditional prediction). The reference of
         :meth:`sample`'s faster per-run denoiser (:meth:`_sampling_denoiser`)."""
         if not self._has_labels(labels) or guidance == 1.0:
-            return self(x_t, t, labels, mask, values)
+            return self(x_t, t, labels, mask, values, positions, position_mask)
         B = x_t.shape[0]
         unknown = {k: torch.full((B,), -1, dtype=torch.long, device=x_t.device) for k in ("content", "style")}
         both = {k: torch.cat([label_tensor(labels, k, B, x_t.device), unknown[k]]) for k in ("content", "style")}
         two = lambda a: None if a is None else torch.cat([a, a])  # noqa: E731
-        x0_c, x0_u = self(two(x_t), two(t), both, two(mask), two(values)).chunk(2)
+        x0_c, x0_u = self(two(x_t), two(t), both, two(mask), two(values), two(positions),
+                          two(position_mask)).chunk(2)
         if guidance == 0.0:
             return x0_u
         return x0_u + guidance * (x0_c - x0_u)
 
     def _sampling_denoiser(self, n: int, length: int, labels: Labels, mask: torch.Tensor | None,
-                           values: torch.Tensor | None, guidance: float) -> Callable[[torch.Tensor, int], torch.Tensor]:
+                           values: torch.Tensor | None, guidance: float, positions: torch.Tensor | None = None,
+                           position_mask: torch.Tensor | None = None
+                           ) -> Callable[[torch.Tensor, int], torch.Tensor]:
         """``f(x_t (n, T, D), t) -> x0 (n, T, D)``: :meth:`denoise` for one sampling run, with what
         does not change between steps computed once.
 
-        The input projection is split by its three inputs: ``W [x_t, values * m, m] + b =
-        W_x x_t + (W_v values * m + W_m m + b)``, the bracket (the known features) computed once
+        The input projection is split by its inputs: ``W [x_t, known] + b = W_x x_t + (W_k known + b)``
+        (``known``: the features and joint positions given, :meth:`_known`), the bracket computed once
         with the positional encodings and the label embeddings; ``W_x x_t`` is computed once for
         both halves of classifier-free guidance (they see the same ``x_t``); the conditional and
         unconditional passes run as one batch of ``2n`` (one only with ``w = 1``, an unconditional
@@ -294,17 +328,18 @@ class MotionDiffusion(MotionNet):
         device = self.out.weight.device
         if self.training:
             return lambda x, t: self.denoise(x, torch.full((n,), t, device=device, dtype=torch.long), labels, mask,
-                                             values, guidance)
+                                             values, guidance, positions, position_mask)
         D = self.input_dim
         conditional = self._has_labels(labels) and guidance != 1.0
         if self._has_labels(labels) and guidance == 0.0:  # the unconditional model alone
             labels, conditional = None, False
-        W = self.inp.weight  # (dim, 3D): [x_t | values * m | m]
-        if mask is None:
+        W = self.inp.weight  # (dim, 3D + 4J): [x_t | known]
+        if mask is None and positions is None:
             base = self.inp.bias.expand(n, length, self.dim)
         else:
-            m = mask.to(W.dtype)
-            base = F.linear(torch.cat([values.to(W.dtype) * m, m], dim=-1), W[:, D:], self.inp.bias)
+            like = W.new_empty(())
+            base = F.linear(self._known(n, length, mask, values, positions, position_mask, like), W[:, D:],
+                            self.inp.bias)
         base = base + self.pos.encoding(length, device=device, dtype=W.dtype)  # (n, T, dim)
         if self.labels.conditional:
             if conditional:
@@ -345,14 +380,15 @@ class MotionDiffusion(MotionNet):
         sampler = _check_sampler(self.sampler if sampler is None else sampler)
         if int(length) > self.max_len:
             raise ValueError(f"length {length} is longer than this model's max_len={self.max_len}")
-        mask, values, guide = self._constraints(constraints, int(n), int(length))
+        mask, values, positions, position_mask, guide = self._constraints(constraints, int(n), int(length))
         g = dict(constraints or {})
         scale, iters = float(g.get("guide_scale", 1.0)), int(g.get("guide_iters", 1))
         refine = int(g.get("guide_refine", 0))
         with torch.no_grad() if guide is not None else torch.inference_mode():
             device = self.out.weight.device
             x = noise_like(torch.empty(int(n), int(length), self.input_dim, device=device), generator) * temperature
-            denoise = self._sampling_denoiser(int(n), int(length), labels, mask, values, guidance)
+            denoise = self._sampling_denoiser(int(n), int(length), labels, mask, values, guidance, positions,
+                                              position_mask)
             ts = sampling_timesteps(self.diffusion_steps, steps)
             for i, t in enumerate(ts):
                 t_prev = ts[i + 1] if i + 1 < len(ts) else -1
@@ -369,12 +405,14 @@ class MotionDiffusion(MotionNet):
         return x if guide is not None else x.clone()  # a normal tensor, not an inference tensor
 
     def _constraints(self, constraints: Mapping | None, n: int, length: int):
-        """``(mask, values, guide)`` on this model's device from the ``constraints`` dict."""
+        """``(mask, values, positions, position_mask, guide)`` on this model's device from the
+        ``constraints`` dict."""
         c = dict(constraints or {})
-        unknown = set(c) - {"seed", "mask", "values", "guide", "guide_scale", "guide_iters", "guide_refine"}
+        unknown = set(c) - {"seed", "mask", "values", "positions", "position_mask", "guide", "guide_scale",
+                            "guide_iters", "guide_refine"}
         if unknown:
             raise ValueError(f"unknown constraint(s) {sorted(unknown)}; MotionDiffusion takes seed, mask + values, "
-                             "guide (+ guide_scale, guide_iters, guide_refine)")
+                             "positions + position_mask, guide (+ guide_scale, guide_iters, guide_refine)")
         device = self.out.weight.device
         mask = values = None
         if "seed" in c:
@@ -387,10 +425,22 @@ class MotionDiffusion(MotionNet):
             want = (n, length, self.input_dim)
             if tuple(mask.shape) != want or tuple(values.shape) != want:
                 raise ValueError(f"mask and values must be {want}, got {tuple(mask.shape)} and {tuple(values.shape)}")
+        positions = position_mask = None
+        if "positions" in c:
+            if not self.condition_joints:
+                raise ValueError("this model was trained without joint-position conditioning (condition_joints=0): "
+                                 "give joint positions as a guide")
+            positions = torch.as_tensor(c["positions"]).to(device=device, dtype=torch.float32)
+            want = (n, length, self.condition_joints)
+            position_mask = torch.as_tensor(c.get("position_mask", torch.ones(want, dtype=torch.bool))).to(
+                device=device, dtype=torch.bool)
+            if tuple(positions.shape) != want + (3,) or tuple(position_mask.shape) != want:
+                raise ValueError(f"positions and position_mask must be {want + (3,)} and {want}, got "
+                                 f"{tuple(positions.shape)} and {tuple(position_mask.shape)}")
         guide = c.get("guide")
         if guide is not None and not callable(guide):
             raise ValueError("the 'guide' constraint is a function of the predicted clean motion")
-        return mask, values, guide
+        return mask, values, positions, position_mask, guide
 
 
 def _check_sampler(sampler: str) -> str:
