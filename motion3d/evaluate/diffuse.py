@@ -52,7 +52,7 @@ from motion3d.motion import Motion
 from motion3d.ops.facing import facing_directions
 from motion3d.tasks.checkpoint import load_motion_checkpoint
 from motion3d.tasks.context import MotionContext, labels_of
-from motion3d.tasks.diffuse import TASK_NAME, joint_positions, known_frames, position_guide, root_channels
+from motion3d.tasks.diffuse import TASK_NAME, known_frame_positions, known_frames, position_guide, root_channels
 from motion3d.tasks.edit_clips import GUIDE_ITERS, GUIDE_REFINE, MotionEditor, guide_scale_for, reconnect_root
 from motion3d.tasks.predict import prediction_errors
 
@@ -206,15 +206,13 @@ def inbetween_table(net, ctx: MotionContext, meta: dict, args, options: dict) ->
 
 
 def _frame_positions(net, ctx: MotionContext, x: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
-    """``{"positions", "position_mask"}``: every joint of the known whole frames of windows ``x (B, T,
-    D)`` (``mask (B, T, D)``), decoded from the origin as in training, when ``net`` takes joint
-    positions (``condition_joints``); else ``{}``."""
+    """``{"positions", "position_mask"}`` of the known whole frames of windows ``x`` (``mask``;
+    :func:`motion3d.tasks.diffuse.known_frame_positions`) when ``net`` takes joint positions
+    (``condition_joints``); else ``{}``."""
     if not getattr(net, "condition_joints", 0):
         return {}
-    frames = mask.all(-1)  # (B, T)
-    pos = joint_positions(ctx, x)
-    return {"positions": torch.where(frames[..., None, None], pos, torch.zeros_like(pos)),
-            "position_mask": frames[..., None].expand(pos.shape[:-1]).clone()}
+    positions, known = known_frame_positions(ctx, x, mask)
+    return {"positions": positions, "position_mask": known}
 
 
 # ---------------------------------------------------------------------------------------------

@@ -41,7 +41,7 @@ from motion3d.tasks.losses import ReconstructionWeights
 
 __all__ = ["DiffusionTask", "TASK_NAME", "CONSTRAINT_KINDS", "FOOT_SLIDE_SCHEDULES", "TRACKER_JOINTS",
            "KNOWN_FRAME_POSITIONS", "training_constraints", "root_channels", "position_guide", "known_frames",
-           "tracker_joints", "joint_positions"]
+           "tracker_joints", "joint_positions", "known_frame_positions"]
 
 TASK_NAME = "diffuse"
 
@@ -83,6 +83,16 @@ def joint_positions(ctx: MotionContext, x: torch.Tensor) -> torch.Tensor:
     is conditioned on (positions from elsewhere: :func:`motion3d.features.trajectory.to_initial_frame`
     into that frame, then divided by ``ctx.skeleton.height()``)."""
     return ctx.decode_positions(x.float()) / float(ctx.skeleton.height())
+
+
+def known_frame_positions(ctx: MotionContext, x: torch.Tensor, mask: torch.Tensor
+                          ) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(positions (B, T, J, 3), position_mask (B, T, J))``: every joint of the whole frames that
+    ``mask (B, T, D)`` gives (all channels known) of windows ``x (B, T, D)``, as
+    :func:`joint_positions`; zeros elsewhere. What the denoiser is given of known keyframes."""
+    pos = joint_positions(ctx, x)
+    known = mask.all(-1)[..., None].expand(pos.shape[:-1]).clone()
+    return torch.where(known[..., None], pos, torch.zeros_like(pos)), known
 
 
 def root_channels(ctx: MotionContext) -> torch.Tensor:
@@ -139,9 +149,8 @@ def training_constraints(x: torch.Tensor, ctx: MotionContext, probs: dict[str, f
         "inbetween": (frame < n_context[:, None]) | (frame == target[:, None])
                      | (trailing[:, None] & (frame > target[:, None])),
         "frames": scattered,
-        "root": torch.zeros(B, T, dtype=torch.bool, device=dev),
     }
-    rows["root"] = rows["joints"] = rows["none"]
+    rows["root"] = rows["joints"] = rows["none"]  # no whole frame (root: its channels, below)
     all_channels = torch.ones(D, dtype=torch.bool, device=dev)
     mask = torch.zeros(B, T, D, dtype=torch.bool, device=dev)
     for i, name in enumerate(names):
@@ -258,16 +267,17 @@ class DiffusionTask(MotionTask):
         t = torch.randint(0, net.diffusion_steps, (B,), generator=generator).to(x0.device)
         noise = noise_like(x0, generator)
         x_t = net.schedule.q_sample(x0, t, noise)
+        conditioned = bool(getattr(net, "condition_joints", 0))
         probs = dict(CONSTRAINT_KINDS if self.hparams.constraints is None else self.hparams.constraints)
-        if not getattr(net, "condition_joints", 0):  # the default kinds, without joint positions (check_net)
+        if not conditioned:  # the default kinds, without joint positions (check_net)
             probs.pop("joints", None)
         mask, values, joints = training_constraints(x0, ctx, probs, generator)
         labels = net.drop_labels(labels_of(batch)) if generator is None else labels_of(batch)
         positions = None
-        if getattr(net, "condition_joints", 0):
+        if conditioned:
             with torch.no_grad():
                 positions = joint_positions(ctx, x0)
-        pred = net(x_t, t, labels, mask, values, positions, joints if positions is not None else None)
+        pred = net(x_t, t, labels, mask, values, positions, joints if conditioned else None)
         signal = net.schedule.at(t).reshape(B) if self.hparams.foot_slide_schedule == "signal" else None
         return self.reconstruction_losses(pred, x0, foot_weights=signal)
 

@@ -22,7 +22,7 @@ from motion3d.features.trajectory import TrajectoryRepresentation, reconnect_tra
 from motion3d.motion import Motion
 from motion3d.tasks.checkpoint import load_motion_checkpoint
 from motion3d.tasks.context import MotionContext
-from motion3d.tasks.diffuse import (TASK_NAME, TRACKER_JOINTS, joint_positions, known_frames, position_guide,
+from motion3d.tasks.diffuse import (TASK_NAME, TRACKER_JOINTS, known_frame_positions, known_frames, position_guide,
                                      root_channels, tracker_joints)
 
 __all__ = ["MotionEditor", "TRACKER_JOINTS", "GUIDE_SCALE", "GUIDE_SCALE_CONDITIONED", "GUIDE_ITERS",
@@ -140,7 +140,8 @@ class MotionEditor:
             m = mask[s:e] | (done[s:e, None] & torch.ones_like(mask[s:e]))
             if not bool(m.all()) or targets is not None:
                 c = {"mask": m[None].to(device), "values": y[s:e][None].to(device)}
-                init = initial0 if s == 0 else self._state_at(y[:s + 1], like, s)
+                # where the window starts (decoded from the clip's start): only the tracked targets need it
+                init = None if targets is None else initial0 if s == 0 else self._state_at(y[:s + 1], like, s)
                 if getattr(self.net, "condition_joints", 0):
                     pos, known = self._window_positions(torch.where(done[:, None] | mask, y, x), s, e, m.all(-1),
                                                         init, targets)
@@ -158,21 +159,21 @@ class MotionEditor:
             s = e - O
         return self.ctx.decode(reconnect_root(self.ctx, y, x, mask), like=like, name=name or like.name)
 
-    def _window_positions(self, z: torch.Tensor, s: int, e: int, frames: torch.Tensor, init: torch.Tensor,
+    def _window_positions(self, z: torch.Tensor, s: int, e: int, frames: torch.Tensor, init: torch.Tensor | None,
                           targets: tuple[list[int], torch.Tensor] | None):
         """``(positions (W, J, 3), known (W, J))`` that condition the window ``s:e`` (the model's
         ``condition_joints``), in body heights, in the frame its decoding starts from: every joint of
-        its known whole frames ``frames (W,)``, the window of the clip's features ``z (T, D)``
-        (generated where already done, the clip's own elsewhere) decoded from the origin, as in
-        training; and the ``targets`` joints (world positions ``(T, K, 3)``) at every frame, moved
-        from the window's start state ``init`` ``[x, z, heading]`` into that frame."""
-        local = joint_positions(self.ctx, z[None, s:e])[0]  # (W, J, 3)
-        known = frames[:, None].expand(local.shape[:2]).clone()
+        the window's known whole frames ``frames (W,)``, the window of the clip's features
+        ``z (T, D)`` (generated where already done, the clip's own elsewhere) decoded from the origin,
+        as in training (:func:`motion3d.tasks.diffuse.known_frame_positions`); and the ``targets``
+        joints (world positions ``(T, K, 3)``) at every frame, moved from the window's start state
+        ``init`` ``[x, z, heading]`` into that frame."""
+        local, known = (a[0] for a in known_frame_positions(self.ctx, z[None, s:e], frames[None, :, None]))
         if targets is not None:
             idx, pos = targets
             local[:, idx] = to_initial_frame(pos[s:e].to(local.dtype), init) / float(self.ctx.skeleton.height())
             known[:, idx] = True
-        return torch.where(known[..., None], local, torch.zeros_like(local)), known
+        return local, known
 
     def _state_at(self, y: torch.Tensor, like: Motion, frame: int) -> torch.Tensor:
         """``[x, z, heading]`` at ``frame`` of the features ``y[:frame + 1]`` decoded from ``like``'s start."""
