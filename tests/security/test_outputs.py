@@ -121,7 +121,8 @@ def test_killed_render_leaves_no_file_at_the_output_path(tmp_path, cmu_dir):
         assert temp is not None and temp.suffix == ".mp4", proc.stderr.read().decode() if proc.poll() else ""
         assert not out.exists()
         proc.send_signal(signal.SIGTERM)
-        assert proc.wait(60) == 128 + signal.SIGTERM
+        rc = proc.wait(60)
+        assert rc == 128 + signal.SIGTERM, f"exit status {rc}; stderr:\n{proc.stderr.read().decode()[-4000:]}"
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -50,11 +50,12 @@ def reference_sample(net: MotionDiffusion, n: int, length: int, labels: dict, ge
                      steps: int) -> torch.Tensor:
     """DDIM sampling with :meth:`MotionDiffusion.denoise` every step (the sampler before its per-run
     denoiser): the reference of :meth:`MotionDiffusion.sample`."""
-    x = noise_like(torch.empty(n, length, net.input_dim), generator)
+    device = next(net.parameters()).device
+    x = noise_like(torch.empty(n, length, net.input_dim, device=device), generator)
     ts = sampling_timesteps(net.diffusion_steps, steps)
     for i, t in enumerate(ts):
         t_prev = ts[i + 1] if i + 1 < len(ts) else -1
-        x0 = net.denoise(x, torch.full((n,), t, dtype=torch.long), labels, None, None, net.guidance)
+        x0 = net.denoise(x, torch.full((n,), t, dtype=torch.long, device=device), labels, None, None, net.guidance)
         x = ddim_step(net.schedule, x, x0, t, t_prev, net.eta, generator)
     return x
 
