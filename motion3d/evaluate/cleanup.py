@@ -10,8 +10,9 @@ windows (val split by default) are corrupted with a fixed seed and repaired by e
   channels themselves, would integrate its bias on a skewed step velocity into a drift of the whole
   body; filtering positions is also what ``tools/cleanup.py --filter`` does);
 * ``IK feet`` (foot sliding only): the two-bone IK foot clean-up on contacts read off the input;
-* the model (:func:`motion3d.tasks.cleanup.repair`: two passes, root anchored), and, to show
-  what each step does, its first pass alone and its output before the root anchor.
+* the model (:func:`motion3d.tasks.cleanup.repair`: two passes, root anchored, broadband noise
+  low-passed), and, to show what each step does, its first pass alone, its output before the root
+  anchor and its output before the low-pass (:func:`motion3d.tasks.cleanup.smooth_broadband`).
 
 Columns, against the clean window: MPJPE (global positions, decoded from the same start), joint
 angle error (local rotations, degrees), jitter (mean joint acceleration, body heights / s^2), bone
@@ -188,6 +189,8 @@ def evaluate_cleanup(checkpoint: dict, args) -> dict:
                 methods["model, one pass (no refill)"] = out["one_pass"]
             if args.anchor_hz > 0:
                 methods["model, root not anchored"] = out["unanchored"]
+            if "unsmoothed" in out:
+                methods["model, no broadband low-pass"] = out["unsmoothed"]
             for name, y in methods.items():
                 m = clip_metrics(ctx, y, x)
                 row = sums.setdefault(name, {k: 0.0 for k in METRICS})

@@ -308,3 +308,26 @@ def test_anchor_root_despikes_the_networks_own_root():
             assert err > 4 * ANCHOR_SPIKE * h and height_err > 4 * ANCHOR_SPIKE * h
     clean = anchor_root(ctx, given, given, despike_output=True)
     np.testing.assert_allclose(clean[0, :, rt:rt + 4].numpy(), given[0, :, rt:rt + 4].numpy(), atol=1e-9)
+
+
+def test_smooth_broadband_lowpasses_only_rotation_channels_changed_almost_everywhere():
+    from motion3d.ops.filters import butterworth
+    from motion3d.tasks.cleanup import smooth_broadband
+
+    ctx = tiny_context(window=30)
+    x = ctx.encode(tiny_clip(60))[None].float()  # (1, 60, D) normalised
+    rs = ctx.representation.slice("rotations")
+    noisy, spiked, root = rs.start + 6, rs.start + 13, 0
+    g = torch.Generator().manual_seed(0)
+    y = x.clone()
+    y[0, :, noisy] += 0.3 * torch.randn(60, generator=g)  # broadband: every frame
+    y[0, 20:22, spiked] += 2.0  # a spike: two frames
+    y[0, :, root] += 0.3 * torch.randn(60, generator=g)  # the root: left to anchor_root
+    assert torch.equal(smooth_broadband(ctx, x.clone(), x), x)  # nothing changed: nothing filtered
+    out = smooth_broadband(ctx, y, x)
+    expect = torch.from_numpy(butterworth(y[0, :, noisy].double().numpy(), ctx.fps).copy()).float()
+    assert torch.allclose(out[0, :, noisy], expect, atol=1e-5)
+    assert (out[0, :, noisy] - x[0, :, noisy]).abs().mean() < 0.8 * (y[0, :, noisy] - x[0, :, noisy]).abs().mean()
+    others = torch.ones(y.shape[-1], dtype=torch.bool)
+    others[noisy] = False
+    assert torch.equal(out[..., others], y[..., others])  # the spike, the root and the rest: exactly
