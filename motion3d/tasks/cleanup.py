@@ -101,9 +101,10 @@ REFILL_MAX_S = 1.0
 #: frames around a frame (:data:`BROADBAND_WINDOW_S`) had broadband noise there (jitter), not a
 #: spike, a swap or a gap (a few frames), and the network's correction is completed by the
 #: zero-phase Butterworth low-pass (its default cut-off). Val, 529 windows, the 20-minute config
-#: (seed 0): jitter x1 / x2 19.63 / 31.32 -> 18.37 / 28.50 mm (0.88x / 0.71x -> 0.82x / 0.65x the
-#: Savitzky-Golay filter's; the output's own jitter 15.8 -> 10.0 body heights/s^2, clean 4.5);
-#: spikes, swaps, gaps, foot sliding and clean input within 0.02 mm. Filtering the root channels
+#: (seeds 0 / 1): jitter x1 19.63 / 19.49 -> 18.37 / 18.30 mm (0.88x / 0.87x -> 0.82x / 0.82x the
+#: Savitzky-Golay filter's), x2 31.32 / 31.22 -> 28.50 / 28.54 mm (0.71x -> 0.65x); the output's own
+#: jitter 15.8 -> 10.0 body heights/s^2 (clean 4.5); spikes, swaps, gaps, foot sliding and clean
+#: input within 0.02 mm. Filtering the root channels
 #: as well (probe, 529 windows): jitter 17.80 mm but spikes 3.32 -> 3.47 (the anchor changes the
 #: root everywhere), so they are left to :func:`anchor_root`.
 BROADBAND_FRACTION = 0.5
