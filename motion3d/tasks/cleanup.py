@@ -104,9 +104,9 @@ REFILL_MAX_S = 1.0
 #: (seeds 0 / 1): jitter x1 19.63 / 19.49 -> 18.37 / 18.30 mm (0.88x / 0.87x -> 0.82x / 0.82x the
 #: Savitzky-Golay filter's), x2 31.32 / 31.22 -> 28.50 / 28.54 mm (0.71x -> 0.65x); the output's own
 #: jitter 15.8 -> 10.0 body heights/s^2 (clean 4.5); spikes, swaps, gaps, foot sliding and clean
-#: input within 0.02 mm. Filtering the root channels
-#: as well (probe, 529 windows): jitter 17.80 mm but spikes 3.32 -> 3.47 (the anchor changes the
-#: root everywhere), so they are left to :func:`anchor_root`.
+#: input within 0.02 mm. Filtering the root channels as well (probe, 529 windows): jitter 17.80 mm
+#: but spikes 3.32 -> 3.47 (the anchor changes the root everywhere), so they are left to
+#: :func:`anchor_root`.
 BROADBAND_FRACTION = 0.5
 #: the span (seconds) over which :func:`smooth_broadband` counts changed frames: the training window
 BROADBAND_WINDOW_S = 2.0
@@ -314,11 +314,8 @@ def smooth_broadband(ctx: MotionContext, y: torch.Tensor, x: torch.Tensor, fract
     rot = np.zeros(y.shape[-1], dtype=bool)
     rot[ctx.representation.slice("rotations")] = True
     changed = ((y - x).abs() > 1e-6).cpu().numpy() & rot  # (..., T, D)
-    if y.shape[-2] < 2 or not changed.any():
-        return y
     span = max(1, int(round(window_s * ctx.fps)))
-    density = uniform_filter1d(changed.astype(np.float64), span, axis=-2, mode="nearest")
-    sel = (density > fraction) & rot
+    sel = uniform_filter1d(changed.astype(np.float64), span, axis=-2, mode="nearest") > fraction
     if not sel.any():
         return y
     cols = sel.any(axis=tuple(range(sel.ndim - 1)))  # the channels filtered somewhere
