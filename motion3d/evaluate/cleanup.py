@@ -48,7 +48,8 @@ OPTIONS = (
     Option("--gap-seconds", type=float, nargs="*", default=[0.5],
            help="also gaps of exactly these durations (the issue's 0.5 s row; none: skip)"),
     Option("--anchor-hz", type=float, default=ANCHOR_CUTOFF_HZ,
-           help="root path below this frequency follows the input (0: the network's own; see tasks.cleanup)"),
+           help="root path below this frequency follows the input (default inf: all of it where measured; "
+                "0: the network's own; see tasks.cleanup)"),
     Option("--gate-threshold", type=float, default=None,
            help="a gated CleanupNet opens where its logit exceeds this (default: the checkpoint's)"),
     Option("--refill-s", type=float, default=REFILL_MAX_S,
@@ -191,6 +192,10 @@ def evaluate_cleanup(checkpoint: dict, args) -> dict:
                 methods["model, root not anchored"] = out["unanchored"]
             if "unsmoothed" in out:
                 methods["model, no broadband low-pass"] = out["unsmoothed"]
+            if args.refill_s > 0:  # the second pass without the rotation spikes a Hampel identifier finds
+                with torch.no_grad():
+                    methods["model, no rotation Hampel"] = repair(ctx, run, xc, known, args.anchor_hz, args.refill_s,
+                                                                  threshold, rotation_spike=None)["cleaned"]
             for name, y in methods.items():
                 m = clip_metrics(ctx, y, x)
                 row = sums.setdefault(name, {k: 0.0 for k in METRICS})

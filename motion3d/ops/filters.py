@@ -30,7 +30,7 @@ from motion3d.motion import Motion
 
 __all__ = ["FILTERS", "DEFAULT_CUTOFF_HZ", "butterworth", "savgol", "median", "smooth", "fill_gaps",
            "fill_rotation_gaps", "filter_rotations", "filter_motion", "gap_neighbours", "run_lengths",
-           "running_median", "hampel"]
+           "running_median", "hampel", "hampel_outliers", "HAMPEL_EDGE_NOISE", "HAMPEL_EDGE_SPAN"]
 
 #: the filter kinds :func:`smooth` knows
 FILTERS = ("butterworth", "savgol", "median")
@@ -79,7 +79,16 @@ def median(x: np.ndarray, size: int = 5, axis: int = 0) -> np.ndarray:
     return scipy.ndimage.median_filter(x, size=sizes, mode="nearest")
 
 
-def hampel(x: np.ndarray, threshold, size: int = 5, axis: int = 0, fill: str = "median") -> np.ndarray:
+#: :func:`hampel` ``edges="extrapolate"``: the edge test's threshold is at least this many times the
+#: median of the :data:`HAMPEL_EDGE_SPAN` second differences next to the edge. Root paths of the clean-up
+#: model's val windows (seed 0, one pass): 3 over 5 second differences cost jitter 0.37 mm (the median of
+#: 5 is often low), 3 over 18: 0.03 mm, 4 over 18: nothing (spikes 3.12 -> 2.88 mm, clean input unchanged)
+HAMPEL_EDGE_NOISE = 4.0
+HAMPEL_EDGE_SPAN = 18
+
+
+def hampel(x: np.ndarray, threshold, size: int = 5, axis: int = 0, fill: str = "median", vector: bool = False,
+           edges: str = "nearest") -> np.ndarray:
     """Hampel identifier with a fixed threshold: each sample further than ``threshold`` (the signal's
     units; a scalar or an array broadcast against ``x``, e.g. one value per channel on the last axis)
     from the running median over ``size`` frames is an outlier, every other sample is kept exactly.
@@ -88,15 +97,69 @@ def hampel(x: np.ndarray, threshold, size: int = 5, axis: int = 0, fill: str = "
     samples around it (``"linear"``: exact on a signal linear in time, :func:`fill_gaps`). Unlike
     :func:`median`, a clean signal passes through unchanged (a running median cuts the peaks of any
     reversal); unlike the textbook rule (k times the local median absolute deviation), a smooth clean
-    signal, whose local deviation is ~0, does not turn into outliers."""
+    signal, whose local deviation is ~0, does not turn into outliers.
+
+    ``vector``: the last axis holds one vector per sample (e.g. a position's x, y, z; ``axis`` must
+    be another): a sample is an outlier when the Euclidean norm of its deviation from the per-channel
+    running median exceeds ``threshold`` (a scalar), and every channel of it is replaced. A jump of a
+    given length in a random direction is then found whatever its direction; tested per channel, a
+    3D jump of 2.5 thresholds mostly has a component under the threshold, left in place, on some axis.
+
+    ``edges``: the running median of the first and last ``size // 2`` samples repeats the edge sample
+    (``"nearest"``), so an outlier on the edge sample is its own median and is never found.
+    ``"extrapolate"``: those samples are checked, from the inside out, against the straight line
+    through the two (already checked) samples inside them, and an outlier becomes that line's value.
+    The line's error on a clean signal is its second difference, ``a dt^2`` (a root accelerating at
+    30 m/s^2 at 30 fps: 3.3 cm), so the same threshold holds; on a noisy one it is the noise's second
+    difference, so there the threshold is at least :data:`HAMPEL_EDGE_NOISE` times the median of the
+    :data:`HAMPEL_EDGE_SPAN` second differences next to the edge (the textbook Hampel rule; without it
+    jitter of 7 mm per axis moves the first sample of a window, hence all of its decoded root path).
+    Signals of fewer than ``2 * (size // 2) + HAMPEL_EDGE_SPAN + 2`` samples keep ``"nearest"``."""
     if fill not in ("median", "linear"):
         raise ValueError(f"hampel fill must be 'median' or 'linear', got {fill!r}")
+    if edges not in ("nearest", "extrapolate"):
+        raise ValueError(f"hampel edges must be 'nearest' or 'extrapolate', got {edges!r}")
     x = np.asarray(x, dtype=np.float64)
+    thr = np.asarray(threshold, dtype=np.float64)
+
     m = median(x, size, axis)
-    outlier = np.abs(x - m) > np.asarray(threshold, dtype=np.float64)
-    if fill == "linear":
-        return fill_gaps(x, ~outlier, dim=axis)
-    return np.where(outlier, m, x)
+    outlier = hampel_outliers(x, threshold, size, axis, vector, m)
+    out = fill_gaps(x, ~outlier, dim=axis) if fill == "linear" else np.where(outlier, m, x)
+    half, size, T = int(size) // 2, int(size), x.shape[axis]
+    if edges == "nearest" or half == 0 or T < 2 * half + HAMPEL_EDGE_SPAN + 2:
+        return out
+    o, xs = np.moveaxis(out, axis, 0).copy(), np.moveaxis(x, axis, 0)
+
+    def magnitude(dev: np.ndarray) -> np.ndarray:  # what the threshold is compared with
+        return np.linalg.norm(dev, axis=-1, keepdims=True) if vector else np.abs(dev)
+
+    def edge_threshold(inner: np.ndarray) -> np.ndarray:  # inner: (span, ...) frames next to the edge
+        noise = np.median(magnitude(inner[2:] - 2 * inner[1:-1] + inner[:-2]), axis=0)
+        return np.maximum(thr, HAMPEL_EDGE_NOISE * noise)
+
+    span = HAMPEL_EDGE_SPAN + 2
+    start, end = edge_threshold(o[half:half + span]), edge_threshold(o[T - half - span:T - half])
+    for i, a, b, t in ([(i, i + 1, i + 2, start) for i in reversed(range(half))]
+                       + [(i, i - 1, i - 2, end) for i in range(T - half, T)]):
+        line = 2 * o[a] - o[b]  # the straight line through the two checked samples inside
+        o[i] = np.where(magnitude(xs[i] - line) > t, line, xs[i])
+    return np.moveaxis(o, 0, axis)
+
+
+def hampel_outliers(x: np.ndarray, threshold, size: int = 5, axis: int = 0, vector: bool = False,
+                    running: np.ndarray | None = None) -> np.ndarray:
+    """The samples :func:`hampel` takes as outliers (its edges ``"nearest"``): bool, ``x``'s shape,
+    True where ``x`` is further than ``threshold`` from its running median over ``size`` frames
+    (``running``: that median if already computed); ``vector``: the last axis is one vector, its
+    Euclidean norm is tested and the answer repeated over it."""
+    x = np.asarray(x, dtype=np.float64)
+    m = median(x, size, axis) if running is None else running
+    if vector:
+        if axis % x.ndim == x.ndim - 1:
+            raise ValueError("hampel(vector=True) reads the last axis as the vector: time must be another axis")
+        far = np.linalg.norm(x - m, axis=-1, keepdims=True) > float(threshold)
+        return np.broadcast_to(far, x.shape).copy()
+    return np.abs(x - m) > np.asarray(threshold, dtype=np.float64)
 
 
 def running_median(x: torch.Tensor, size: int = 5, dim: int = 0) -> torch.Tensor:

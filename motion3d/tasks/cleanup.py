@@ -46,6 +46,19 @@ jittered, spiked, swapped and gapped input (clean 26.6 -> 10.5 mm at 1 Hz; 0.25,
 15 % of that) and costs it on foot sliding, which is itself a slow root drift (94.7 -> 119.3 mm; the
 input's 117.8).
 
+Since then the anchor takes the capture's despiked path *whole* on every frame where the root was
+measured (``ANCHOR_CUTOFF_HZ`` infinite; the network's path is kept through root gaps): the network
+hardly corrects the root (val, seed 0, spikes: its root still 56 mm off on the spiked frames, the
+input 64 mm), and the fast part the 1 Hz anchor kept carried what it let through, while the despiked
+capture was 0.7 mm off on average. The identifier tests the root's 3D displacement (a root jump in a
+random direction, per axis, left a component under the threshold on some axis) and the two ends of
+the window against the line through the samples inside them (an outlier on the first frame moves the
+window's whole decoded path; :func:`motion3d.ops.filters.hampel`, ``edges="extrapolate"``). Jittered
+stretches get their root path smoothed classically instead (:func:`smooth_broadband`).
+Val, 529 windows, seed-0 model, spikes x1 / x2 MPJPE: per-axis identifier and 1 Hz 3.32 / 4.49 mm, 3D
+3.21, the capture's path whole 2.24 / 3.01, the ends checked too 1.99 / 2.17; jitter 18.37 -> 17.76 mm
+(with the broadband root step), gaps, swaps, foot sliding and clean input within 0.01 mm.
+
 Root gaps (:func:`fill_root_gaps`): a capture knows where the root is on both sides of a gap, but
 velocity channels interpolated over it forget the displacement across it, and the whole rest of the
 clip moved by the interpolation's error (val, 256 windows: gaps 60.9 mm MPJPE for the filled input,
@@ -58,6 +71,7 @@ With the gated network (clean channels pass exactly) the anchor still halves the
 """
 from __future__ import annotations
 
+import math
 from typing import Callable, Mapping
 
 import numpy as np
@@ -67,7 +81,7 @@ from scipy.ndimage import uniform_filter1d
 
 from motion3d.data.corrupt import Corruption, corrupt_features
 from motion3d.features.trajectory import path_trajectory, reconnect_trajectory, trajectory_path
-from motion3d.ops.filters import fill_gaps, hampel, run_lengths, smooth
+from motion3d.ops.filters import fill_gaps, hampel, median, run_lengths, smooth
 from motion3d.tasks.base import MotionTask, NetFactory
 from motion3d.tasks.context import MotionContext
 from motion3d.tasks.losses import ReconstructionWeights
@@ -75,13 +89,17 @@ from motion3d.tasks.losses import ReconstructionWeights
 __all__ = ["CleanupTask", "TASK_NAME", "net_input", "fill_root_gaps", "gate_loss", "hidden_channels",
            "filter_trajectory", "anchor_root", "apply_net", "refill_mask", "repair", "NetRun", "ANCHOR_CUTOFF_HZ",
            "REFILL_MAX_S", "ANCHOR_SPIKE", "ANCHOR_DESPIKE_OUTPUT", "ANCHOR_SPIKE_FILL",
-           "ANCHOR_SPIKE_HEADING_DEG", "smooth_broadband", "BROADBAND_FRACTION", "BROADBAND_WINDOW_S"]
+           "ANCHOR_SPIKE_HEADING_DEG", "smooth_broadband", "BROADBAND_FRACTION", "BROADBAND_WINDOW_S",
+           "BROADBAND_ROOT", "rotation_spikes", "ROTATION_SPIKE",
+           "ROTATION_SPIKE_NOISE", "ROTATION_SPIKE_SPAN"]
 
 TASK_NAME = "cleanup"
 #: the network's root path keeps its content above this frequency; below it follows the capture
-ANCHOR_CUTOFF_HZ = 1.0
-#: the capture's root path is taken as an outlier where it leaves its 5-frame running median by more
-#: than this (body heights) when it anchors the network's (:func:`anchor_root`) ...
+#: (infinite: the capture's despiked path on every frame the root was measured; see the module docstring)
+ANCHOR_CUTOFF_HZ = math.inf
+#: the capture's root position is taken as an outlier where it is further than this (body heights, a 3D
+#: distance) from its 5-frame running median, or at the window's ends from the line through the next two
+#: samples, when it anchors the network's (:func:`anchor_root`) ...
 ANCHOR_SPIKE = 0.02
 #: ... or its heading by more than this (degrees)
 ANCHOR_SPIKE_HEADING_DEG = 10.0
@@ -96,6 +114,19 @@ ANCHOR_DESPIKE_OUTPUT = True
 #: a joint the gate finds corrupted for at most this long (seconds) is refilled as missing data
 #: in a second pass (:func:`repair`); longer (jitter: the whole clip) stays the first pass's correction
 REFILL_MAX_S = 1.0
+#: so is a joint whose 6D rotation leaves its 5-frame running median by more than this
+#: (:func:`rotation_spikes`; 0.3: a turn of 12-17 degrees, by the axis): the gate finds 73 % of the
+#: spiked joint-frames (val, seed 0; an arm swinging through a frame looks like a spike to it), this
+#: identifier 96 % (0.03 % of the clean ones). Val, 529 windows, seed-0 model, MPJPE without / 0.2 /
+#: 0.3 / 0.4: spikes 1.99 / 1.37 / 1.34 / 1.37 mm, swaps 2.33 / - / 2.40 / 2.35, clean input 0.062 /
+#: 0.099 / 0.070 / -, jitter and gaps within 0.01 mm (- : not measured)
+ROTATION_SPIKE = 0.3
+#: ... and by more than this many times its typical deviation (the running median of the deviations over
+#: :data:`ROTATION_SPIKE_SPAN` frames): jitter moves every frame off the median, a spike a few. Val, seed 0,
+#: MPJPE with 0 (off) / 3 / 5 times: jitter x2 27.63 / 27.09 / 26.98 mm (no identifier: 26.94), spikes
+#: 1.341 / 1.341 / 1.341 (x2: 1.783 / 1.781 / 1.779)
+ROTATION_SPIKE_NOISE = 5.0
+ROTATION_SPIKE_SPAN = 15
 
 #: :func:`smooth_broadband`: a rotation channel the network changed on more than this fraction of the
 #: frames around a frame (:data:`BROADBAND_WINDOW_S`) had broadband noise there (jitter), not a
@@ -110,6 +141,12 @@ REFILL_MAX_S = 1.0
 BROADBAND_FRACTION = 0.5
 #: the span (seconds) over which :func:`smooth_broadband` counts changed frames: the training window
 BROADBAND_WINDOW_S = 2.0
+#: :func:`smooth_broadband` also filters the root path with this classical filter where it filters most
+#: rotation channels: the network hardly removes jitter from the root (val, seed 0, jitter x1: the root
+#: 10.9 mm off in the input, 9.8 after the 1 Hz anchor; the despiked capture through Savitzky-Golay 8.0,
+#: Butterworth at 2 / 3 / 4 / 6 Hz 13.9 / 8.7 / 8.2 / 8.5). Jitter x1 MPJPE with the capture's path whole
+#: (:data:`ANCHOR_CUTOFF_HZ`): 18.99 mm without this step, 17.76 with it (the 1 Hz anchor: 18.37)
+BROADBAND_ROOT = "savgol"
 
 #: ``run(x_in, known_in) -> (cleaned, gate_logits or None)``, all ``(..., T, D)``: the network
 #: applied to prepared input (:func:`apply_net` on windows, or a windowed version over a clip)
@@ -129,15 +166,16 @@ def filter_trajectory(traj: np.ndarray, kind: str, fps: float, **options) -> np.
 def anchor_root(ctx: MotionContext, out: torch.Tensor, given: torch.Tensor,
                 cutoff_hz: float = ANCHOR_CUTOFF_HZ, known: torch.Tensor | None = None,
                 despike_output: bool = ANCHOR_DESPIKE_OUTPUT) -> torch.Tensor:
-    """The network's output ``out (..., T, D)`` (normalised features) with the slow part of its root
-    path replaced by that of the input ``given (..., T, D)`` (its spikes, found by a Hampel identifier,
-    :func:`motion3d.ops.filters.hampel` with :data:`ANCHOR_SPIKE`, filled as :data:`ANCHOR_SPIKE_FILL`
-    says, so that they do not leak in and a clean path is taken exactly): ``path_out + lowpass(path_in
-    - path_out)``, re-encoded as trajectory channels; the height and every other channel are the
-    network's. With ``despike_output`` (:data:`ANCHOR_DESPIKE_OUTPUT`) the network's own path
-    and height go through the same identifier first: the network rarely corrects a root spike (the
-    root channels are velocities, a spike is a step out and one back), and the anchor keeps the
-    network's fast part, spike included. See the module docstring.
+    """The network's output ``out (..., T, D)`` (normalised features) with the part of its root path
+    below ``cutoff_hz`` (all of it by default: :data:`ANCHOR_CUTOFF_HZ`) replaced by that of the input
+    ``given (..., T, D)`` (its spikes, found by a Hampel identifier on the 3D position and the heading,
+    :func:`motion3d.ops.filters.hampel` with :data:`ANCHOR_SPIKE`, the window's ends included, filled as
+    :data:`ANCHOR_SPIKE_FILL` says, so that they do not leak in and a clean path is taken exactly):
+    ``path_out + lowpass(path_in - path_out)``, re-encoded as trajectory channels; the height and every
+    other channel are the network's. With ``despike_output`` (:data:`ANCHOR_DESPIKE_OUTPUT`) the
+    network's own path and height go through the same identifier first: the network rarely corrects a
+    root spike (the root channels are velocities, a spike is a step out and one back), and an anchor
+    with a cut-off keeps the network's fast part, spike included. See the module docstring.
 
     ``known (..., T, D)`` bool (the network's mask, :func:`net_input`): where the root was missing
     the input's path is an interpolation, not a measurement. The network's path through a gap that
@@ -158,10 +196,9 @@ def anchor_root(ctx: MotionContext, out: torch.Tensor, given: torch.Tensor,
     p_out = trajectory_path(f_out[..., sl])
     spike = ANCHOR_SPIKE * float(ctx.skeleton.height())  # path channels: x, height, z, heading
     heading = np.radians(ANCHOR_SPIKE_HEADING_DEG)
-    # the input's height is never used (the output's is the network's), so it is not checked
-    p_in = hampel(trajectory_path(f_in[..., sl]), [spike, np.inf, spike, heading], axis=axis, fill=ANCHOR_SPIKE_FILL)
+    p_in = _despike_path(trajectory_path(f_in[..., sl]), spike, heading, axis)
     if despike_output:
-        p_out = hampel(p_out, [spike, spike, spike, heading], axis=axis, fill=ANCHOR_SPIKE_FILL)
+        p_out = _despike_path(p_out, spike, heading, axis)
     diff = p_in - p_out  # (..., T, 4)
     if step_known is not None and not bool(step_known.all()):
         measured = step_known[..., None].cpu().numpy()  # (..., T, 1)
@@ -172,6 +209,16 @@ def anchor_root(ctx: MotionContext, out: torch.Tensor, given: torch.Tensor,
     slow[..., 1] = 0.0  # the height stays the network's
     f_out[..., sl] = path_trajectory(p_out + slow, like=f_out[..., sl])
     return norm.normalize(torch.from_numpy(f_out)).to(out.dtype).to(out.device)
+
+
+def _despike_path(path: np.ndarray, spike: float, heading: float, axis: int) -> np.ndarray:
+    """A root path ``(..., T, 4)`` (x, height, z, heading; time on ``axis``) through the Hampel
+    identifier: a position further than ``spike`` from its running median (the 3D distance: a root
+    jump is found whatever its direction) or a heading further than ``heading`` (radians), the
+    window's first and last frames checked against the line through their inner neighbours."""
+    pos = hampel(path[..., 0:3], spike, axis=axis, fill=ANCHOR_SPIKE_FILL, vector=True, edges="extrapolate")
+    turn = hampel(path[..., 3:4], heading, axis=axis, fill=ANCHOR_SPIKE_FILL, edges="extrapolate")
+    return np.concatenate([pos, turn], axis=-1)
 
 
 def hidden_channels(ctx: MotionContext) -> torch.Tensor:
@@ -260,9 +307,33 @@ def refill_mask(ctx: MotionContext, logits: torch.Tensor, known: torch.Tensor, t
     return out
 
 
+def rotation_spikes(ctx: MotionContext, x: torch.Tensor, known: torch.Tensor, max_frames: int,
+                    threshold: float = ROTATION_SPIKE) -> torch.Tensor:
+    """``(..., T, D)`` bool: the rotation channels of the joints whose rotation in ``x (..., T, D)``
+    (normalised features) leaves its 5-frame running median (each 6D channel's) by more than
+    ``threshold`` (the 6D vector's length, :data:`ROTATION_SPIKE`) and by more than
+    :data:`ROTATION_SPIKE_NOISE` times the joint's typical deviation around that frame, in runs of at
+    most ``max_frames`` frames, where ``known (..., T, D)``: a Hampel identifier per joint, the spikes
+    :func:`repair` refills beside those the gate finds."""
+    rs = ctx.representation.slice("rotations")
+    jb = len(ctx.representation.body)
+    lead, T = x.shape[:-2], x.shape[-2]
+    f = ctx.normalizer.denormalize(x.detach().double().cpu()).numpy()[..., rs].reshape(*lead, T, jb, 6)
+    axis = f.ndim - 3
+    dev = np.linalg.norm(f - median(f, 5, axis), axis=-1)  # (..., T, Jb)
+    noise = median(dev, ROTATION_SPIKE_SPAN, axis)  # the local typical deviation (jitter: everywhere)
+    far = torch.from_numpy(dev > np.maximum(threshold, ROTATION_SPIKE_NOISE * noise)).to(x.device)
+    far &= known[..., rs].bool().reshape(*lead, T, jb, 6).all(-1)  # (..., T, Jb)
+    far &= run_lengths(far, dim=-2) <= int(max_frames)
+    out = torch.zeros(x.shape, dtype=torch.bool, device=x.device)
+    out[..., rs] = far[..., None].expand(*lead, T, jb, 6).reshape(*lead, T, jb * 6)
+    return out
+
+
 def repair(ctx: MotionContext, run: NetRun, x: torch.Tensor, known: torch.Tensor | None = None,
            anchor_hz: float = ANCHOR_CUTOFF_HZ, refill_s: float = REFILL_MAX_S, threshold: float = 0.0,
-           one_pass: bool = False, broadband: bool = True) -> dict[str, torch.Tensor]:
+           one_pass: bool = False, broadband: bool = True, rotation_spike: float | None = ROTATION_SPIKE
+           ) -> dict[str, torch.Tensor]:
     """Clean normalised features ``x (..., T, D)`` with mask ``known`` (default all known) with a
     clean-up network ``run`` (:data:`NetRun`): ``{"cleaned", "input", "one_pass", "unanchored",
     "unsmoothed"}``, each ``(..., T, D)``:
@@ -275,10 +346,12 @@ def repair(ctx: MotionContext, run: NetRun, x: torch.Tensor, known: torch.Tensor
        take the second pass's output. Val (529 windows, the 20-minute config, seed 0): swaps
        3.63 -> 2.28 mm, spikes 4.51 -> 3.73 mm (x2: 7.51 -> 5.49), jitter and foot sliding
        unchanged, gaps +0.04 mm, clean input 0.20 -> 0.22 mm. The root is not refilled: the gate
-       finds root spikes too unreliably (refilling where it opens: spikes 4.0 -> 5.1 mm on 256 windows);
+       finds root spikes too unreliably (refilling where it opens: spikes 4.0 -> 5.1 mm on 256 windows).
+       The joints a Hampel identifier finds (:func:`rotation_spikes`, ``rotation_spike``; ``None``:
+       not) are refilled too, with or without a gate;
     3. the root anchored to the capture (:func:`anchor_root`, ``anchor_hz``);
-    4. rotation channels the network changed almost everywhere (jitter) low-passed
-       (:func:`smooth_broadband`; ``broadband=False``: not).
+    4. rotation channels the network changed almost everywhere (jitter) low-passed, and the root
+       path where most of them are (:func:`smooth_broadband`; ``broadband=False``: not).
 
     ``input`` (the first pass's input, :func:`net_input`), ``one_pass`` (the first pass, anchored),
     ``unanchored`` (the final output before the anchor) and ``unsmoothed`` (before step 4, with
@@ -289,8 +362,13 @@ def repair(ctx: MotionContext, run: NetRun, x: torch.Tensor, known: torch.Tensor
     out = {"input": xi}
     if one_pass:
         out["one_pass"] = anchor_root(ctx, y, xi, anchor_hz, ki)
-    if logits is not None and refill_s > 0:
-        flag = refill_mask(ctx, logits, ki, threshold, max(1, round(refill_s * ctx.fps)))
+    if refill_s > 0 and (logits is not None or rotation_spike is not None):
+        frames = max(1, round(refill_s * ctx.fps))
+        flag = torch.zeros(x.shape, dtype=torch.bool, device=x.device)
+        if logits is not None:
+            flag |= refill_mask(ctx, logits, ki, threshold, frames)
+        if rotation_spike is not None:
+            flag |= rotation_spikes(ctx, xi, ki, frames, rotation_spike)
         if bool(flag.any()):
             x2, k2 = net_input(ctx, x, ki & ~flag)
             y2, _ = run(x2, k2)
@@ -304,13 +382,16 @@ def repair(ctx: MotionContext, run: NetRun, x: torch.Tensor, known: torch.Tensor
 
 
 def smooth_broadband(ctx: MotionContext, y: torch.Tensor, x: torch.Tensor, fraction: float = BROADBAND_FRACTION,
-                     window_s: float = BROADBAND_WINDOW_S) -> torch.Tensor:
+                     window_s: float = BROADBAND_WINDOW_S, root: str | None = BROADBAND_ROOT) -> torch.Tensor:
     """``y (..., T, D)`` (normalised features, the network's output for input ``x``, same shape) with
     its rotation channels low-passed (zero-phase Butterworth, default cut-off) at the frames where
     the network changed that channel on more than ``fraction`` of the frames within ``window_s``
     seconds around them: broadband noise that a gated network corrects everywhere but leaves partly
-    in place (see :data:`BROADBAND_FRACTION`). Other channels and frames are returned exactly. The
-    filter is linear, so it runs on the normalised values."""
+    in place (see :data:`BROADBAND_FRACTION`). The filter is linear, so it runs on the normalised
+    values. ``root`` (a classical filter's name, :data:`BROADBAND_ROOT`; ``None``: not): on the
+    frames where more than half of the rotation channels are so filtered, the root path (positions,
+    height included, not the heading) goes through that filter as well. Other channels and frames are
+    returned exactly."""
     rot = np.zeros(y.shape[-1], dtype=bool)
     rot[ctx.representation.slice("rotations")] = True
     changed = ((y - x).abs() > 1e-6).cpu().numpy() & rot  # (..., T, D)
@@ -323,6 +404,17 @@ def smooth_broadband(ctx: MotionContext, y: torch.Tensor, x: torch.Tensor, fract
     f = yn.copy()
     f[..., cols] = smooth(yn[..., cols], "butterworth", ctx.fps, axis=-2)
     out = np.where(sel, f, yn)
+    if root is not None:
+        # the root: on the frames where most rotation channels are selected, its path (positions)
+        root_frames = sel[..., rot].mean(-1) > 0.5  # (..., T)
+        if root_frames.any():
+            norm = ctx.normalizer
+            full = norm.denormalize(torch.from_numpy(out)).numpy()
+            path = trajectory_path(full[..., 0:4])
+            smoothed = smooth(path[..., 0:3], root, ctx.fps, axis=path.ndim - 2)
+            path[..., 0:3] = np.where(root_frames[..., None], smoothed, path[..., 0:3])
+            full[..., 0:4] = path_trajectory(path, like=full[..., 0:4])
+            out = norm.normalize(torch.from_numpy(full)).numpy()
     return torch.from_numpy(out).to(device=y.device, dtype=y.dtype)
 
 

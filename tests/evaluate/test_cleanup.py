@@ -34,7 +34,7 @@ def test_tables_per_corruption_kind(cleanup_ckpt, capsys):
         rows = tables[f"{kind}@1"]
         inp = "input (linear / SLERP fill)" if kind == "gaps" else "input"
         expected = {inp, *FILTERS, model, one, "model, root not anchored", "model, no broadband low-pass",
-                    "(clean reference)"} | \
+                    "model, no rotation Hampel", "(clean reference)"} | \
             ({"IK feet"} if kind == "foot_slide" else set())
         assert set(rows) == expected, kind
         for name, row in rows.items():
@@ -45,7 +45,7 @@ def test_tables_per_corruption_kind(cleanup_ckpt, capsys):
         assert f"{kind} x1" in out
     clean = tables["clean"]
     assert set(clean) == {"input", *FILTERS, model, one, "model, root not anchored", "model, no broadband low-pass",
-                          "(clean reference)"}
+                          "model, no rotation Hampel", "(clean reference)"}
     assert clean["input"]["mpjpe"] == 0.0 and clean["input"]["angle"] == 0.0  # clean input given as it is
     for f in FILTERS:  # a filter changes clean capture (a little)
         assert 0.0 < clean[f]["mpjpe"] < 50.0, f

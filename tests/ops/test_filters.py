@@ -102,3 +102,47 @@ def test_hampel_keeps_a_clean_reversal_and_replaces_a_spike():
     assert np.abs(hampel(spiked, 1.0)[30:32] - ramp[30:32]).max() > 0.1  # (the median: a neighbour's value)
     with pytest.raises(ValueError, match="fill"):
         hampel(x, 0.3, fill="cubic")
+
+
+def test_hampel_vector_finds_a_3d_jump_whatever_its_direction():
+    """A jump of 1.5 thresholds along a diagonal has every component under the threshold: tested per
+    channel it stays, tested as one 3D vector it goes (all three channels)."""
+    from motion3d.ops.filters import hampel
+
+    t = np.linspace(0, 2, 60)[:, None]
+    x = np.concatenate([t, 0.1 * np.sin(3 * t), -0.5 * t], -1)  # (60, 3) a moving position
+    jumped = x.copy()
+    jumped[30] += 1.5 * 0.3 / np.sqrt(3)  # 0.26 per axis, 0.45 long
+    np.testing.assert_array_equal(hampel(jumped, 0.3, fill="linear"), jumped)  # per channel: missed
+    out = hampel(jumped, 0.3, fill="linear", vector=True)
+    np.testing.assert_allclose(out[30], x[30], atol=2e-3)  # (the line between its neighbours)
+    np.testing.assert_array_equal(np.delete(out, 30, 0), np.delete(x, 30, 0))
+    np.testing.assert_array_equal(hampel(x, 0.3, vector=True), x)  # a clean signal passes exactly
+    with pytest.raises(ValueError, match="vector"):
+        hampel(x, 0.3, axis=-1, vector=True)
+
+
+def test_hampel_edges_extrapolate_finds_outliers_on_the_first_and_last_samples():
+    """With the running median's edges repeating the edge sample, an outlier there is its own median;
+    ``edges="extrapolate"`` checks it against the line through the next two samples, exactly on a
+    line, and leaves a noisy signal's edges alone (its threshold grows with the local noise)."""
+    from motion3d.ops.filters import hampel
+
+    t = np.linspace(0, 2, 60)[:, None]
+    x = np.concatenate([1.0 + 2.0 * t, 0.5 - t], -1)  # (60, 2) straight lines
+    spiked = x.copy()
+    spiked[0] += [0.8, -0.6]
+    spiked[1, 0] += 0.9  # the first two samples, one of them on one channel
+    spiked[-1, 1] += 1.0
+    assert np.abs(hampel(spiked, 0.3, fill="linear")[[0, -1]] - x[[0, -1]]).max() > 0.5  # missed
+    for vector in (False, True):
+        out = hampel(spiked, 0.3, fill="linear", vector=vector, edges="extrapolate")
+        np.testing.assert_allclose(out, x, atol=1e-9)
+    np.testing.assert_array_equal(hampel(x, 0.3, edges="extrapolate"), x)
+    noisy = x + np.random.default_rng(0).normal(0.0, 0.2, x.shape)  # second differences ~0.5
+    np.testing.assert_array_equal(hampel(noisy, 0.3, edges="extrapolate")[[0, 1, -2, -1]],
+                                  hampel(noisy, 0.3)[[0, 1, -2, -1]])
+    short = spiked[:10]  # too short for the edge test: as "nearest"
+    np.testing.assert_array_equal(hampel(short, 0.3, edges="extrapolate"), hampel(short, 0.3))
+    with pytest.raises(ValueError, match="edges"):
+        hampel(x, 0.3, edges="reflect")

@@ -2,6 +2,7 @@
 load_checkpoint and cleans a clip of any length."""
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -116,7 +117,8 @@ def test_checkpoint_loads_and_cleans_any_length(tmp_path):
 
 
 def test_anchor_root_removes_slow_drift_and_keeps_fast_corrections():
-    """The network's root path keeps its fast part and takes its slow part from the capture."""
+    """With a cut-off, the network's root path keeps its fast part and takes its slow part from the
+    capture; by default (no cut-off) it takes the capture's whole path where the root was measured."""
     from motion3d.features.trajectory import path_trajectory, trajectory_path
     from motion3d.tasks.cleanup import anchor_root
 
@@ -134,15 +136,19 @@ def test_anchor_root_removes_slow_drift_and_keeps_fast_corrections():
     wiggle = np.stack([0.01 * np.sin(2 * np.pi * 6 * t), 0 * t, 0 * t, 0 * t], -1)
     out = given.clone()
     out[0, :, rt:rt + 4] = torch.from_numpy(path_trajectory(path + drift + wiggle))
-    anchored = trajectory_path(anchor_root(ctx, out, given)[0, :, rt:rt + 4].numpy())
+    anchored = trajectory_path(anchor_root(ctx, out, given, cutoff_hz=1.0)[0, :, rt:rt + 4].numpy())
     core = slice(10, T - 10)  # away from the filter's ends
     err = np.abs(anchored - (path + wiggle))[core][:, [0, 2, 3]].max()
     assert err < 0.01, err  # drift gone (it was up to 0.15), the 6 Hz wiggle kept
     assert np.abs(trajectory_path(out[0, :, rt:rt + 4].numpy()) - path)[core][:, 0].max() > 0.1
+    whole = trajectory_path(anchor_root(ctx, out, given)[0, :, rt:rt + 4].numpy())
+    np.testing.assert_allclose(whole[:, [0, 2, 3]], trajectory_path(given[0, :, rt:rt + 4].numpy())[:, [0, 2, 3]],
+                               atol=1e-9)  # the default: drift and wiggle gone, the capture's path
     # every channel but the root's planar path and heading is the network's
     same = torch.ones(ctx.dim, dtype=torch.bool)
     same[rt + 1:rt + 4] = False
-    assert torch.equal(anchor_root(ctx, out, given)[..., same], out[..., same])
+    for cutoff in (1.0, math.inf):
+        assert torch.equal(anchor_root(ctx, out, given, cutoff_hz=cutoff)[..., same], out[..., same])
     assert torch.equal(anchor_root(ctx, out, given, cutoff_hz=0), out)
     # a root gap (frames 30-39): the input's path there is a stand-in (the last position held), after it
     # a measurement again; the network's path bends off by up to 0.3 inside the gap and stays 0.3 off
@@ -158,8 +164,10 @@ def test_anchor_root_removes_slow_drift_and_keeps_fast_corrections():
     ramp[41:, 0] = 0.3
     off = given.clone()
     off[0, :, rt:rt + 4] = torch.from_numpy(path_trajectory(path + ramp))
-    held = trajectory_path(anchor_root(ctx, off, given_gap, known=known)[0, :, rt:rt + 4].numpy())
-    followed = trajectory_path(anchor_root(ctx, off, given_gap)[0, :, rt:rt + 4].numpy())
+    held = trajectory_path(anchor_root(ctx, off, given_gap, 1.0, known=known)[0, :, rt:rt + 4].numpy())
+    followed = trajectory_path(anchor_root(ctx, off, given_gap, 1.0)[0, :, rt:rt + 4].numpy())
+    held_whole = trajectory_path(anchor_root(ctx, off, given_gap, known=known)[0, :, rt:rt + 4].numpy())
+    assert np.abs(held_whole - path)[:, [0, 2, 3]].max() < 1e-3  # the default holds the gap the same way
     # with the mask: reconnected at the gap's end (the ramp was an even drift: all of it goes) and
     # not pulled onto the input's stand-in inside the gap
     assert np.abs(held - path)[5:T - 5][:, [0, 2, 3]].max() < 1e-3
@@ -277,6 +285,45 @@ def test_repair_refills_the_joints_the_gate_opened_on_in_a_second_pass():
     assert len(calls) == 1
 
 
+def test_repair_also_refills_the_rotation_spikes_a_hampel_identifier_finds():
+    """A spike on one joint that the gate misses: :func:`rotation_spikes` finds it (that joint, those
+    frames, nothing else) and the second pass refills it; ``rotation_spike=None``: one pass."""
+    from motion3d.tasks.cleanup import ROTATION_SPIKE, repair, rotation_spikes
+
+    ctx = tiny_context(window=30)
+    x = ctx.encode(tiny_clip(30))[None].float()  # (1, 30, D) normalised
+    rs = ctx.representation.slice("rotations")
+    spiked = list(range(rs.start + 2 * 6, rs.start + 3 * 6))  # body joint 2
+    known = torch.ones_like(x, dtype=torch.bool)
+    assert not rotation_spikes(ctx, x, known, 15).any()  # clean capture: nothing
+    xc = x.clone()
+    f = ctx.normalizer.denormalize(xc)
+    f[0, 10:12, spiked] = -f[0, 10:12, spiked]  # the joint turned half-way round for two frames
+    xc = ctx.normalizer.normalize(f)
+    found = rotation_spikes(ctx, xc, known, 15)
+    expect = torch.zeros_like(found)
+    expect[0, 10:12, spiked] = True
+    assert torch.equal(found, expect)
+    assert not rotation_spikes(ctx, xc, known, 1).any()  # a run of 2 frames is longer than 1
+    unknown = known.clone()
+    unknown[0, 10, spiked] = False
+    assert not rotation_spikes(ctx, xc, unknown, 15)[0, 10].any()  # a gap is not a spike
+    calls = []
+
+    def run(xi, ki):  # a gate that finds nothing
+        calls.append(ki.clone())
+        return xi.clone(), torch.full_like(xi, -5.0)
+
+    out = repair(ctx, run, xc, threshold=1.0, anchor_hz=0.0, refill_s=0.5)
+    assert len(calls) == 2 and torch.equal(calls[0] & ~calls[1], expect)
+    err = float((out["cleaned"] - x)[0, 10:12, spiked].abs().max())
+    assert err < 0.5 * float((xc - x)[0, 10:12, spiked].abs().max())
+    calls.clear()
+    repair(ctx, run, xc, threshold=1.0, anchor_hz=0.0, refill_s=0.5, rotation_spike=None)
+    assert len(calls) == 1
+    assert ROTATION_SPIKE == 0.3
+
+
 def test_anchor_root_despikes_the_networks_own_root():
     """A root spike the network let through (two frames off by 10 % of the height, in the planar path
     and in the height) is interpolated from its neighbours; a clean output path passes exactly."""
@@ -298,14 +345,17 @@ def test_anchor_root_despikes_the_networks_own_root():
     out[0, :, rt:rt + 4] = torch.from_numpy(path_trajectory(spiked))
     out[0, :, rt] = 0.5 * h
     out[0, 30:32, rt] += 5 * ANCHOR_SPIKE * h
-    for despike in (True, False):
-        y = anchor_root(ctx, out, given, despike_output=despike)[0]
+    for despike in (True, False):  # with a cut-off (by default the planar path is the capture's anyway)
+        y = anchor_root(ctx, out, given, 1.0, despike_output=despike)[0]
         err = np.abs(trajectory_path(y[:, rt:rt + 4].numpy()) - path)[:, 0].max()
         height_err = float((y[:, rt] - 0.5 * h).abs().max())
         if despike:
             assert err < 1e-3 * h and height_err < 1e-9, (err, height_err)
         else:  # the spike stays where the network put it
             assert err > 4 * ANCHOR_SPIKE * h and height_err > 4 * ANCHOR_SPIKE * h
+    y = anchor_root(ctx, out, given)[0]
+    assert np.abs(trajectory_path(y[:, rt:rt + 4].numpy()) - path)[:, 0].max() < 1e-3 * h
+    assert float((y[:, rt] - 0.5 * h).abs().max()) < 1e-9  # the height: the network's, despiked
     clean = anchor_root(ctx, given, given, despike_output=True)
     np.testing.assert_allclose(clean[0, :, rt:rt + 4].numpy(), given[0, :, rt:rt + 4].numpy(), atol=1e-9)
 
@@ -331,3 +381,31 @@ def test_smooth_broadband_lowpasses_only_rotation_channels_changed_almost_everyw
     others = torch.ones(y.shape[-1], dtype=torch.bool)
     others[noisy] = False
     assert torch.equal(out[..., others], y[..., others])  # the spike, the root and the rest: exactly
+
+
+def test_smooth_broadband_smooths_the_root_path_where_most_rotation_channels_are():
+    """Jitter on every rotation channel and on the root position: the root path (positions, height
+    included) goes through the classical filter there, the heading does not; ``root=None``: the
+    root is returned exactly."""
+    from motion3d.features.trajectory import trajectory_path
+    from motion3d.ops.filters import savgol
+    from motion3d.tasks.cleanup import BROADBAND_ROOT, smooth_broadband
+
+    assert BROADBAND_ROOT == "savgol"
+    ctx = tiny_context(window=30)
+    x = ctx.encode(tiny_clip(60))[None].float()  # (1, 60, D) normalised
+    rs = ctx.representation.slice("rotations")
+    g = torch.Generator().manual_seed(0)
+    y = x.clone()
+    y[0, :, rs] += 0.2 * torch.randn(60, rs.stop - rs.start, generator=g)
+    y[0, :, 0:3] += 0.3 * torch.randn(60, 3, generator=g)  # height and planar velocity
+    norm = ctx.normalizer
+    path = lambda f: trajectory_path(norm.denormalize(f[0].double()).numpy()[:, 0:4])  # noqa: E731
+    out = smooth_broadband(ctx, y, x)
+    expect = savgol(path(y)[:, 0:3], axis=0)
+    expect[:, [0, 2]] -= expect[0, [0, 2]]  # a decoded path starts at the origin
+    np.testing.assert_allclose(path(out)[:, 0:3], expect, atol=1e-4)
+    np.testing.assert_allclose(path(out)[:, 3], path(y)[:, 3], atol=1e-6)  # the heading kept
+    rough = lambda p: np.abs(np.diff(p[:, 0:3], 2, axis=0)).mean()  # noqa: E731
+    assert rough(path(out)) < 0.5 * rough(path(y))  # smoother
+    assert torch.equal(smooth_broadband(ctx, y, x, root=None)[..., 0:4], y[..., 0:4])
