@@ -57,7 +57,7 @@ window's whole decoded path; :func:`motion3d.ops.filters.hampel`, ``edges="extra
 stretches get their root path smoothed classically instead (:func:`smooth_broadband`).
 Val, 529 windows, seed-0 model, spikes x1 / x2 MPJPE: per-axis identifier and 1 Hz 3.32 / 4.49 mm, 3D
 3.21, the capture's path whole 2.24 / 3.01, the ends checked too 1.99 / 2.17; jitter 18.37 -> 17.76 mm
-(with the broadband root step), gaps, swaps, foot sliding and clean input within 0.01 mm.
+(with the broadband root step), gaps, swaps, foot sliding and clean input within 0.02 mm.
 
 Root gaps (:func:`fill_root_gaps`): a capture knows where the root is on both sides of a gap, but
 velocity channels interpolated over it forget the displacement across it, and the whole rest of the
