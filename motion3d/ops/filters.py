@@ -30,7 +30,7 @@ from motion3d.motion import Motion
 
 __all__ = ["FILTERS", "DEFAULT_CUTOFF_HZ", "butterworth", "savgol", "median", "smooth", "fill_gaps",
            "fill_rotation_gaps", "filter_rotations", "filter_motion", "gap_neighbours", "run_lengths",
-           "running_median", "hampel", "hampel_outliers", "HAMPEL_EDGE_NOISE", "HAMPEL_EDGE_SPAN"]
+           "running_median", "hampel", "hampel_deviation", "HAMPEL_EDGE_NOISE", "HAMPEL_EDGE_SPAN"]
 
 #: the filter kinds :func:`smooth` knows
 FILTERS = ("butterworth", "savgol", "median")
@@ -123,18 +123,15 @@ def hampel(x: np.ndarray, threshold, size: int = 5, axis: int = 0, fill: str = "
     thr = np.asarray(threshold, dtype=np.float64)
 
     m = median(x, size, axis)
-    outlier = hampel_outliers(x, threshold, size, axis, vector, m)
+    outlier = np.broadcast_to(hampel_deviation(x, size, axis, vector, m) > thr, x.shape).copy()
     out = fill_gaps(x, ~outlier, dim=axis) if fill == "linear" else np.where(outlier, m, x)
     half, size, T = int(size) // 2, int(size), x.shape[axis]
     if edges == "nearest" or half == 0 or T < 2 * half + HAMPEL_EDGE_SPAN + 2:
         return out
     o, xs = np.moveaxis(out, axis, 0).copy(), np.moveaxis(x, axis, 0)
 
-    def magnitude(dev: np.ndarray) -> np.ndarray:  # what the threshold is compared with
-        return np.linalg.norm(dev, axis=-1, keepdims=True) if vector else np.abs(dev)
-
     def edge_threshold(inner: np.ndarray) -> np.ndarray:  # inner: (span, ...) frames next to the edge
-        noise = np.median(magnitude(inner[2:] - 2 * inner[1:-1] + inner[:-2]), axis=0)
+        noise = np.median(_magnitude(inner[2:] - 2 * inner[1:-1] + inner[:-2], vector), axis=0)
         return np.maximum(thr, HAMPEL_EDGE_NOISE * noise)
 
     span = HAMPEL_EDGE_SPAN + 2
@@ -142,24 +139,25 @@ def hampel(x: np.ndarray, threshold, size: int = 5, axis: int = 0, fill: str = "
     for i, a, b, t in ([(i, i + 1, i + 2, start) for i in reversed(range(half))]
                        + [(i, i - 1, i - 2, end) for i in range(T - half, T)]):
         line = 2 * o[a] - o[b]  # the straight line through the two checked samples inside
-        o[i] = np.where(magnitude(xs[i] - line) > t, line, xs[i])
+        o[i] = np.where(_magnitude(xs[i] - line, vector) > t, line, xs[i])
     return np.moveaxis(o, 0, axis)
 
 
-def hampel_outliers(x: np.ndarray, threshold, size: int = 5, axis: int = 0, vector: bool = False,
-                    running: np.ndarray | None = None) -> np.ndarray:
-    """The samples :func:`hampel` takes as outliers (its edges ``"nearest"``): bool, ``x``'s shape,
-    True where ``x`` is further than ``threshold`` from its running median over ``size`` frames
-    (``running``: that median if already computed); ``vector``: the last axis is one vector, its
-    Euclidean norm is tested and the answer repeated over it."""
+def hampel_deviation(x: np.ndarray, size: int = 5, axis: int = 0, vector: bool = False,
+                     running: np.ndarray | None = None) -> np.ndarray:
+    """How far each sample of ``x`` is from its running median over ``size`` frames (``running``:
+    that median if already computed): ``|x - median|``, ``x``'s shape; ``vector``: the last axis is
+    one vector, its deviation's Euclidean norm, that axis kept with length 1. What :func:`hampel`
+    compares with its threshold."""
     x = np.asarray(x, dtype=np.float64)
+    if vector and axis % x.ndim == x.ndim - 1:
+        raise ValueError("hampel(vector=True) reads the last axis as the vector: time must be another axis")
     m = median(x, size, axis) if running is None else running
-    if vector:
-        if axis % x.ndim == x.ndim - 1:
-            raise ValueError("hampel(vector=True) reads the last axis as the vector: time must be another axis")
-        far = np.linalg.norm(x - m, axis=-1, keepdims=True) > float(threshold)
-        return np.broadcast_to(far, x.shape).copy()
-    return np.abs(x - m) > np.asarray(threshold, dtype=np.float64)
+    return _magnitude(x - m, vector)
+
+
+def _magnitude(dev: np.ndarray, vector: bool) -> np.ndarray:
+    return np.linalg.norm(dev, axis=-1, keepdims=True) if vector else np.abs(dev)
 
 
 def running_median(x: torch.Tensor, size: int = 5, dim: int = 0) -> torch.Tensor:

@@ -81,7 +81,7 @@ from scipy.ndimage import uniform_filter1d
 
 from motion3d.data.corrupt import Corruption, corrupt_features
 from motion3d.features.trajectory import path_trajectory, reconnect_trajectory, trajectory_path
-from motion3d.ops.filters import fill_gaps, hampel, median, run_lengths, smooth
+from motion3d.ops.filters import fill_gaps, hampel, hampel_deviation, median, run_lengths, smooth
 from motion3d.tasks.base import MotionTask, NetFactory
 from motion3d.tasks.context import MotionContext
 from motion3d.tasks.losses import ReconstructionWeights
@@ -153,14 +153,19 @@ BROADBAND_ROOT = "savgol"
 NetRun = Callable[[torch.Tensor, torch.Tensor], "tuple[torch.Tensor, torch.Tensor | None]"]
 
 
-def filter_trajectory(traj: np.ndarray, kind: str, fps: float, **options) -> np.ndarray:
+def filter_trajectory(traj: np.ndarray, kind: str, fps: float, frames: np.ndarray | None = None,
+                      heading: bool = True, **options) -> np.ndarray:
     """A classical filter (:func:`motion3d.ops.filters.smooth`) on root trajectory channels
     ``traj (..., T, 4)`` (height, planar velocity in the previous heading frame, angular velocity:
     :mod:`motion3d.features.trajectory`) through the integrated path: positions and heading filtered
     over time, then differentiated again -> ``(..., T, 4)``. Filtering the velocities themselves
-    would integrate a median's bias into a drift of the whole body."""
+    would integrate a median's bias into a drift of the whole body. ``frames (..., T)`` bool: the
+    filtered path taken only there (default: everywhere); ``heading=False``: the positions only."""
     path = trajectory_path(traj)
-    return path_trajectory(smooth(path, kind, fps, axis=path.ndim - 2, **options), like=traj)
+    ch = slice(0, 4 if heading else 3)
+    smoothed = smooth(path[..., ch], kind, fps, axis=path.ndim - 2, **options)
+    path[..., ch] = smoothed if frames is None else np.where(frames[..., None], smoothed, path[..., ch])
+    return path_trajectory(path, like=traj)
 
 
 def anchor_root(ctx: MotionContext, out: torch.Tensor, given: torch.Tensor,
@@ -320,7 +325,7 @@ def rotation_spikes(ctx: MotionContext, x: torch.Tensor, known: torch.Tensor, ma
     lead, T = x.shape[:-2], x.shape[-2]
     f = ctx.normalizer.denormalize(x.detach().double().cpu()).numpy()[..., rs].reshape(*lead, T, jb, 6)
     axis = f.ndim - 3
-    dev = np.linalg.norm(f - median(f, 5, axis), axis=-1)  # (..., T, Jb)
+    dev = hampel_deviation(f, 5, axis, vector=True)[..., 0]  # (..., T, Jb)
     noise = median(dev, ROTATION_SPIKE_SPAN, axis)  # the local typical deviation (jitter: everywhere)
     far = torch.from_numpy(dev > np.maximum(threshold, ROTATION_SPIKE_NOISE * noise)).to(x.device)
     far &= known[..., rs].bool().reshape(*lead, T, jb, 6).all(-1)  # (..., T, Jb)
@@ -410,10 +415,7 @@ def smooth_broadband(ctx: MotionContext, y: torch.Tensor, x: torch.Tensor, fract
         if root_frames.any():
             norm = ctx.normalizer
             full = norm.denormalize(torch.from_numpy(out)).numpy()
-            path = trajectory_path(full[..., 0:4])
-            smoothed = smooth(path[..., 0:3], root, ctx.fps, axis=path.ndim - 2)
-            path[..., 0:3] = np.where(root_frames[..., None], smoothed, path[..., 0:3])
-            full[..., 0:4] = path_trajectory(path, like=full[..., 0:4])
+            full[..., 0:4] = filter_trajectory(full[..., 0:4], root, ctx.fps, frames=root_frames, heading=False)
             out = norm.normalize(torch.from_numpy(full)).numpy()
     return torch.from_numpy(out).to(device=y.device, dtype=y.dtype)
 
