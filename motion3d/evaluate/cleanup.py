@@ -12,7 +12,8 @@ windows (val split by default) are corrupted with a fixed seed and repaired by e
 * ``IK feet`` (foot sliding only): the two-bone IK foot clean-up on contacts read off the input;
 * the model (:func:`motion3d.tasks.cleanup.repair`: two passes, root anchored, broadband noise
   low-passed), and, to show what each step does, its first pass alone, its output before the root
-  anchor and its output before the low-pass (:func:`motion3d.tasks.cleanup.smooth_broadband`).
+  anchor, its output before the low-pass (:func:`motion3d.tasks.cleanup.smooth_broadband`) and
+  before the drift that slides the feet is taken off (:func:`motion3d.tasks.cleanup.remove_drift`).
 
 Columns, against the clean window: MPJPE (global positions, decoded from the same start), joint
 angle error (local rotations, degrees), jitter (mean joint acceleration, body heights / s^2), bone
@@ -192,6 +193,8 @@ def evaluate_cleanup(checkpoint: dict, args) -> dict:
                 methods["model, root not anchored"] = out["unanchored"]
             if "unsmoothed" in out:
                 methods["model, no broadband low-pass"] = out["unsmoothed"]
+            if "drifting" in out:
+                methods["model, drift not removed"] = out["drifting"]
             if args.refill_s > 0:  # the second pass without the rotation spikes a Hampel identifier finds
                 with torch.no_grad():
                     methods["model, no rotation Hampel"] = repair(ctx, run, xc, known, args.anchor_hz, args.refill_s,

@@ -34,7 +34,7 @@ def test_tables_per_corruption_kind(cleanup_ckpt, capsys):
         rows = tables[f"{kind}@1"]
         inp = "input (linear / SLERP fill)" if kind == "gaps" else "input"
         expected = {inp, *FILTERS, model, one, "model, root not anchored", "model, no broadband low-pass",
-                    "model, no rotation Hampel", "(clean reference)"} | \
+                    "model, drift not removed", "model, no rotation Hampel", "(clean reference)"} | \
             ({"IK feet"} if kind == "foot_slide" else set())
         assert set(rows) == expected, kind
         for name, row in rows.items():
@@ -45,7 +45,7 @@ def test_tables_per_corruption_kind(cleanup_ckpt, capsys):
         assert f"{kind} x1" in out
     clean = tables["clean"]
     assert set(clean) == {"input", *FILTERS, model, one, "model, root not anchored", "model, no broadband low-pass",
-                          "model, no rotation Hampel", "(clean reference)"}
+                          "model, drift not removed", "model, no rotation Hampel", "(clean reference)"}
     assert clean["input"]["mpjpe"] == 0.0 and clean["input"]["angle"] == 0.0  # clean input given as it is
     for f in FILTERS:  # a filter changes clean capture (a little)
         assert 0.0 < clean[f]["mpjpe"] < 50.0, f
@@ -55,6 +55,11 @@ def test_tables_per_corruption_kind(cleanup_ckpt, capsys):
     assert spikes["median"]["jitter"] < spikes["input"]["jitter"]
     # jitter: the low-pass filter lowers the jitter the corruption added
     assert tables["jitter@1"]["butterworth"]["jitter"] < tables["jitter@1"]["input"]["jitter"]
+    # foot sliding: the drift the planted feet share is taken off the root path (ops.slide), which
+    # neither the filters nor the IK foot clean-up can do
+    slide = tables["foot_slide@1"]
+    assert slide[model]["mpjpe"] < 0.5 * min(slide[f]["mpjpe"] for f in (*FILTERS, "IK feet"))
+    assert slide[model]["mpjpe"] < 0.5 * slide["model, drift not removed"]["mpjpe"]
     assert "clean input (pass-through)" in out and "model / best classical filter MPJPE" in out
     half = tables["gaps=0.5s"]  # every window has a gap of exactly 15 frames, filled linearly / by SLERP
     assert half["input (linear / SLERP fill)"]["mpjpe"] > 0 and "gaps of 0.5 s" in out

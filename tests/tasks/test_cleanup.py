@@ -409,3 +409,34 @@ def test_smooth_broadband_smooths_the_root_path_where_most_rotation_channels_are
     rough = lambda p: np.abs(np.diff(p[:, 0:3], 2, axis=0)).mean()  # noqa: E731
     assert rough(path(out)) < 0.5 * rough(path(y))  # smoother
     assert torch.equal(smooth_broadband(ctx, y, x, root=None)[..., 0:4], y[..., 0:4])
+
+
+def test_remove_drift_takes_a_sliding_drift_off_a_real_walk_and_leaves_a_clean_one(mocap_dir):
+    from motion3d.features import Normalizer, build
+    from motion3d.features.trajectory import path_trajectory, trajectory_path
+    from motion3d.io import bvh
+    from motion3d.tasks.cleanup import remove_drift
+    from motion3d.tasks.context import MotionContext
+
+    walk = bvh.load(mocap_dir / "bandai-namco-2" / "data" / "dataset-2_walk_normal_001.bvh")
+    rep = build("rot6d", walk.skeleton, fps=walk.fps)
+    ctx = MotionContext(rep, Normalizer(np.zeros(rep.dim), np.ones(rep.dim)), {}, walk.fps, 60)
+    x = ctx.encode(walk)[None].double()  # (1, T, D), identity statistics
+    assert torch.equal(remove_drift(ctx, x), x)  # clean capture: returned exactly
+    # the body drifts at 0.1 body heights / s while a foot is planted (contacts: the features' own)
+    f = x.numpy().copy()
+    planted = f[0, :, rep.slice("contacts")].max(-1) > 0.5
+    h = float(walk.skeleton.height())
+    path = trajectory_path(f[..., 0:4])
+    path[0, :, [0, 2]] += (np.cumsum(planted[:, None] * np.array([0.6, -0.8]) * 0.1 * h / walk.fps, 0)).T
+    f[..., 0:4] = path_trajectory(path, like=f[..., 0:4])
+    drifted = torch.from_numpy(f)
+    fixed = remove_drift(ctx, drifted)
+    clean_root = ctx.decode_positions(x)[0, :, rep.pelvis]
+    before = (ctx.decode_positions(drifted)[0, :, rep.pelvis] - clean_root).norm(dim=-1).mean()
+    after = (ctx.decode_positions(fixed)[0, :, rep.pelvis] - clean_root).norm(dim=-1).mean()
+    assert after < 0.3 * before
+    # only the root's planar velocity changed
+    keep = torch.ones(rep.dim, dtype=torch.bool)
+    keep[1:3] = False
+    assert torch.equal(fixed[..., keep], drifted[..., keep])
