@@ -12,12 +12,14 @@ than standing still:
    a sliding foot moves);
 2. the mode of their planar velocities (:func:`shared_velocity`): the velocity with the most steps
    within ``tol`` of it, refined by the mean of those steps;
-3. a drift only if at least ``ratio`` times as many steps agree with it as with standing still, if
-   at least a fraction ``share`` of all the contact steps agree with it, and if it is faster than
-   ``min_speed``: clean capture has consistent slips too, slower ones (Bandai-Namco val, 529 windows
-   of 2 s: at most 0.047 body heights / s, with 2.07 times the steps of standing still; a drift of
-   0.1 body heights / s: 0.07 to 0.13 found, 2.3 to 236 times), and noise makes a few steps agree by
-   chance (jitter of 3 degrees and 1 % of the height, after the clean-up model: up to 23 % of them);
+3. a drift only if it is faster than ``min_speed``, and if the steps that agree with it are at
+   least ``ratio`` times those that agree with standing still, a fraction ``share`` of all the
+   contact steps, and ``min_agree_s`` seconds' worth of one joint's steps. Clean capture has
+   consistent slips too, slower ones (Bandai-Namco val, 529 windows of 2 s: at most 0.047 body
+   heights / s, with 2.07 times the steps of standing still; a drift of 0.1 body heights / s: 0.07
+   to 0.13 found, 2.3 to 236 times); noise makes a few steps agree by chance (jitter of 3 degrees
+   and 1 % of the height, after the clean-up model: up to 28 % of them); a long gap leaves few
+   measured steps, and three of five may agree;
 4. the drift is taken off on the frames where some foot joint makes a contact step.
 
 Only the steps between two ``valid`` frames count, and only those are corrected: where the capture
@@ -33,7 +35,7 @@ import math
 import numpy as np
 
 __all__ = ["slide_drift", "shared_velocity", "SLIDE_TOL", "SLIDE_RATIO", "SLIDE_MIN_SPEED", "SLIDE_MAX_SPEED",
-           "SLIDE_CONTACT_HEIGHT", "SLIDE_SEGMENT_S", "SLIDE_SHARE"]
+           "SLIDE_CONTACT_HEIGHT", "SLIDE_SEGMENT_S", "SLIDE_SHARE", "SLIDE_MIN_AGREE_S"]
 
 #: contact steps within this planar speed of each other (body heights / s) agree on a velocity.
 #: Val (Bandai-Namco, 529 windows, drift 0.1 body heights / s, MPJPE of the input 118.6 mm): 0.03 / 0.04 /
@@ -42,9 +44,13 @@ __all__ = ["slide_drift", "shared_velocity", "SLIDE_TOL", "SLIDE_RATIO", "SLIDE_
 SLIDE_TOL = 0.05
 #: a drift needs this many times the contact steps that agree with standing still
 SLIDE_RATIO = 2.5
-#: ... and at least this fraction of all of them (val, the clean-up model's output: a drift of 0.1 body
-#: heights / s, median 63 %; jitter, at most 23 %)
-SLIDE_SHARE = 0.3
+#: ... and at least this fraction of all of them. Val, the clean-up model's output (seeds 0 / 1, 529 windows),
+#: windows given a drift with 0.3 / 0.35 / 0.4: jitter x1 0 / 0 / 0 and 0.2 / 0 / 0 %, a drift of 0.1 body heights
+#: / s 96.6 / 95.1 / 92.6 % (seed 1; median share 64 %)
+SLIDE_SHARE = 0.35
+#: ... and at least this many seconds' worth of steps of one foot joint (at 30 fps, 15): a long gap leaves a
+#: few measured steps, and three of five may agree (gaps x2: 1 % of the windows, with 3 to 7 steps agreeing)
+SLIDE_MIN_AGREE_S = 0.5
 #: ... and to be faster than this (body heights / s)
 SLIDE_MIN_SPEED = 0.05
 #: a foot joint faster than this (body heights / s) over a frame step is not planted
@@ -53,8 +59,6 @@ SLIDE_MAX_SPEED = 0.5
 SLIDE_CONTACT_HEIGHT = 0.05
 #: segments of about this many seconds get a drift each
 SLIDE_SEGMENT_S = 2.0
-#: fewer contact steps than this in a segment: no drift
-_MIN_STEPS = 5
 
 
 def shared_velocity(velocities: np.ndarray, tol: float, iters: int = 5) -> tuple[np.ndarray, int, int]:
@@ -79,7 +83,8 @@ def shared_velocity(velocities: np.ndarray, tol: float, iters: int = 5) -> tuple
 def slide_drift(feet: np.ndarray, fps: float, height: float, tol: float = SLIDE_TOL, ratio: float = SLIDE_RATIO,
                 min_speed: float = SLIDE_MIN_SPEED, max_speed: float = SLIDE_MAX_SPEED,
                 contact_height: float = SLIDE_CONTACT_HEIGHT, segment_s: float = SLIDE_SEGMENT_S,
-                share: float = SLIDE_SHARE, valid: np.ndarray | None = None) -> np.ndarray:
+                share: float = SLIDE_SHARE, min_agree_s: float = SLIDE_MIN_AGREE_S,
+                valid: np.ndarray | None = None) -> np.ndarray:
     """The drift of a clip from its foot joints' global positions ``feet (T, F, 3)`` (y-up, file
     units; ``height`` the body height in those units) -> ``(T, 2)``: the planar (x, z) step of the
     drift at each frame, zero where none was found; subtract its cumulative sum from the root's
@@ -97,6 +102,7 @@ def slide_drift(feet: np.ndarray, fps: float, height: float, tol: float = SLIDE_
     segments = max(1, math.ceil(T / max(1.0, segment_s * fps) - 1e-9))
     bounds = np.linspace(0, T, segments + 1).round().astype(int)
     scale = fps / height  # file units per frame -> body heights per second
+    min_agree = max(1, int(round(min_agree_s * fps)))
     for a, b in zip(bounds[:-1], bounds[1:]):
         seg = f[a:b]
         if len(seg) < 2:
@@ -107,10 +113,10 @@ def slide_drift(feet: np.ndarray, fps: float, height: float, tol: float = SLIDE_
         measured = ok[a:b][1:] & ok[a:b][:-1]  # (t-1,)
         contact = low[1:] & low[:-1] & (speed < max_speed) & measured[:, None]  # (t-1, F)
         n = int(contact.sum())
-        if n < _MIN_STEPS:
+        if n < min_agree:
             continue
         v, agree, still = shared_velocity(step[contact] * scale, tol)
-        if agree < ratio * max(still, 1) or agree < share * n or np.linalg.norm(v) < min_speed:
+        if agree < max(min_agree, ratio * max(still, 1), share * n) or np.linalg.norm(v) < min_speed:
             continue
         frames = np.zeros(len(seg), dtype=bool)
         frames[1:] = contact.any(-1)
