@@ -436,8 +436,9 @@ def remove_drift(ctx: MotionContext, y: torch.Tensor, known: torch.Tensor | None
 
     The anchor (:func:`anchor_root`) keeps the capture's root path, and with it a solver's drift; the
     network does not remove it either (val, seed 0, foot sliding x1: 118.6 mm MPJPE for the input and
-    the model alike). Val, 529 windows, input drifting at 0.1 / 0.2 body heights / s: the drift found
-    takes the input's 118.6 / 237.2 mm to 23 / 30 mm; on clean windows it finds none."""
+    the model alike). Val, 529 windows, seeds 0 and 1, input drifting at 0.1 / 0.2 body heights / s:
+    the model's 118.6 / 237.2 mm MPJPE -> 20.4 / 26.3 mm; on clean, jittered, spiked, swapped and gapped
+    windows it finds none."""
     feet = ctx.feet
     if not feet or y.shape[-2] < 2:
         return y
