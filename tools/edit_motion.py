@@ -12,7 +12,8 @@ it first and back afterwards (analytic retargeting, said on the terminal). Known
 (the frames around a gap, the prefix of an extension, the root path) are kept exactly; joint
 positions are followed through forward kinematics (reconstruction guidance). --root-from and
 --joints-from generate a motion of OTHER's length, placed where OTHER starts (CLIP gives the
-skeleton). --video renders the input and the result side by side; --html writes them (with OTHER
+skeleton); --root-from then holds the feet the result calls planted still (--plant-steps). --mean-of K
+makes each generated window the mean of K samples. --video renders the input and the result side by side; --html writes them (with OTHER
 between them for --root-from / --joints-from) as one self-contained page that plays offline in a
 browser. Outputs are checked before any work and written atomically; --force replaces them.
 """
@@ -37,6 +38,7 @@ from motion3d.render.skeleton_video import save_video  # noqa: E402
 from motion3d.retarget import retarget  # noqa: E402
 from motion3d.tasks.checkpoint import CheckpointError  # noqa: E402
 from motion3d.tasks.context import SKELETON_TOLERANCE  # noqa: E402
+from motion3d.tasks.diffuse import CONTACT_REFINE  # noqa: E402
 from motion3d.tasks.edit_clips import MotionEditor  # noqa: E402
 
 
@@ -75,6 +77,12 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--label", help="content=NAME,style=NAME for the generated part (default: unconditional)")
     p.add_argument("--steps", type=int, help="denoising steps (default: the checkpoint's)")
     p.add_argument("--guidance", type=float, help="classifier-free guidance weight (default: the checkpoint's)")
+    p.add_argument("--mean-of", type=int, default=1, metavar="K",
+                   help="each generated window the mean of K samples: the likeliest answer rather than one of many "
+                        "(in-betweening, trackers; smoother than a single sample)")
+    p.add_argument("--plant-steps", type=int, metavar="N",
+                   help="refinement steps that hold still the feet the result calls planted (default: "
+                        f"{CONTACT_REFINE} with --root-from, else 0; not with --joints-from)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cpu")
     p.add_argument("--force", action="store_true", help="replace existing outputs (never an input)")
@@ -95,7 +103,13 @@ def main(argv: list[str] | None = None) -> dict:
                 raise ValueError(f"--label {part!r}: known content labels {editor.ctx.label_names['content']}, "
                                  f"style labels {editor.ctx.label_names['style']}")
             labels[kind] = name
-        options = {"steps": args.steps, "guidance": args.guidance, "seed": args.seed, "labels": labels or None}
+        if args.mean_of < 1:
+            raise ValueError(f"--mean-of takes a positive number of samples, got {args.mean_of}")
+        plant = (CONTACT_REFINE if args.root_from else 0) if args.plant_steps is None else args.plant_steps
+        if plant < 0 or (plant and args.joints_from):
+            raise ValueError("--plant-steps takes a number of steps >= 0, and does not combine with --joints-from")
+        options = {"steps": args.steps, "guidance": args.guidance, "seed": args.seed, "labels": labels or None,
+                   "samples": args.mean_of, "plant": plant}
         clip = load_motion(args.clip)
         other_clip = None
         m, moved = _onto(editor, clip, args.clip)

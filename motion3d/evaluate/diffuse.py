@@ -52,12 +52,16 @@ from motion3d.motion import Motion
 from motion3d.ops.facing import facing_directions
 from motion3d.tasks.checkpoint import load_motion_checkpoint
 from motion3d.tasks.context import MotionContext, labels_of
-from motion3d.tasks.diffuse import TASK_NAME, known_frame_positions, known_frames, position_guide, root_channels
+from motion3d.tasks.diffuse import (CONTACT_REFINE, TASK_NAME, contact_guide, known_frame_positions, known_frames,
+                                    position_guide, root_channels)
 from motion3d.tasks.edit_clips import GUIDE_ITERS, GUIDE_REFINE, MotionEditor, guide_scale_for, reconnect_root
 from motion3d.tasks.predict import prediction_errors
 
 __all__ = ["evaluate_diffusion", "inbetween_table", "prediction_table", "root_path_table", "sparse_joints_table",
            "OPTIONS"]
+
+#: ``--mean-of``: samples averaged into one estimate (:meth:`MotionDiffusion.sample` ``samples``)
+MEAN_OF = 4
 
 OPTIONS = GENERATION_OPTIONS + (
     Option("--steps", type=int, help="denoising steps (default: the checkpoint's)"),
@@ -79,6 +83,11 @@ OPTIONS = GENERATION_OPTIONS + (
     Option("--guide-iters", type=int, default=GUIDE_ITERS, help="sparse joints: guidance steps per denoising step"),
     Option("--guide-refine", type=int, default=GUIDE_REFINE,
            help="sparse joints: Adam steps on the finished sample towards the given joints (0: none)"),
+    Option("--mean-of", type=int, default=MEAN_OF,
+           help="in-betweening and sparse joints: also the mean of this many samples as the estimate, a row beside "
+                "one sample's (0 or 1: none)"),
+    Option("--plant-steps", type=int, default=CONTACT_REFINE,
+           help="root path: also a row with the feet planted by this many refinement steps (contact_guide; 0: none)"),
     Option("--nn-poses", type=int, default=50000,
            help="sparse joints: most training poses searched by the nearest-neighbour baseline, evenly spaced "
                 "(0: all)"),
@@ -170,19 +179,23 @@ def inbetween_table(net, ctx: MotionContext, meta: dict, args, options: dict) ->
         # length it was trained on, whatever the gap, as the edit tool does
         n_gen = max(L, MotionEditor(net, ctx).window)
         pad = lambda a: torch.cat([a, a.new_zeros(a.shape[0], n_gen - L, a.shape[2])], 1)  # noqa: E731
-        gen = []
-        g = torch.Generator().manual_seed(0)
-        for i in range(0, x.shape[0], args.batch_size):
-            sl = slice(i, i + args.batch_size)
-            lab = {k: v[sl].to(args.device) for k, v in labels_of(real).items()}
-            c = {"mask": pad(mask[sl]), "values": pad(x[sl]), **_frame_positions(net, ctx, pad(x[sl]), pad(mask[sl]))}
-            y = net.sample(x[sl].shape[0], n_gen, lab, generator=g, constraints={k: v.to(args.device) for k, v in c.items()},
-                           **{k: v for k, v in options.items() if v is not None}).cpu()[:, :L]
-            gen += [reconnect_root(ctx, y[j], x[sl][j], mask[sl][j]) for j in range(y.shape[0])]
         truth = [ctx.decode(w) for w in x]
-        methods = {"diffusion (ours)": [ctx.decode(w) for w in gen],
-                   "interpolation": [_interpolated(m, n_past - 1, L - 1) for m in truth],
-                   "zero-velocity": [m[np.minimum(np.arange(L), n_past - 1)] for m in truth]}
+        methods = {}
+        for k in _sample_counts(args):
+            gen = []
+            g = torch.Generator().manual_seed(0)
+            for i in range(0, x.shape[0], args.batch_size):
+                sl = slice(i, i + args.batch_size)
+                lab = {kk: v[sl].to(args.device) for kk, v in labels_of(real).items()}
+                c = {"mask": pad(mask[sl]), "values": pad(x[sl]),
+                     **_frame_positions(net, ctx, pad(x[sl]), pad(mask[sl]))}
+                y = net.sample(x[sl].shape[0], n_gen, lab, generator=g, samples=k,
+                               constraints={kk: v.to(args.device) for kk, v in c.items()},
+                               **{kk: v for kk, v in options.items() if v is not None}).cpu()[:, :L]
+                gen += [reconnect_root(ctx, y[j], x[sl][j], mask[sl][j]) for j in range(y.shape[0])]
+            methods[_estimate_name(k)] = [ctx.decode(w) for w in gen]
+        methods.update({"interpolation": [_interpolated(m, n_past - 1, L - 1) for m in truth],
+                        "zero-velocity": [m[np.minimum(np.arange(L), n_past - 1)] for m in truth]})
         t_pos, t_quat = _globals(truth)
         t_pos, t_quat, frame = _canonical(ctx, t_pos, t_quat, n_past - 1)
         tr_pos, _, _ = _canonical(ctx, *_globals([ctx.decode(w) for w in train["x"]]), n_past - 1)
@@ -203,6 +216,16 @@ def inbetween_table(net, ctx: MotionContext, meta: dict, args, options: dict) ->
         print(f"       ({x.shape[0]} windows; L2P statistics from {train['x'].shape[0]} training windows, "
               f"{int(moving.sum())} of {ctx.skeleton.num_joints} joints move)")
     return out
+
+
+def _sample_counts(args) -> list[int]:
+    """The estimates a table reports: one sample, and the mean of ``--mean-of`` samples when > 1."""
+    k = int(getattr(args, "mean_of", 0) or 0)
+    return [1, k] if k > 1 else [1]
+
+
+def _estimate_name(samples: int) -> str:
+    return "diffusion (ours)" if samples == 1 else f"diffusion, mean of {samples}"
 
 
 def _frame_positions(net, ctx: MotionContext, x: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -294,35 +317,50 @@ def _windows(meta: dict, ctx: MotionContext, args, what: str) -> tuple[dict, str
 
 def root_path_table(net, ctx: MotionContext, meta: dict, args, options: dict) -> dict:
     """Root path (module docstring, 4.): ``{"root_error": cm, "foot_skate": {"generated", "real",
-    "ratio"}, "windows": N, "unit"}``."""
+    "ratio"}, "windows": N, "unit"}`` for the samples as drawn, and the same under ``"planted"`` for
+    the samples with their feet planted (``--plant-steps`` refinement steps of
+    :func:`motion3d.tasks.diffuse.contact_guide`; absent with 0)."""
     real, source, L = _windows(meta, ctx, args, "root path")
     x = real["x"]
     mask = known_frames(torch.ones(x.shape[0], L, dtype=torch.bool), root_channels(ctx))  # (N, L, D)
-    g = torch.Generator().manual_seed(0)
-    gen = []
-    for i in range(0, x.shape[0], args.batch_size):
-        sl = slice(i, i + args.batch_size)
-        lab = {k: v[sl].to(args.device) for k, v in labels_of(real).items()}
-        gen.append(net.sample(x[sl].shape[0], L, lab, generator=g,
-                              constraints={"mask": mask[sl].to(args.device), "values": x[sl].to(args.device)},
-                              **{k: v for k, v in options.items() if v is not None}).cpu())
-    y = torch.cat(gen)
+    plant = int(getattr(args, "plant_steps", 0) or 0)
     cm, unit = _centimetres(ctx)
-    p_real, p_gen = ctx.decode_positions(x.float()), ctx.decode_positions(y.float())  # (N, L, J, 3)
-    r = ctx.root_joint
-    err = float((p_gen[:, :, r] - p_real[:, :, r]).norm(dim=-1).mean()) * cm
-    h = ctx.skeleton.height()
-    skate_gen = float(foot_skate(p_gen, ctx.feet, h, ctx.fps).mean()) if ctx.feet else float("nan")
+    p_real = ctx.decode_positions(x.float())  # (N, L, J, 3)
+    h, r = ctx.skeleton.height(), ctx.root_joint
     skate_real = float(foot_skate(p_real, ctx.feet, h, ctx.fps).mean()) if ctx.feet else float("nan")
-    ratio = skate_gen / skate_real if skate_real > 0 else float("nan")
+    rows = {}
+    for name, steps in (("drawn", 0), ("planted", plant)):
+        if name == "planted" and steps <= 0:
+            continue
+        g = torch.Generator().manual_seed(0)
+        gen = []
+        for i in range(0, x.shape[0], args.batch_size):
+            sl = slice(i, i + args.batch_size)
+            lab = {k: v[sl].to(args.device) for k, v in labels_of(real).items()}
+            c = {"mask": mask[sl].to(args.device), "values": x[sl].to(args.device)}
+            if steps:
+                c.update(guide=contact_guide(ctx), guide_scale=0.0, guide_refine=steps)
+            gen.append(net.sample(x[sl].shape[0], L, lab, generator=g, constraints=c,
+                                  **{k: v for k, v in options.items() if v is not None}).cpu())
+        p_gen = ctx.decode_positions(torch.cat(gen).float())
+        skate = float(foot_skate(p_gen, ctx.feet, h, ctx.fps).mean()) if ctx.feet else float("nan")
+        rows[name] = {"root_error": float((p_gen[:, :, r] - p_real[:, :, r]).norm(dim=-1).mean()) * cm,
+                      "foot_skate": {"generated": skate, "real": skate_real,
+                                     "ratio": skate / skate_real if skate_real > 0 else float("nan")}}
     print(f"root path: the root trajectory of each window given (every frame), the body generated with its "
           f"labels; {x.shape[0]} windows of {source}")
-    print(f"{'':<26}{'root error':>12}{'foot skate':>12}{'x real':>8}")
-    print(f"{'diffusion (ours)':<26}{err:>9.2f} {unit:<2}{skate_gen:>12.3f}{ratio:>8.2f}")
-    print(f"{'real clips':<26}{'':>12}{skate_real:>12.3f}{1.0:>8.2f}")
-    print("       (root error: global root-joint position vs the given window's; foot skate in body heights/s)")
-    return {"root_error": err, "unit": unit, "windows": int(x.shape[0]),
-            "foot_skate": {"generated": skate_gen, "real": skate_real, "ratio": ratio}}
+    print(f"{'':<38}{'root error':>12}{'foot skate':>12}{'x real':>8}")
+    title = {"drawn": "diffusion (ours)", "planted": f"diffusion, feet planted ({plant} steps)"}
+    for name, row in rows.items():
+        print(f"{title[name]:<38}{row['root_error']:>9.2f} {unit:<2}{row['foot_skate']['generated']:>12.3f}"
+              f"{row['foot_skate']['ratio']:>8.2f}")
+    print(f"{'real clips':<38}{'':>12}{skate_real:>12.3f}{1.0:>8.2f}")
+    print("       (root error: global root-joint position vs the given window's; foot skate in body heights/s; "
+          "feet planted: the finished samples refined so that the feet their contact channels call planted stay still)")
+    out = {**rows["drawn"], "unit": unit, "windows": int(x.shape[0])}
+    if "planted" in rows:
+        out["planted"] = {**rows["planted"], "steps": plant}
+    return out
 
 
 def _training_poses(meta: dict, ctx: MotionContext, args, length: int, most: int) -> torch.Tensor:
@@ -349,22 +387,24 @@ def sparse_joints_table(net, ctx: MotionContext, meta: dict, args, options: dict
     x = real["x"]
     p_real = ctx.decode_positions(x.float())  # (N, L, J, 3) from the origin, as the guide decodes
     targets = p_real[:, :, joints]  # (N, L, K, 3)
-    g = torch.Generator().manual_seed(0)
     steps = options.get("steps")
     scale = guide_scale_for(net) if args.guide_scale is None else float(args.guide_scale)
-    gen = []
-    for i in range(0, x.shape[0], args.batch_size):
-        sl = slice(i, i + args.batch_size)
-        guide = position_guide(ctx, joints, targets[sl])
-        c = {"guide": guide, "guide_scale": scale, "guide_iters": int(args.guide_iters),
-             "guide_refine": int(args.guide_refine)}
-        if getattr(net, "condition_joints", 0):  # the model also sees the given joints
-            known = torch.zeros(x[sl].shape[0], L, ctx.skeleton.num_joints, dtype=torch.bool)
-            known[:, :, joints] = True
-            c.update(positions=(p_real[sl] / float(ctx.skeleton.height())).to(args.device),
-                     position_mask=known.to(args.device))
-        gen.append(net.sample(x[sl].shape[0], L, None, generator=g, steps=steps, constraints=c).cpu())
-    p_gen = ctx.decode_positions(torch.cat(gen).float())
+    generated = {}
+    for k in _sample_counts(args):
+        g = torch.Generator().manual_seed(0)
+        gen = []
+        for i in range(0, x.shape[0], args.batch_size):
+            sl = slice(i, i + args.batch_size)
+            guide = position_guide(ctx, joints, targets[sl])
+            c = {"guide": guide, "guide_scale": scale, "guide_iters": int(args.guide_iters),
+                 "guide_refine": int(args.guide_refine)}
+            if getattr(net, "condition_joints", 0):  # the model also sees the given joints
+                known = torch.zeros(x[sl].shape[0], L, ctx.skeleton.num_joints, dtype=torch.bool)
+                known[:, :, joints] = True
+                c.update(positions=(p_real[sl] / float(ctx.skeleton.height())).to(args.device),
+                         position_mask=known.to(args.device))
+            gen.append(net.sample(x[sl].shape[0], L, None, generator=g, steps=steps, constraints=c, samples=k).cpu())
+        generated[k] = ctx.decode_positions(torch.cat(gen).float())
     r = ctx.root_joint
     train = _training_poses(meta, ctx, args, L, int(args.nn_poses))
     root = p_real[:, :, r:r + 1]  # (N, L, 1, 3) the real root: the baseline's alignment
@@ -379,17 +419,20 @@ def sparse_joints_table(net, ctx: MotionContext, meta: dict, args, options: dict
                 "mpjpe_other_root_relative": float(mpjpe(p[:, :, other] - p[:, :, r:r + 1],
                                                          p_real[:, :, other] - root)) * cm}
 
-    rows = {"diffusion": row(p_gen), "nearest_pose": row(p_nn)}
+    rows = {("diffusion" if k == 1 else f"diffusion_mean_of_{k}"): row(p) for k, p in generated.items()}
+    rows["nearest_pose"] = row(p_nn)
     print(f"sparse joints: {', '.join(names)} given (global positions, every frame), the rest generated by "
           f"reconstruction guidance through FK (scale {scale:g}, {args.guide_iters} per step, {args.guide_refine} refinement steps, no labels); "
           f"{x.shape[0]} windows of {source}")
     print(f"{'method':<36}{'given joints':>14}{'other joints':>14}{'other, root-rel.':>18}   ({unit})")
-    title = {"diffusion": "diffusion (ours)", "nearest_pose": "nearest training pose"}
+    title = {**{("diffusion" if k == 1 else f"diffusion_mean_of_{k}"): _estimate_name(k) for k in generated},
+             "nearest_pose": "nearest training pose"}
     for name, v in rows.items():
         print(f"{title[name]:<36}{v['constraint']:>14.2f}{v['mpjpe_other']:>14.2f}"
               f"{v['mpjpe_other_root_relative']:>18.2f}")
-    ratio = rows["diffusion"]["mpjpe_other"] / max(rows["nearest_pose"]["mpjpe_other"], 1e-12)
+    base = max(rows["nearest_pose"]["mpjpe_other"], 1e-12)
+    ratios = ", ".join(f"{title[n]} {v['mpjpe_other'] / base:.2f}x" for n, v in rows.items() if n != "nearest_pose")
     print(f"       (nearest pose: among {train.shape[0]} training poses, matched on the given joints relative to "
           f"the root and placed at the REAL root position, which the model is not given; "
-          f"other-joint MPJPE ours / baseline {ratio:.2f}x)")
+          f"other-joint MPJPE / baseline: {ratios})")
     return {"joints": names, "unit": unit, "windows": int(x.shape[0]), "training_poses": int(train.shape[0]), **rows}

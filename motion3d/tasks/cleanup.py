@@ -487,6 +487,9 @@ class CleanupTask(MotionTask):
             each channel's cross-entropy times ``(1 - p_t)^gamma``); 0: plain cross-entropy. Jitter
             (every channel of half the clips) and clean channels are easy; a spike on a swinging
             arm is not, and plain cross-entropy leaves it undecided.
+        missing_weight: weight of an extra loss on the missing entries alone (the mean absolute
+            error of the features the network was not given, contacts aside): the reconstruction
+            losses average over every entry, of which a gap is a small part; 0: none.
         Others: see :class:`MotionTask`.
     """
 
@@ -497,15 +500,16 @@ class CleanupTask(MotionTask):
                  corruption: Mapping[str, Mapping[str, float] | None] | None = None, lr: float = 1e-3,
                  weight_decay: float = 1e-4, warmup_steps: int = 100, min_lr_ratio: float = 0.05, loss: str = "l1",
                  video_every_n_epochs: int = 0, video_samples: int = 4, gate_weight: float = 1.0,
-                 gate_tolerance: float = 0.02, gate_focal: float = 0.0, ema_decay: float = 0.0):
+                 gate_tolerance: float = 0.02, gate_focal: float = 0.0, ema_decay: float = 0.0,
+                 missing_weight: float = 0.0):
         super().__init__(net, weights=weights, lr=lr, weight_decay=weight_decay, warmup_steps=warmup_steps,
                          min_lr_ratio=min_lr_ratio, loss=loss, video_every_n_epochs=video_every_n_epochs,
                          video_samples=video_samples, ema_decay=ema_decay)
         self.corruption = Corruption.of(corruption)  # checked now, not at the first step
         self.hparams["corruption"] = self.corruption.to_dict()
-        if not gate_weight >= 0 or not gate_tolerance > 0 or not gate_focal >= 0:  # in hparams already
-            raise ValueError(f"gate_weight and gate_focal must be >= 0 and gate_tolerance > 0, got {gate_weight}, "
-                             f"{gate_focal}, {gate_tolerance}")
+        if not gate_weight >= 0 or not gate_tolerance > 0 or not gate_focal >= 0 or not missing_weight >= 0:
+            raise ValueError(f"gate_weight, gate_focal and missing_weight must be >= 0 and gate_tolerance > 0, got "
+                             f"{gate_weight}, {gate_focal}, {missing_weight}, {gate_tolerance}")
 
     def _step(self, batch, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
         ctx = self._require()
@@ -514,7 +518,12 @@ class CleanupTask(MotionTask):
             xc, known, _ = corrupt_features(ctx.representation, ctx.normalizer, x, self.corruption, generator)
             xi, ki = net_input(ctx, xc.to(x.dtype), known)
         correction, logits = self.net.parts(xi, ki)
-        losses = self.reconstruction_losses(self.net.compose(xi, correction, logits, ki, straight_through=True), x)
+        pred = self.net.compose(xi, correction, logits, ki, straight_through=True)
+        losses = self.reconstruction_losses(pred, x)
+        if self.hparams.get("missing_weight", 0.0) > 0:
+            missing = ~ki.bool() & ~hidden_channels(ctx).to(x.device)
+            losses["missing"] = ((pred - x).abs() * missing).sum() / missing.sum().clamp(min=1)
+            losses["loss"] = losses["loss"] + self.hparams["missing_weight"] * losses["missing"]
         if logits is not None:
             corrupted = ((xi - x).abs() > self.hparams["gate_tolerance"]).to(logits.dtype)
             losses["gate"] = gate_loss(logits[ki], corrupted[ki], self.hparams["gate_focal"])

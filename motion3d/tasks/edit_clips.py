@@ -22,8 +22,8 @@ from motion3d.features.trajectory import TrajectoryRepresentation, reconnect_tra
 from motion3d.motion import Motion
 from motion3d.tasks.checkpoint import load_motion_checkpoint
 from motion3d.tasks.context import MotionContext
-from motion3d.tasks.diffuse import (TASK_NAME, TRACKER_JOINTS, known_frame_positions, known_frames, position_guide,
-                                     root_channels, tracker_joints)
+from motion3d.tasks.diffuse import (TASK_NAME, TRACKER_JOINTS, contact_guide, known_frame_positions, known_frames,
+                                     position_guide, root_channels, tracker_joints)
 
 __all__ = ["MotionEditor", "TRACKER_JOINTS", "GUIDE_SCALE", "GUIDE_SCALE_CONDITIONED", "GUIDE_ITERS",
            "GUIDE_REFINE", "guide_scale_for", "reconnect_root"]
@@ -119,9 +119,15 @@ class MotionEditor:
     def _run(self, x: torch.Tensor, mask: torch.Tensor, like: Motion, targets: tuple[list[int], torch.Tensor] | None = None,
              labels: Mapping[str, str] | None = None, seed: int = 0, steps: int | None = None,
              guidance: float | None = None, guide_scale: float | None = None, guide_iters: int = GUIDE_ITERS,
-             guide_refine: int = GUIDE_REFINE, overlap: int | None = None, name: str = "") -> Motion:
+             guide_refine: int = GUIDE_REFINE, overlap: int | None = None, name: str = "", samples: int = 1,
+             plant: int = 0) -> Motion:
         """Inpaint ``x (T, D)`` where ``mask (T, D)`` is unset (see the module docstring) and decode.
-        ``guide_scale`` None: :func:`guide_scale_for` the checkpoint's network."""
+        ``guide_scale`` None: :func:`guide_scale_for` the checkpoint's network. ``samples``: each
+        window the mean of that many draws (:meth:`MotionDiffusion.sample`). ``plant``: refinement
+        steps that hold the feet the generated window calls planted still
+        (:func:`motion3d.tasks.diffuse.contact_guide`; not with joint targets, whose guide refines)."""
+        if plant and targets is not None:
+            raise ValueError("planting the feet (plant) does not combine with joint targets (joints_from)")
         T, W = x.shape[0], self.window
         guide_scale = guide_scale_for(self.net) if guide_scale is None else float(guide_scale)
         O = W // 3 if overlap is None else int(overlap)
@@ -150,8 +156,10 @@ class MotionEditor:
                     idx, pos = targets
                     c.update(guide=position_guide(self.ctx, idx, pos[s:e][None], initial=init[None]),
                              guide_scale=guide_scale, guide_iters=guide_iters, guide_refine=guide_refine)
+                elif plant:
+                    c.update(guide=contact_guide(self.ctx), guide_scale=0.0, guide_refine=int(plant))
                 out = self.net.sample(1, e - s, ids or None, generator=g, constraints=c, steps=steps,
-                                      guidance=guidance)[0].cpu()
+                                      guidance=guidance, samples=samples)[0].cpu()
                 y[s:e] = torch.where(m, y[s:e], out)
             done[s:e] = True
             if e >= T:

@@ -34,10 +34,15 @@ def test_root_path_and_sparse_joint_tables(diffusion_ckpt, capsys):
     assert all(math.isfinite(v) for v in skate.values()) and skate["real"] > 0
     assert skate["ratio"] == pytest.approx(skate["generated"] / skate["real"])
     assert "root path" in out and "diffusion (ours)" in out and "real clips" in out
+    # the feet planted by the refinement (--plant-steps, default 100): the root path still kept
+    planted = root["planted"]
+    assert planted["steps"] == 100 and 0.0 <= planted["root_error"] < 0.01
+    assert math.isfinite(planted["foot_skate"]["generated"]) and planted["foot_skate"]["real"] == skate["real"]
+    assert "feet planted (100 steps)" in out
     sparse = res["sparse_joints"]
     assert sparse["unit"] == "cm" and sparse["windows"] == 4 and 0 < sparse["training_poses"] <= 2000
     assert sparse["joints"] == ["Head", "Hand_L", "Hand_R", "Foot_L", "Foot_R"]  # head, hands, feet by role
-    for name in ("diffusion", "nearest_pose"):
+    for name in ("diffusion", "diffusion_mean_of_4", "nearest_pose"):
         row = sparse[name]
         assert set(row) == {"constraint", "mpjpe_other", "mpjpe_other_root_relative"}
         assert all(math.isfinite(v) and v >= 0 for v in row.values())
@@ -51,6 +56,10 @@ def test_tables_can_be_skipped_and_joints_chosen(diffusion_ckpt, capsys):
     res = _tool("evaluate").main(["--ckpt", str(diffusion_ckpt), *FAST, "--skip-root-path", "--joints", "head",
                                   "--guide-iters", "1", "--nn-poses", "500"])
     assert set(res) == {"task", "sparse_joints"} and len(res["sparse_joints"]["joints"]) == 1
+    assert set(res["sparse_joints"]) >= {"diffusion", "diffusion_mean_of_4", "nearest_pose"}
+    res = _tool("evaluate").main(["--ckpt", str(diffusion_ckpt), *FAST, "--joints", "head", "--mean-of", "0",
+                                  "--plant-steps", "0", "--guide-iters", "1", "--nn-poses", "500"])
+    assert "planted" not in res["root_path"] and "diffusion_mean_of_4" not in res["sparse_joints"]
     res = _tool("evaluate").main(["--ckpt", str(diffusion_ckpt), *FAST, "--skip-root-path", "--joints"])
     assert set(res) == {"task"}
     with pytest.raises(ValueError, match="unknown joint 'tail'"):
@@ -81,22 +90,27 @@ def test_inbetween_table_samples_the_models_window_and_keeps_the_keyframes(diffu
 
     def spy(self, n, length, labels=None, **kw):
         out = sample(self, n, length, labels, **kw)
-        calls.append((length, kw["constraints"]["mask"], kw["constraints"]["values"], out))
+        calls.append((length, kw["constraints"]["mask"], kw["constraints"]["values"], out, kw.get("samples", 1)))
         return out
 
     monkeypatch.setattr(MotionDiffusion, "sample", spy)
     fast = [a for a in FAST if a != "--gaps"]
     res = _tool("evaluate").main(["--ckpt", str(diffusion_ckpt), *fast, "--skip-root-path", "--joints", "--gaps", "5"])
     rows = res["inbetween"][5]
-    assert set(rows) == {"diffusion (ours)", "interpolation", "zero-velocity"}
+    assert set(rows) == {"diffusion (ours)", "diffusion, mean of 4", "interpolation", "zero-velocity"}  # --mean-of 4
     assert all(math.isfinite(v) and v >= 0 for row in rows.values() for v in row.values())
     window = 10 + 5 + 1
-    length, mask, values, out = calls[0]
-    assert length == 60 > window  # the checkpoint's window (tools/train.py's default data), not 16 frames
-    known = mask.all(-1)[0]
-    assert known[:10].all() and known[window - 1] and not known[10:window - 1].any() and not known[window:].any()
-    assert torch.equal(out[mask], values[mask])
+    for (length, mask, values, out, samples), want in zip(calls, (1, 4)):
+        assert samples == want  # one draw, then the mean of four
+        assert length == 60 > window  # the checkpoint's window (tools/train.py's default data), not 16 frames
+        known = mask.all(-1)[0]
+        assert known[:10].all() and known[window - 1] and not known[10:window - 1].any() and not known[window:].any()
+        assert torch.equal(out[mask], values[mask])
     assert "in-betweening (LaFAN1 protocol)" in capsys.readouterr().out
+    calls.clear()
+    res = _tool("evaluate").main(["--ckpt", str(diffusion_ckpt), *fast, "--skip-root-path", "--joints", "--gaps", "5",
+                                  "--mean-of", "1"])
+    assert set(res["inbetween"][5]) == {"diffusion (ours)", "interpolation", "zero-velocity"} and len(calls) == 1
 
 
 def test_sampler_and_guidance_reach_the_model(diffusion_ckpt, monkeypatch):

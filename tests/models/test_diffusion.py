@@ -145,6 +145,38 @@ def test_refinement_puts_the_guided_channels_on_target_and_keeps_known_features(
     assert float((refined[..., 1:] - guided[..., 1:]).abs().mean()) < 0.1
 
 
+def test_mean_of_samples_is_the_mean_of_as_many_draws_and_keeps_known_features():
+    net = _net()
+    seed = torch.randn(3, 4, D)
+    g = torch.Generator().manual_seed(2)
+    draws = [net.sample(3, 12, constraints={"seed": seed}, generator=g, sampler="ddpm") for _ in range(3)]
+    mean = net.sample(3, 12, constraints={"seed": seed}, generator=torch.Generator().manual_seed(2), sampler="ddpm",
+                      samples=3)
+    assert torch.allclose(mean, torch.stack(draws).mean(0), atol=1e-5)
+    assert torch.equal(mean[:, :4], seed)
+    assert not torch.allclose(draws[0], draws[1])  # independent draws, not one repeated
+    one = net.sample(3, 12, constraints={"seed": seed}, generator=torch.Generator().manual_seed(2), sampler="ddpm",
+                     samples=1)
+    assert torch.equal(one, draws[0])
+    with pytest.raises(ValueError, match="samples must be >= 1"):
+        net.sample(1, 5, samples=0)
+
+
+def test_guide_scale_zero_refines_the_finished_sample_only():
+    net = _net()
+    calls = []
+
+    def guide(x0):
+        calls.append(x0.shape)
+        return (x0[..., 0] - 2.0).square().mean(-1)
+
+    g = lambda: torch.Generator().manual_seed(1)  # noqa: E731
+    free = net.sample(2, 10, generator=g())
+    out = net.sample(2, 10, generator=g(), constraints={"guide": guide, "guide_scale": 0.0, "guide_refine": 5})
+    assert len(calls) == 5  # the refinement's steps, none during denoising
+    assert float((out[..., 0] - 2.0).abs().mean()) < float((free[..., 0] - 2.0).abs().mean())
+
+
 @torch.no_grad()
 def _two_pass_sample(net, n, length, labels, g, guidance, mask=None, values=None, sampler="ddim"):
     """The sampler as first written: two separate forward passes per step (conditional, then with

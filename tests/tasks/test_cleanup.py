@@ -9,12 +9,13 @@ import numpy as np
 import pytest
 import torch
 
+from motion3d.data.corrupt import corrupt_features
 from motion3d.geometry.rotations import axis_angle_to_quat
 from motion3d.models.motion import CleanupNet
 from motion3d.motion import Motion
 from motion3d.tasks import CleanupTask
 from motion3d.tasks.checkpoint import load_checkpoint
-from motion3d.tasks.cleanup import net_input
+from motion3d.tasks.cleanup import hidden_channels, net_input
 from motion3d.tasks.cleanup_clips import Cleaner, cleanup_report, known_channels
 from tests.tasks.helpers import tiny_context, tiny_skeleton
 
@@ -77,6 +78,30 @@ def test_training_steps_lower_the_loss_and_validation_is_fixed():
     train_steps(task, x, g, 30)
     assert float(task._step({"x": x}, g())["loss"]) < 0.97 * first  # 30 small steps on a 2-block net: a clear, not a large, drop
     assert task.hparams["corruption"]["jitter"]["p"] == 1.0
+
+
+def test_missing_weight_adds_the_error_on_the_missing_entries_alone():
+    corruption = {"gaps": {"p": 1.0, "min_s": 0.2, "max_s": 0.3}}
+    plain, x, g = tiny_task(corruption, 5)
+    assert "missing" not in plain._step({"x": x}, g())
+    ctx = tiny_context(window=20)
+    torch.manual_seed(0)
+    task = CleanupTask(CleanupNet(ctx.dim, width=32, blocks=2, levels=2), corruption=corruption, missing_weight=2.0)
+    task.attach(ctx)
+    losses = task._step({"x": x}, g())
+    # the same network (same seed): the loss is the plain one plus twice the missing entries' error
+    with torch.no_grad():
+        xc, known, _ = corrupt_features(ctx.representation, ctx.normalizer, x, task.corruption, g())
+        xi, ki = net_input(ctx, xc, known)
+        correction, logits = task.net.parts(xi, ki)
+        y = task.net.compose(xi, correction, logits, ki, straight_through=True)
+    missing = ~ki & ~hidden_channels(ctx)
+    assert bool(missing.any())
+    assert float(losses["missing"]) == pytest.approx(float((y - x).abs()[missing].mean()), rel=1e-4)
+    assert float(losses["loss"]) == pytest.approx(float(plain._step({"x": x}, g())["loss"]) + 2.0 * float(losses["missing"]),
+                                                  rel=1e-4)
+    with pytest.raises(ValueError, match="missing_weight"):
+        CleanupTask(CleanupNet(10), missing_weight=-1.0)
 
 
 def test_gate_learns_which_channels_the_corruption_changed():

@@ -59,6 +59,31 @@ def test_edits_keep_what_they_are_given(diffusion_ckpt, walk, tmp_path):
     tracked = bvh.load(edit([str(walk), "--ckpt", str(diffusion_ckpt), "--joints-from", str(walk), "--joints",
                              "head,hands", "--steps", "3", "-o", str(tmp_path / "joints.bvh")])["bvh"])
     assert tracked.num_frames == src.num_frames and np.isfinite(tracked.positions()).all()
+    # the mean of 2 samples, the root path without the planting refinement: still the root path exactly
+    mean = bvh.load(edit([str(walk), "--ckpt", str(diffusion_ckpt), "--root-from", str(walk), "--steps", "3",
+                          "--mean-of", "2", "--plant-steps", "0", "-o", str(tmp_path / "mean.bvh")])["bvh"])
+    assert np.abs(mean.positions()[:, pelvis] - P[:, pelvis]).max() < 1e-3 * h
+    assert np.abs(mean.rotations - root.rotations).max() > 1e-3  # not the planted single sample
+
+
+def test_root_from_plants_the_feet_by_default(diffusion_ckpt, walk, monkeypatch):
+    from motion3d.models.motion import MotionDiffusion
+    seen = []
+    sample = MotionDiffusion.sample
+
+    def spy(self, *a, **kw):
+        c = kw["constraints"]
+        seen.append((c.get("guide_scale"), c.get("guide_refine"), kw.get("samples")))
+        return sample(self, *a, **kw)
+
+    monkeypatch.setattr(MotionDiffusion, "sample", spy)
+    from motion3d.tasks.edit_clips import MotionEditor
+    ed = MotionEditor.load(diffusion_ckpt)
+    m = bvh.load(walk)[:40]
+    ed.root_from(m, steps=2, plant=7, samples=3)
+    assert seen and set(seen) == {(0.0, 7, 3)}  # refinement only, no per-step guidance
+    with pytest.raises(ValueError, match="does not combine"):
+        ed.joints_from(m, ["head"], steps=2, plant=7)
 
 
 def test_windows_see_the_known_joint_positions_where_training_put_them(diffusion_ckpt, walk):
@@ -98,6 +123,11 @@ def test_edit_refuses_bad_requests(diffusion_ckpt, walk, tmp_path, capsys):
         edit([str(walk), "--ckpt", str(diffusion_ckpt), "--joints-from", str(walk), "--joints", "tail", "-o",
               str(tmp_path / "x.bvh")])
     assert "unknown joint 'tail'" in capsys.readouterr().err
+    for bad, said in ((["--extend", "5", "--mean-of", "0"], "--mean-of takes a positive number"),
+                      (["--joints-from", str(walk), "--plant-steps", "5"], "does not combine with --joints-from")):
+        with pytest.raises(SystemExit):
+            edit([str(walk), "--ckpt", str(diffusion_ckpt), *bad, "-o", str(tmp_path / "x.bvh")])
+        assert said in capsys.readouterr().err
     with pytest.raises(SystemExit):  # onto its input
         edit([str(walk), "--ckpt", str(diffusion_ckpt), "--extend", "5", "-o", str(walk)])
     assert not (tmp_path / "x.bvh").exists()

@@ -44,6 +44,9 @@ The pieces, top to bottom:
      prediction, as OmniControl's spatial guidance, Xie et al. 2024, but on ``x0`` rather than on
      the posterior mean). The network never sees these constraints; the caller builds ``f``
      (e.g. :func:`motion3d.tasks.diffuse.position_guide`), since the network knows no skeleton.
+     ``"guide_refine": r``: ``r`` Adam steps of ``f`` on the finished sample, kept near it
+     (:func:`_refined`); with ``guide_scale`` 0 the refinement alone (no per-step guidance: e.g.
+     :func:`motion3d.tasks.diffuse.contact_guide`, which plants the feet).
 """
 from __future__ import annotations
 
@@ -368,13 +371,20 @@ class MotionDiffusion(MotionNet):
     # ------------------------------------------------------------------ sampling
     def sample(self, n: int, length: int, labels: Labels = None, generator: torch.Generator | None = None,
                temperature: float = 1.0, constraints: Mapping | None = None, steps: int | None = None,
-               guidance: float | None = None, sampler: str | None = None) -> torch.Tensor:
+               guidance: float | None = None, sampler: str | None = None, samples: int = 1) -> torch.Tensor:
         """``n`` clips ``(n, length, D)`` (see the module docstring for ``constraints``).
 
         ``steps``, ``guidance``, ``sampler``: override the defaults of the constructor;
         ``temperature`` scales the start noise. The known features of ``constraints`` are in the
-        output exactly. Runs under :func:`torch.inference_mode` (:func:`torch.no_grad` when a
-        ``guide`` needs gradients of ``x0``); the result is an ordinary tensor either way."""
+        output exactly. ``samples > 1``: each clip is the mean (features averaged) of that many
+        independent draws, the refinement (``guide_refine``) then run on the mean: an estimate of
+        the posterior mean, which has the lower expected squared error where one answer is wanted
+        (in-betweening, tracked joints), at the cost of variety and of some detail (a mean of
+        motions is smoother than any of them); ``samples = 1`` is one draw, as generation wants.
+        Runs under :func:`torch.inference_mode` (:func:`torch.no_grad` when a ``guide`` needs
+        gradients of ``x0``); the result is an ordinary tensor either way."""
+        if int(samples) < 1:
+            raise ValueError(f"samples must be >= 1, got {samples}")
         steps = self.sample_steps if steps is None else int(steps)
         guidance = self.guidance if guidance is None else float(guidance)
         sampler = _check_sampler(self.sampler if sampler is None else sampler)
@@ -386,19 +396,23 @@ class MotionDiffusion(MotionNet):
         refine = int(g.get("guide_refine", 0))
         with torch.no_grad() if guide is not None else torch.inference_mode():
             device = self.out.weight.device
-            x = noise_like(torch.empty(int(n), int(length), self.input_dim, device=device), generator) * temperature
             denoise = self._sampling_denoiser(int(n), int(length), labels, mask, values, guidance, positions,
                                               position_mask)
             ts = sampling_timesteps(self.diffusion_steps, steps)
-            for i, t in enumerate(ts):
-                t_prev = ts[i + 1] if i + 1 < len(ts) else -1
-                x0 = denoise(x, t)
-                if guide is not None:
-                    x0 = _guided(x0, guide, scale, iters)
-                if mask is not None:
-                    x0 = torch.where(mask, values, x0)
-                x = ddim_step(self.schedule, x, x0, t, t_prev, self.eta, generator) if sampler == "ddim" \
-                    else ddpm_step(self.schedule, x, x0, t, t_prev, generator)
+            total = None
+            for _ in range(int(samples)):
+                x = noise_like(torch.empty(int(n), int(length), self.input_dim, device=device), generator) * temperature
+                for i, t in enumerate(ts):
+                    t_prev = ts[i + 1] if i + 1 < len(ts) else -1
+                    x0 = denoise(x, t)
+                    if guide is not None and scale != 0:
+                        x0 = _guided(x0, guide, scale, iters)
+                    if mask is not None:
+                        x0 = torch.where(mask, values, x0)
+                    x = ddim_step(self.schedule, x, x0, t, t_prev, self.eta, generator) if sampler == "ddim" \
+                        else ddpm_step(self.schedule, x, x0, t, t_prev, generator)
+                total = x if total is None else total + x
+            x = total / int(samples) if int(samples) > 1 else total
             x = torch.where(mask, values, x) if mask is not None else x
             if guide is not None and refine > 0:
                 x = _refined(x, guide, refine, mask)
