@@ -38,7 +38,7 @@ from motion3d.render.skeleton_video import save_video  # noqa: E402
 from motion3d.retarget import retarget  # noqa: E402
 from motion3d.tasks.checkpoint import CheckpointError  # noqa: E402
 from motion3d.tasks.context import SKELETON_TOLERANCE  # noqa: E402
-from motion3d.tasks.diffuse import CONTACT_REFINE  # noqa: E402
+from motion3d.tasks.diffuse import PLANT_STEPS  # noqa: E402
 from motion3d.tasks.edit_clips import MotionEditor  # noqa: E402
 
 
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> dict:
                         "(in-betweening, trackers; smoother than a single sample)")
     p.add_argument("--plant-steps", type=int, metavar="N",
                    help="refinement steps that hold still the feet the result calls planted (default: "
-                        f"{CONTACT_REFINE} with --root-from, else 0; not with --joints-from)")
+                        f"{PLANT_STEPS} with --root-from, else 0; not with --joints-from)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cpu")
     p.add_argument("--force", action="store_true", help="replace existing outputs (never an input)")
@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> dict:
             labels[kind] = name
         if args.mean_of < 1:
             raise ValueError(f"--mean-of takes a positive number of samples, got {args.mean_of}")
-        plant = (CONTACT_REFINE if args.root_from else 0) if args.plant_steps is None else args.plant_steps
+        plant = (PLANT_STEPS if args.root_from else 0) if args.plant_steps is None else args.plant_steps
         if plant < 0 or (plant and args.joints_from):
             raise ValueError("--plant-steps takes a number of steps >= 0, and does not combine with --joints-from")
         options = {"steps": args.steps, "guidance": args.guidance, "seed": args.seed, "labels": labels or None,

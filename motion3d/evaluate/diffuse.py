@@ -16,7 +16,9 @@
 4. root path: the root trajectory channels of each real window given (every frame), the body
    generated with the window's labels: root error (cm, global position of the root joint against
    the given window's, both decoded from the origin) and the foot skate of the samples beside the
-   real windows' (and their ratio);
+   real windows' (and their ratio), as drawn and with the feet planted (``--plant-steps``
+   refinement steps of :func:`motion3d.tasks.diffuse.plant_feet` on the same samples, as
+   ``tools/edit_motion.py --root-from`` does);
 5. sparse joints (``--joints``, default head, hands, feet: the groups of
    :data:`motion3d.tasks.edit_clips.TRACKER_JOINTS`, resolved on the checkpoint's skeleton as
    ``tools/edit_motion.py --joints-from`` does): the global positions of those joints of each real
@@ -30,6 +32,10 @@
    no rotation: every window is decoded facing the same way at its first frame). The baseline is thus
    given the true root position, which the diffusion model is not; the root-relative column compares
    body poses alone.
+
+In-betweening and sparse joints also report the mean of ``--mean-of`` samples (default
+:data:`MEAN_OF`; :meth:`MotionDiffusion.sample` ``samples``) beside one sample: one answer for
+metrics that score one answer (L2P, MPJPE), the estimate of the posterior mean.
 """
 from __future__ import annotations
 
@@ -45,14 +51,14 @@ from motion3d.evaluate.registry import Option, register
 from motion3d.geometry.rotations import np_matrix_to_quat, slerp
 from motion3d.metrics.inbetween import (LAFAN1_N_PAST, align_quat_signs, canonical_frame, l2p, l2q, npss,
                                         position_statistics, to_canonical)
-from motion3d.metrics.motion import (DEFAULT_HORIZONS_MS, errors_at_horizons, foot_skate, horizon_frames,
-                                    masked_position_error, mpjpe, nearest_pose)
+from motion3d.metrics.motion import (DEFAULT_HORIZONS_MS, errors_at_horizons, foot_acceleration, foot_skate,
+                                    horizon_frames, masked_position_error, mpjpe, nearest_pose)
 from motion3d.models.motion.diffusion import SAMPLERS, prefix_constraint
 from motion3d.motion import Motion
 from motion3d.ops.facing import facing_directions
 from motion3d.tasks.checkpoint import load_motion_checkpoint
 from motion3d.tasks.context import MotionContext, labels_of
-from motion3d.tasks.diffuse import (CONTACT_REFINE, TASK_NAME, contact_guide, known_frame_positions, known_frames,
+from motion3d.tasks.diffuse import (PLANT_STEPS, TASK_NAME, known_frame_positions, known_frames, plant_feet,
                                     position_guide, root_channels)
 from motion3d.tasks.edit_clips import GUIDE_ITERS, GUIDE_REFINE, MotionEditor, guide_scale_for, reconnect_root
 from motion3d.tasks.predict import prediction_errors
@@ -86,8 +92,9 @@ OPTIONS = GENERATION_OPTIONS + (
     Option("--mean-of", type=int, default=MEAN_OF,
            help="in-betweening and sparse joints: also the mean of this many samples as the estimate, a row beside "
                 "one sample's (0 or 1: none)"),
-    Option("--plant-steps", type=int, default=CONTACT_REFINE,
-           help="root path: also a row with the feet planted by this many refinement steps (contact_guide; 0: none)"),
+    Option("--plant-steps", type=int, default=PLANT_STEPS,
+           help="root path: also a row with the samples' feet planted by this many refinement steps (plant_feet; 0: "
+                "none)"),
     Option("--nn-poses", type=int, default=50000,
            help="sparse joints: most training poses searched by the nearest-neighbour baseline, evenly spaced "
                 "(0: all)"),
@@ -318,8 +325,8 @@ def _windows(meta: dict, ctx: MotionContext, args, what: str) -> tuple[dict, str
 def root_path_table(net, ctx: MotionContext, meta: dict, args, options: dict) -> dict:
     """Root path (module docstring, 4.): ``{"root_error": cm, "foot_skate": {"generated", "real",
     "ratio"}, "windows": N, "unit"}`` for the samples as drawn, and the same under ``"planted"`` for
-    the samples with their feet planted (``--plant-steps`` refinement steps of
-    :func:`motion3d.tasks.diffuse.contact_guide`; absent with 0)."""
+    the same samples with their feet planted (``--plant-steps`` refinement steps of
+    :func:`motion3d.tasks.diffuse.plant_feet`; absent with 0)."""
     real, source, L = _windows(meta, ctx, args, "root path")
     x = real["x"]
     mask = known_frames(torch.ones(x.shape[0], L, dtype=torch.bool), root_channels(ctx))  # (N, L, D)
@@ -328,36 +335,42 @@ def root_path_table(net, ctx: MotionContext, meta: dict, args, options: dict) ->
     p_real = ctx.decode_positions(x.float())  # (N, L, J, 3)
     h, r = ctx.skeleton.height(), ctx.root_joint
     skate_real = float(foot_skate(p_real, ctx.feet, h, ctx.fps).mean()) if ctx.feet else float("nan")
+    pops = lambda p: (float(torch.quantile(foot_acceleration(p, ctx.feet, h, ctx.fps).flatten().double(), 0.99))  # noqa: E731
+                      if ctx.feet and L > 2 else float("nan"))
+    g = torch.Generator().manual_seed(0)
+    drawn, planted = [], []
+    for i in range(0, x.shape[0], args.batch_size):
+        sl = slice(i, i + args.batch_size)
+        lab = {k: v[sl].to(args.device) for k, v in labels_of(real).items()}
+        m = mask[sl].to(args.device)
+        y = net.sample(x[sl].shape[0], L, lab, generator=g, constraints={"mask": m, "values": x[sl].to(args.device)},
+                       **{k: v for k, v in options.items() if v is not None})
+        drawn.append(y.cpu())
+        if plant > 0:
+            planted.append(plant_feet(ctx, y, m, plant).cpu())
     rows = {}
-    for name, steps in (("drawn", 0), ("planted", plant)):
-        if name == "planted" and steps <= 0:
+    for name, gen in (("drawn", drawn), ("planted", planted)):
+        if not gen:
             continue
-        g = torch.Generator().manual_seed(0)
-        gen = []
-        for i in range(0, x.shape[0], args.batch_size):
-            sl = slice(i, i + args.batch_size)
-            lab = {k: v[sl].to(args.device) for k, v in labels_of(real).items()}
-            c = {"mask": mask[sl].to(args.device), "values": x[sl].to(args.device)}
-            if steps:
-                c.update(guide=contact_guide(ctx), guide_scale=0.0, guide_refine=steps)
-            gen.append(net.sample(x[sl].shape[0], L, lab, generator=g, constraints=c,
-                                  **{k: v for k, v in options.items() if v is not None}).cpu())
         p_gen = ctx.decode_positions(torch.cat(gen).float())
         skate = float(foot_skate(p_gen, ctx.feet, h, ctx.fps).mean()) if ctx.feet else float("nan")
         rows[name] = {"root_error": float((p_gen[:, :, r] - p_real[:, :, r]).norm(dim=-1).mean()) * cm,
                       "foot_skate": {"generated": skate, "real": skate_real,
-                                     "ratio": skate / skate_real if skate_real > 0 else float("nan")}}
+                                     "ratio": skate / skate_real if skate_real > 0 else float("nan")},
+                      "foot_acceleration_p99": pops(p_gen)}
     print(f"root path: the root trajectory of each window given (every frame), the body generated with its "
           f"labels; {x.shape[0]} windows of {source}")
-    print(f"{'':<38}{'root error':>12}{'foot skate':>12}{'x real':>8}")
+    print(f"{'':<38}{'root error':>12}{'foot skate':>12}{'x real':>8}{'foot acc. p99':>15}")
     title = {"drawn": "diffusion (ours)", "planted": f"diffusion, feet planted ({plant} steps)"}
     for name, row in rows.items():
         print(f"{title[name]:<38}{row['root_error']:>9.2f} {unit:<2}{row['foot_skate']['generated']:>12.3f}"
-              f"{row['foot_skate']['ratio']:>8.2f}")
-    print(f"{'real clips':<38}{'':>12}{skate_real:>12.3f}{1.0:>8.2f}")
-    print("       (root error: global root-joint position vs the given window's; foot skate in body heights/s; "
-          "feet planted: the finished samples refined so that the feet their contact channels call planted stay still)")
-    out = {**rows["drawn"], "unit": unit, "windows": int(x.shape[0])}
+              f"{row['foot_skate']['ratio']:>8.2f}{row['foot_acceleration_p99']:>15.1f}")
+    real_pops = pops(p_real)
+    print(f"{'real clips':<38}{'':>12}{skate_real:>12.3f}{1.0:>8.2f}{real_pops:>15.1f}")
+    print("       (root error: global root-joint position vs the given window's; foot skate in body heights/s; foot "
+          "acc. p99: 99th percentile of the feet's acceleration, body heights/s^2, high where a foot jumps; feet planted: "
+          "the samples refined so that the feet their contact channels call planted stay still)")
+    out = {**rows["drawn"], "unit": unit, "windows": int(x.shape[0]), "real_foot_acceleration_p99": real_pops}
     if "planted" in rows:
         out["planted"] = {**rows["planted"], "steps": plant}
     return out

@@ -35,6 +35,7 @@ __all__ = [
     "constant_velocity",
     "foot_skate",
     "joint_speed",
+    "foot_acceleration",
     "masked_position_error",
     "nearest_pose",
 ]
@@ -191,6 +192,23 @@ def joint_speed(positions, height: float, fps: float, root: int = 0) -> torch.Te
         raise ValueError(f"joint_speed needs at least 2 frames, got positions of shape {tuple(p.shape)}")
     step = (p[..., 1:, :, :] - p[..., :-1, :, :]).norm(dim=-1)  # (..., T-1, J)
     return step.mean(dim=(-2, -1)) * fps / height
+
+
+def foot_acceleration(positions, feet: Sequence[int], height: float, fps: float) -> torch.Tensor:
+    """Acceleration magnitudes of the foot joints, in body heights per second squared
+    ``(..., T-2, F)`` (second differences of the global positions): a foot that jumps in one frame
+    (a pop where a clean-up held it) shows as a high quantile far above real capture's.
+
+    Args:
+        positions: ``(..., T, J, 3)`` global positions, ``T >= 3``.
+        feet: foot joint indices.
+        height: the skeleton height, in the positions' units.
+        fps: frame rate.
+    """
+    f = _t(positions)[..., list(feet), :]
+    if f.shape[-3] < 3:
+        raise ValueError(f"foot_acceleration needs at least 3 frames, got positions of shape {tuple(f.shape)}")
+    return (f[..., 2:, :, :] - 2 * f[..., 1:-1, :, :] + f[..., :-2, :, :]).norm(dim=-1) * fps ** 2 / height
 
 
 def masked_position_error(pred, target, mask, scale: float = 1.0) -> torch.Tensor:

@@ -22,7 +22,7 @@ from motion3d.features.trajectory import TrajectoryRepresentation, reconnect_tra
 from motion3d.motion import Motion
 from motion3d.tasks.checkpoint import load_motion_checkpoint
 from motion3d.tasks.context import MotionContext
-from motion3d.tasks.diffuse import (TASK_NAME, TRACKER_JOINTS, contact_guide, known_frame_positions, known_frames,
+from motion3d.tasks.diffuse import (TASK_NAME, TRACKER_JOINTS, known_frame_positions, known_frames, plant_feet,
                                      position_guide, root_channels, tracker_joints)
 
 __all__ = ["MotionEditor", "TRACKER_JOINTS", "GUIDE_SCALE", "GUIDE_SCALE_CONDITIONED", "GUIDE_ITERS",
@@ -39,7 +39,7 @@ GUIDE_ITERS = 2
 #: configs/motion/diffusion.yaml, 529 windows, head/hands/feet given): other joints 4.24 / 3.78 / 3.55 /
 #: 3.75 cm at scale 0 / 5 / 10 / 30
 GUIDE_SCALE_CONDITIONED = 10.0
-#: Adam steps on the finished window towards the given joints (:func:`motion3d.models.motion.diffusion._refined`).
+#: Adam steps on the finished window towards the given joints (:func:`motion3d.models.motion.diffusion.refine`).
 #: Same checkpoint, 32 val windows, scale 30 x 2: given joints 35.1 cm off and other joints 25.2 cm with
 #: none, 5.1 / 9.0 with 100, 1.5 / 6.2 with 300, 0.55 / 5.1 with 1000 (the nearest-pose baseline: 4.2)
 GUIDE_REFINE = 300
@@ -124,8 +124,8 @@ class MotionEditor:
         """Inpaint ``x (T, D)`` where ``mask (T, D)`` is unset (see the module docstring) and decode.
         ``guide_scale`` None: :func:`guide_scale_for` the checkpoint's network. ``samples``: each
         window the mean of that many draws (:meth:`MotionDiffusion.sample`). ``plant``: refinement
-        steps that hold the feet the generated window calls planted still
-        (:func:`motion3d.tasks.diffuse.contact_guide`; not with joint targets, whose guide refines)."""
+        steps that hold still the feet each generated window calls planted, its known features kept
+        (:func:`motion3d.tasks.diffuse.plant_feet`; not with joint targets, whose guide refines)."""
         if plant and targets is not None:
             raise ValueError("planting the feet (plant) does not combine with joint targets (joints_from)")
         T, W = x.shape[0], self.window
@@ -156,10 +156,9 @@ class MotionEditor:
                     idx, pos = targets
                     c.update(guide=position_guide(self.ctx, idx, pos[s:e][None], initial=init[None]),
                              guide_scale=guide_scale, guide_iters=guide_iters, guide_refine=guide_refine)
-                elif plant:
-                    c.update(guide=contact_guide(self.ctx), guide_scale=0.0, guide_refine=int(plant))
                 out = self.net.sample(1, e - s, ids or None, generator=g, constraints=c, steps=steps,
-                                      guidance=guidance, samples=samples)[0].cpu()
+                                      guidance=guidance, samples=samples)
+                out = plant_feet(self.ctx, out, c["mask"], plant)[0].cpu() if plant else out[0].cpu()
                 y[s:e] = torch.where(m, y[s:e], out)
             done[s:e] = True
             if e >= T:

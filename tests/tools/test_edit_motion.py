@@ -66,22 +66,29 @@ def test_edits_keep_what_they_are_given(diffusion_ckpt, walk, tmp_path):
     assert np.abs(mean.rotations - root.rotations).max() > 1e-3  # not the planted single sample
 
 
-def test_root_from_plants_the_feet_by_default(diffusion_ckpt, walk, monkeypatch):
+def test_root_from_plants_the_feet_of_each_window(diffusion_ckpt, walk, monkeypatch):
+    import motion3d.tasks.edit_clips as edit_clips
     from motion3d.models.motion import MotionDiffusion
-    seen = []
-    sample = MotionDiffusion.sample
+    samples, planted = [], []
+    sample, plant = MotionDiffusion.sample, edit_clips.plant_feet
 
-    def spy(self, *a, **kw):
-        c = kw["constraints"]
-        seen.append((c.get("guide_scale"), c.get("guide_refine"), kw.get("samples")))
+    def spy_sample(self, *a, **kw):
+        samples.append((kw.get("samples"), "guide" in kw["constraints"]))
         return sample(self, *a, **kw)
 
-    monkeypatch.setattr(MotionDiffusion, "sample", spy)
-    from motion3d.tasks.edit_clips import MotionEditor
-    ed = MotionEditor.load(diffusion_ckpt)
-    m = bvh.load(walk)[:40]
+    def spy_plant(ctx, y, mask, steps, **kw):
+        out = plant(ctx, y, mask, steps, **kw)
+        planted.append((steps, bool(torch.equal(out[mask], y[mask]))))
+        return out
+
+    monkeypatch.setattr(MotionDiffusion, "sample", spy_sample)
+    monkeypatch.setattr(edit_clips, "plant_feet", spy_plant)
+    ed = edit_clips.MotionEditor.load(diffusion_ckpt)
+    m = bvh.load(walk)[:100]  # two windows of 60 frames
     ed.root_from(m, steps=2, plant=7, samples=3)
-    assert seen and set(seen) == {(0.0, 7, 3)}  # refinement only, no per-step guidance
+    assert len(samples) == len(planted) == 2
+    assert set(samples) == {(3, False)}  # the mean of 3, no per-step guide
+    assert set(planted) == {(7, True)}  # each window's feet planted, its known root path kept
     with pytest.raises(ValueError, match="does not combine"):
         ed.joints_from(m, ["head"], steps=2, plant=7)
 

@@ -45,8 +45,9 @@ The pieces, top to bottom:
      the posterior mean). The network never sees these constraints; the caller builds ``f``
      (e.g. :func:`motion3d.tasks.diffuse.position_guide`), since the network knows no skeleton.
      ``"guide_refine": r``: ``r`` Adam steps of ``f`` on the finished sample, kept near it
-     (:func:`_refined`); with ``guide_scale`` 0 the refinement alone (no per-step guidance: e.g.
-     :func:`motion3d.tasks.diffuse.contact_guide`, which plants the feet).
+     (:func:`refine`); with ``guide_scale`` 0 the refinement alone (no per-step guidance).
+     :func:`refine` also runs on its own on a finished sample (e.g.
+     :func:`motion3d.tasks.diffuse.plant_feet`, a guide built from that sample).
 """
 from __future__ import annotations
 
@@ -66,7 +67,7 @@ PARAMETRIZATIONS = ("x0", "v")
 SAMPLERS = ("ddim", "ddpm")
 
 __all__ = ["MotionDiffusion", "PARAMETRIZATIONS", "SAMPLERS", "NoiseSchedule", "sampling_timesteps", "ddim_step",
-           "ddpm_step", "prefix_constraint", "noise_like"]
+           "ddpm_step", "prefix_constraint", "noise_like", "refine", "REFINE_LR", "REFINE_PRIOR"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -393,7 +394,7 @@ class MotionDiffusion(MotionNet):
         mask, values, positions, position_mask, guide = self._constraints(constraints, int(n), int(length))
         g = dict(constraints or {})
         scale, iters = float(g.get("guide_scale", 1.0)), int(g.get("guide_iters", 1))
-        refine = int(g.get("guide_refine", 0))
+        refine_steps = int(g.get("guide_refine", 0))
         with torch.no_grad() if guide is not None else torch.inference_mode():
             device = self.out.weight.device
             denoise = self._sampling_denoiser(int(n), int(length), labels, mask, values, guidance, positions,
@@ -414,8 +415,8 @@ class MotionDiffusion(MotionNet):
                 total = x if total is None else total + x
             x = total / int(samples) if int(samples) > 1 else total
             x = torch.where(mask, values, x) if mask is not None else x
-            if guide is not None and refine > 0:
-                x = _refined(x, guide, refine, mask)
+            if guide is not None and refine_steps > 0:
+                x = refine(x, guide, refine_steps, mask)
         return x if guide is not None else x.clone()  # a normal tensor, not an inference tensor
 
     def _constraints(self, constraints: Mapping | None, n: int, length: int):
@@ -495,11 +496,11 @@ def _encode(encoder: nn.TransformerEncoder, h: torch.Tensor) -> torch.Tensor:
     return h
 
 
-#: Adam step and pull towards the sample of :func:`_refined`
+#: Adam step and pull towards the sample of :func:`refine`
 REFINE_LR, REFINE_PRIOR = 0.02, 1e-3
 
 
-def _refined(x: torch.Tensor, guide: Callable[[torch.Tensor], torch.Tensor], iters: int,
+def refine(x: torch.Tensor, guide: Callable[[torch.Tensor], torch.Tensor], iters: int,
              mask: torch.Tensor | None = None) -> torch.Tensor:
     """The finished sample ``x (B, T, D)`` moved by ``iters`` Adam steps on ``guide(x) + REFINE_PRIOR *
     mean((x - sample)^2)``: guidance during denoising brings the constrained joints near their targets,
