@@ -101,13 +101,13 @@ def test_joint_speed_is_root_relative_and_normalised():
 
 def test_foot_acceleration_is_zero_at_constant_velocity_and_finds_a_one_frame_jump():
     T = 12
-    pos = torch.zeros(T, 3, 3)
-    pos[:, 1, 0] = torch.arange(T) * 0.2  # foot 1 glides at constant velocity: no acceleration
+    pos = torch.zeros(T, 3, 3, dtype=torch.float64)
+    pos[:, 1, 0] = torch.arange(T, dtype=torch.float64) * 0.2  # foot 1 glides at constant velocity: no acceleration
     acc = foot_acceleration(pos, [1, 2], height=2.0, fps=10)
     assert acc.shape == (T - 2, 2) and float(acc.abs().max()) < 1e-6
     pos[6:, 2, 2] = 0.5  # foot 2 jumps 0.5 between frames 5 and 6: +-0.5 * fps^2 / height around it
     acc = foot_acceleration(pos, [1, 2], height=2.0, fps=10)
-    assert_close(acc[4:6, 1], torch.tensor([25.0, 25.0]), atol=1e-5)
+    assert_close(acc[4:6, 1], torch.tensor([25.0, 25.0], dtype=torch.float64), atol=1e-9)
     assert float(acc[:4].abs().max()) < 1e-6 and float(acc[6:].abs().max()) < 1e-6
     with pytest.raises(ValueError, match="at least 3 frames"):
         foot_acceleration(pos[:2], [1], height=2.0, fps=10)
