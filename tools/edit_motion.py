@@ -13,9 +13,9 @@ it first and back afterwards (analytic retargeting, said on the terminal). Known
 positions are followed through forward kinematics (reconstruction guidance). --root-from and
 --joints-from generate a motion of OTHER's length, placed where OTHER starts (CLIP gives the
 skeleton); --root-from then holds the feet the result calls planted still (--plant-steps). --mean-of K
-makes each generated window the mean of K samples. --video renders the input and the result side by side; --html writes them (with OTHER
-between them for --root-from / --joints-from) as one self-contained page that plays offline in a
-browser. Outputs are checked before any work and written atomically; --force replaces them.
+makes each generated window the mean of K samples. --video renders the input and the result side by
+side; --html writes them (with OTHER between them for --root-from / --joints-from) as one
+self-contained page that plays offline in a browser. Outputs are checked before any work and written atomically; --force replaces them.
 """
 from __future__ import annotations
 

@@ -187,20 +187,19 @@ def inbetween_table(net, ctx: MotionContext, meta: dict, args, options: dict) ->
         n_gen = max(L, MotionEditor(net, ctx).window)
         pad = lambda a: torch.cat([a, a.new_zeros(a.shape[0], n_gen - L, a.shape[2])], 1)  # noqa: E731
         truth = [ctx.decode(w) for w in x]
-        methods = {}
-        for k in _sample_counts(args):
-            gen = []
-            g = torch.Generator().manual_seed(0)
-            for i in range(0, x.shape[0], args.batch_size):
-                sl = slice(i, i + args.batch_size)
-                lab = {kk: v[sl].to(args.device) for kk, v in labels_of(real).items()}
-                c = {"mask": pad(mask[sl]), "values": pad(x[sl]),
-                     **_frame_positions(net, ctx, pad(x[sl]), pad(mask[sl]))}
-                y = net.sample(x[sl].shape[0], n_gen, lab, generator=g, samples=k,
-                               constraints={kk: v.to(args.device) for kk, v in c.items()},
+        counts = _sample_counts(args)
+        gens = {k: torch.Generator().manual_seed(0) for k in counts}  # each estimate draws as if alone
+        gen: dict[int, list] = {k: [] for k in counts}
+        for i in range(0, x.shape[0], args.batch_size):
+            sl = slice(i, i + args.batch_size)
+            lab = {kk: v[sl].to(args.device) for kk, v in labels_of(real).items()}
+            c = {"mask": pad(mask[sl]), "values": pad(x[sl]), **_frame_positions(net, ctx, pad(x[sl]), pad(mask[sl]))}
+            c = {kk: v.to(args.device) for kk, v in c.items()}
+            for k in counts:
+                y = net.sample(x[sl].shape[0], n_gen, lab, generator=gens[k], samples=k, constraints=c,
                                **{kk: v for kk, v in options.items() if v is not None}).cpu()[:, :L]
-                gen += [reconnect_root(ctx, y[j], x[sl][j], mask[sl][j]) for j in range(y.shape[0])]
-            methods[_estimate_name(k)] = [ctx.decode(w) for w in gen]
+                gen[k] += [reconnect_root(ctx, y[j], x[sl][j], mask[sl][j]) for j in range(y.shape[0])]
+        methods = {_estimate_name(k): [ctx.decode(w) for w in gen[k]] for k in counts}
         methods.update({"interpolation": [_interpolated(m, n_past - 1, L - 1) for m in truth],
                         "zero-velocity": [m[np.minimum(np.arange(L), n_past - 1)] for m in truth]})
         t_pos, t_quat = _globals(truth)
@@ -232,7 +231,13 @@ def _sample_counts(args) -> list[int]:
 
 
 def _estimate_name(samples: int) -> str:
+    """The printed name of the estimate from ``samples`` samples."""
     return "diffusion (ours)" if samples == 1 else f"diffusion, mean of {samples}"
+
+
+def _row_key(samples: int) -> str:
+    """The result key of the estimate from ``samples`` samples."""
+    return "diffusion" if samples == 1 else f"diffusion_mean_of_{samples}"
 
 
 def _frame_positions(net, ctx: MotionContext, x: torch.Tensor, mask: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -402,22 +407,22 @@ def sparse_joints_table(net, ctx: MotionContext, meta: dict, args, options: dict
     targets = p_real[:, :, joints]  # (N, L, K, 3)
     steps = options.get("steps")
     scale = guide_scale_for(net) if args.guide_scale is None else float(args.guide_scale)
-    generated = {}
-    for k in _sample_counts(args):
-        g = torch.Generator().manual_seed(0)
-        gen = []
-        for i in range(0, x.shape[0], args.batch_size):
-            sl = slice(i, i + args.batch_size)
-            guide = position_guide(ctx, joints, targets[sl])
-            c = {"guide": guide, "guide_scale": scale, "guide_iters": int(args.guide_iters),
-                 "guide_refine": int(args.guide_refine)}
-            if getattr(net, "condition_joints", 0):  # the model also sees the given joints
-                known = torch.zeros(x[sl].shape[0], L, ctx.skeleton.num_joints, dtype=torch.bool)
-                known[:, :, joints] = True
-                c.update(positions=(p_real[sl] / float(ctx.skeleton.height())).to(args.device),
-                         position_mask=known.to(args.device))
-            gen.append(net.sample(x[sl].shape[0], L, None, generator=g, steps=steps, constraints=c, samples=k).cpu())
-        generated[k] = ctx.decode_positions(torch.cat(gen).float())
+    counts = _sample_counts(args)
+    gens = {k: torch.Generator().manual_seed(0) for k in counts}  # each estimate draws as if alone
+    gen: dict[int, list] = {k: [] for k in counts}
+    for i in range(0, x.shape[0], args.batch_size):
+        sl = slice(i, i + args.batch_size)
+        c = {"guide": position_guide(ctx, joints, targets[sl]), "guide_scale": scale,
+             "guide_iters": int(args.guide_iters), "guide_refine": int(args.guide_refine)}
+        if getattr(net, "condition_joints", 0):  # the model also sees the given joints
+            known = torch.zeros(x[sl].shape[0], L, ctx.skeleton.num_joints, dtype=torch.bool)
+            known[:, :, joints] = True
+            c.update(positions=(p_real[sl] / float(ctx.skeleton.height())).to(args.device),
+                     position_mask=known.to(args.device))
+        for k in counts:
+            gen[k].append(net.sample(x[sl].shape[0], L, None, generator=gens[k], steps=steps, constraints=c,
+                                     samples=k).cpu())
+    generated = {k: ctx.decode_positions(torch.cat(v).float()) for k, v in gen.items()}
     r = ctx.root_joint
     train = _training_poses(meta, ctx, args, L, int(args.nn_poses))
     root = p_real[:, :, r:r + 1]  # (N, L, 1, 3) the real root: the baseline's alignment
@@ -432,13 +437,13 @@ def sparse_joints_table(net, ctx: MotionContext, meta: dict, args, options: dict
                 "mpjpe_other_root_relative": float(mpjpe(p[:, :, other] - p[:, :, r:r + 1],
                                                          p_real[:, :, other] - root)) * cm}
 
-    rows = {("diffusion" if k == 1 else f"diffusion_mean_of_{k}"): row(p) for k, p in generated.items()}
+    rows = {_row_key(k): row(p) for k, p in generated.items()}
     rows["nearest_pose"] = row(p_nn)
     print(f"sparse joints: {', '.join(names)} given (global positions, every frame), the rest generated by "
           f"reconstruction guidance through FK (scale {scale:g}, {args.guide_iters} per step, {args.guide_refine} refinement steps, no labels); "
           f"{x.shape[0]} windows of {source}")
     print(f"{'method':<36}{'given joints':>14}{'other joints':>14}{'other, root-rel.':>18}   ({unit})")
-    title = {**{("diffusion" if k == 1 else f"diffusion_mean_of_{k}"): _estimate_name(k) for k in generated},
+    title = {**{_row_key(k): _estimate_name(k) for k in generated},
              "nearest_pose": "nearest training pose"}
     for name, v in rows.items():
         print(f"{title[name]:<36}{v['constraint']:>14.2f}{v['mpjpe_other']:>14.2f}"

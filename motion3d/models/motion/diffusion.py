@@ -413,7 +413,7 @@ class MotionDiffusion(MotionNet):
                     x = ddim_step(self.schedule, x, x0, t, t_prev, self.eta, generator) if sampler == "ddim" \
                         else ddpm_step(self.schedule, x, x0, t, t_prev, generator)
                 total = x if total is None else total + x
-            x = total / int(samples) if int(samples) > 1 else total
+            x = total / int(samples)
             x = torch.where(mask, values, x) if mask is not None else x
             if guide is not None and refine_steps > 0:
                 x = refine(x, guide, refine_steps, mask)
@@ -501,7 +501,7 @@ REFINE_LR, REFINE_PRIOR = 0.02, 1e-3
 
 
 def refine(x: torch.Tensor, guide: Callable[[torch.Tensor], torch.Tensor], iters: int,
-             mask: torch.Tensor | None = None) -> torch.Tensor:
+           mask: torch.Tensor | None = None) -> torch.Tensor:
     """The finished sample ``x (B, T, D)`` moved by ``iters`` Adam steps on ``guide(x) + REFINE_PRIOR *
     mean((x - sample)^2)``: guidance during denoising brings the constrained joints near their targets,
     this brings them onto them while staying close to the sample. Known features stay as given."""
