@@ -30,7 +30,7 @@ from motion3d.motion import Motion
 
 __all__ = ["FILTERS", "DEFAULT_CUTOFF_HZ", "butterworth", "savgol", "median", "smooth", "fill_gaps",
            "fill_rotation_gaps", "filter_rotations", "filter_motion", "gap_neighbours", "run_lengths",
-           "running_median", "hampel", "hampel_deviation", "HAMPEL_EDGE_NOISE", "HAMPEL_EDGE_SPAN"]
+           "running_median", "gaussian_smooth", "hampel", "hampel_deviation", "HAMPEL_EDGE_NOISE", "HAMPEL_EDGE_SPAN"]
 
 #: the filter kinds :func:`smooth` knows
 FILTERS = ("butterworth", "savgol", "median")
@@ -169,6 +169,25 @@ def running_median(x: torch.Tensor, size: int = 5, dim: int = 0) -> torch.Tensor
     h = size // 2
     padded = torch.cat([t[..., :1].expand(*t.shape[:-1], h), t, t[..., -1:].expand(*t.shape[:-1], h)], -1)
     return padded.unfold(-1, size, 1).median(-1).values.movedim(-1, dim)
+
+
+def gaussian_smooth(x: torch.Tensor, sigma: float, dim: int = 0) -> torch.Tensor:
+    """Gaussian low-pass in torch along ``dim`` with standard deviation ``sigma`` (in samples; the
+    kernel spans ``+-ceil(3 sigma)``, normalised to sum 1), the edges repeating the nearest frame;
+    same shape, dtype and device, differentiable (a fixed depthwise convolution). ``sigma`` 0: ``x``
+    itself. Its -3 dB point is near ``0.13 / sigma`` cycles per sample (4 Hz at 30 fps for 1 frame)."""
+    if not sigma >= 0:
+        raise ValueError(f"gaussian_smooth needs sigma >= 0, got {sigma}")
+    r = int(np.ceil(3 * sigma))
+    if r == 0 or x.shape[dim] < 2:
+        return x
+    k = torch.exp(-0.5 * (torch.arange(-r, r + 1, dtype=x.dtype, device=x.device) / sigma) ** 2)
+    k = k / k.sum()
+    t = x.movedim(dim, -1)
+    shape = t.shape
+    flat = t.reshape(-1, 1, shape[-1])
+    flat = torch.cat([flat[..., :1].expand(-1, -1, r), flat, flat[..., -1:].expand(-1, -1, r)], -1)
+    return torch.nn.functional.conv1d(flat, k.view(1, 1, -1)).reshape(shape).movedim(-1, dim)
 
 
 def smooth(x: np.ndarray, kind: str, fps: float, axis: int = 0, **options: Any) -> np.ndarray:

@@ -78,3 +78,30 @@ def test_robust_input_sees_a_spike_and_not_a_fast_monotonic_motion():
     assert torch.allclose(other(spiked), net(spiked))
     with pytest.raises(ValueError, match="odd"):
         CleanupNet(3, robust_input=True, median_size=4)
+
+
+def test_smooth_sigma_opens_onto_the_low_passed_input_and_passes_closed_channels_exactly():
+    """``smooth_sigma``: where the gate opens, the output starts from a Gaussian low-pass of the input
+    (zero head: exactly that), where it is closed the input passes bit for bit; unknown channels are
+    always filled."""
+    from motion3d.ops.filters import gaussian_smooth
+
+    torch.manual_seed(0)
+    net = CleanupNet(6, width=16, blocks=2, levels=2, smooth_sigma=1.5)
+    x = torch.randn(2, 30, 6)
+    correction, logits = net.parts(x)
+    assert torch.allclose(correction, gaussian_smooth(x, 1.5, dim=1) - x, atol=1e-6)  # zero-initialised head
+    on = logits > net.gate_threshold
+    assert 0 < int(on.sum()) < on.numel()
+    y = net(x)
+    assert torch.equal(y[~on], x[~on])
+    assert torch.allclose(y[on], gaussian_smooth(x, 1.5, dim=1)[on], atol=1e-6)
+    noisy = torch.sin(torch.linspace(0, 3, 30))[None, :, None].repeat(1, 1, 6) + 0.2 * torch.randn(1, 30, 6)
+    gate_off = CleanupNet(6, width=16, blocks=2, levels=2, smooth_sigma=1.5, gate=False)
+    rough = lambda v: float((v[:, 2:] - 2 * v[:, 1:-1] + v[:, :-2]).abs().mean())  # noqa: E731
+    assert rough(gate_off(noisy)) < 0.3 * rough(noisy)  # no gate: low-passed everywhere
+    other = build(net.config)
+    other.load_state_dict(net.state_dict())
+    assert torch.equal(other(x), net(x)) and other.smooth_sigma == 1.5
+    with pytest.raises(ValueError, match="smooth_sigma"):
+        CleanupNet(6, smooth_sigma=-1.0)

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from motion3d.geometry.rotations import axis_angle_to_quat
-from motion3d.ops.filters import (butterworth, fill_gaps, fill_rotation_gaps, filter_rotations, median, run_lengths,
-                                  running_median, savgol)
+from motion3d.ops.filters import (butterworth, fill_gaps, fill_rotation_gaps, filter_rotations, gaussian_smooth,
+                                  median, run_lengths, running_median, savgol)
 
 
 def test_butterworth_removes_high_frequency_noise_and_keeps_a_slow_sine():
@@ -80,6 +80,27 @@ def test_running_median_matches_the_numpy_median_along_any_dim():
     assert torch.equal(running_median(ramp, 5), ramp)
     with pytest.raises(ValueError, match="odd"):
         running_median(x, 4)
+
+
+def test_gaussian_smooth_matches_scipy_inside_keeps_lines_and_cuts_noise():
+    from scipy.ndimage import gaussian_filter1d
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(3, 40, 5, dtype=torch.float64, generator=g)
+    for dim in (0, 1, 2):
+        got = gaussian_smooth(x, 1.5, dim=dim)
+        ref = gaussian_filter1d(x.numpy(), 1.5, axis=dim, mode="nearest", truncate=3.0)
+        assert got.shape == x.shape and np.allclose(got.numpy(), ref)  # scipy's kernel, edges repeated
+    line = torch.linspace(-1, 2, 30, dtype=torch.float64)
+    assert torch.allclose(gaussian_smooth(line, 1.0)[3:-3], line[3:-3])  # a line passes (away from the edges)
+    noise = torch.randn(2000, dtype=torch.float64, generator=g)
+    assert 0.48 < float(gaussian_smooth(noise, 1.0).std()) < 0.58  # white noise: (2 sqrt(pi) sigma)^-0.5 = 0.53
+    assert torch.equal(gaussian_smooth(x, 0.0), x)
+    x.requires_grad_(True)
+    gaussian_smooth(x, 1.0, dim=1).sum().backward()
+    assert x.grad is not None
+    with pytest.raises(ValueError, match="sigma"):
+        gaussian_smooth(x, -1.0)
 
 
 def test_hampel_keeps_a_clean_reversal_and_replaces_a_spike():
