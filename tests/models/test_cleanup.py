@@ -98,7 +98,7 @@ def test_smooth_sigma_opens_onto_the_low_passed_input_and_passes_closed_channels
     assert torch.allclose(y[on], gaussian_smooth(x, 1.5, dim=1)[on], atol=1e-6)
     noisy = torch.sin(torch.linspace(0, 3, 30))[None, :, None].repeat(1, 1, 6) + 0.2 * torch.randn(1, 30, 6)
     gate_off = CleanupNet(6, width=16, blocks=2, levels=2, smooth_sigma=1.5, gate=False)
-    rough = lambda v: float((v[:, 2:] - 2 * v[:, 1:-1] + v[:, :-2]).abs().mean())  # noqa: E731
+    rough = lambda v: float((v[:, 2:] - 2 * v[:, 1:-1] + v[:, :-2]).abs().mean().detach())  # noqa: E731
     assert rough(gate_off(noisy)) < 0.3 * rough(noisy)  # no gate: low-passed everywhere
     other = build(net.config)
     other.load_state_dict(net.state_dict())
