@@ -165,10 +165,12 @@ def running_median(x: torch.Tensor, size: int = 5, dim: int = 0) -> torch.Tensor
     repeating the nearest frame; same shape, dtype and device, differentiable almost everywhere."""
     if size < 1 or size % 2 == 0:
         raise ValueError(f"running_median needs an odd size, got {size}")
-    t = x.movedim(dim, -1)
-    h = size // 2
-    padded = torch.cat([t[..., :1].expand(*t.shape[:-1], h), t, t[..., -1:].expand(*t.shape[:-1], h)], -1)
-    return padded.unfold(-1, size, 1).median(-1).values.movedim(-1, dim)
+    return _repeat_edges(x.movedim(dim, -1), size // 2).unfold(-1, size, 1).median(-1).values.movedim(-1, dim)
+
+
+def _repeat_edges(t: torch.Tensor, r: int) -> torch.Tensor:
+    """``t (..., T)`` padded with ``r`` copies of its first and last entries on the last axis."""
+    return torch.cat([t[..., :1].expand(*t.shape[:-1], r), t, t[..., -1:].expand(*t.shape[:-1], r)], -1)
 
 
 def gaussian_smooth(x: torch.Tensor, sigma: float, dim: int = 0) -> torch.Tensor:
@@ -184,10 +186,8 @@ def gaussian_smooth(x: torch.Tensor, sigma: float, dim: int = 0) -> torch.Tensor
     k = torch.exp(-0.5 * (torch.arange(-r, r + 1, dtype=x.dtype, device=x.device) / sigma) ** 2)
     k = k / k.sum()
     t = x.movedim(dim, -1)
-    shape = t.shape
-    flat = t.reshape(-1, 1, shape[-1])
-    flat = torch.cat([flat[..., :1].expand(-1, -1, r), flat, flat[..., -1:].expand(-1, -1, r)], -1)
-    return torch.nn.functional.conv1d(flat, k.view(1, 1, -1)).reshape(shape).movedim(-1, dim)
+    flat = _repeat_edges(t.reshape(-1, 1, t.shape[-1]), r)
+    return torch.nn.functional.conv1d(flat, k.view(1, 1, -1)).reshape(t.shape).movedim(-1, dim)
 
 
 def smooth(x: np.ndarray, kind: str, fps: float, axis: int = 0, **options: Any) -> np.ndarray:

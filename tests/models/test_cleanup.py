@@ -6,6 +6,7 @@ import torch
 
 from motion3d.models.config import build
 from motion3d.models.motion import CleanupNet
+from motion3d.ops.filters import gaussian_smooth
 
 
 def test_shapes_passthrough_gradients_and_rebuild():
@@ -84,8 +85,6 @@ def test_smooth_sigma_opens_onto_the_low_passed_input_and_passes_closed_channels
     """``smooth_sigma``: where the gate opens, the output starts from a Gaussian low-pass of the input
     (zero head: exactly that), where it is closed the input passes bit for bit; unknown channels are
     always filled."""
-    from motion3d.ops.filters import gaussian_smooth
-
     torch.manual_seed(0)
     net = CleanupNet(6, width=16, blocks=2, levels=2, smooth_sigma=1.5)
     x = torch.randn(2, 30, 6)
